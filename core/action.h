@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model.h"
+
+/*
+ * One change to the host. Every action has an inverse computed by the same
+ * generator (vnc_action_inverse): create <-> delete, and modify with old and
+ * new swapped. Inverses are safe to run whether or not the action happened.
+ */
+enum vnc_action_kind {
+        VNC_ACT_BRIDGE,   /* create/delete a bridge (name, mtu, alias, up, mac) */
+        VNC_ACT_TAP,      /* create/delete a persistent tap (ioctl), attributes set over netlink */
+        VNC_ACT_LINK_SET, /* modify mtu / master / up / alias of a link */
+        VNC_ACT_ADDR,     /* create/delete an IPv4 address on ifname */
+        VNC_ACT_ROUTE,    /* create/delete an IPv4 route to addr via gateway on ifname */
+        VNC_ACT_SYSCTL,   /* create = claim key=value for this profile, delete = release */
+        _VNC_ACT_MAX,
+        _VNC_ACT_INVALID = -1,
+};
+const char *vnc_action_kind_to_string(enum vnc_action_kind k);
+enum vnc_action_kind vnc_action_kind_from_string(const char *s);
+
+enum vnc_action_op {
+        VNC_OP_CREATE,
+        VNC_OP_DELETE,
+        VNC_OP_MODIFY,
+        _VNC_OP_MAX,
+        _VNC_OP_INVALID = -1,
+};
+const char *vnc_action_op_to_string(enum vnc_action_op o);
+enum vnc_action_op vnc_action_op_from_string(const char *s);
+
+#define VNC_ALIAS_MAX 80 /* "vnetcfg:" + profile + "/" + network + NUL */
+
+/* LINK_SET: which fields the modify changes. */
+enum {
+        VNC_SET_MTU = 1 << 0,
+        VNC_SET_MASTER = 1 << 1,
+        VNC_SET_UP = 1 << 2,
+        VNC_SET_ALIAS = 1 << 3,
+};
+
+struct vnc_action {
+        enum vnc_action_kind kind;
+        enum vnc_action_op op;
+        char profile[VNC_NAME_MAX + 1];
+        char network[VNC_NAME_MAX + 1];
+
+        /* links: BRIDGE, TAP, LINK_SET; ADDR/ROUTE: the device */
+        char ifname[VNC_IFNAMSIZ];
+        char alias[VNC_ALIAS_MAX]; /* ownership mark: "vnetcfg:<profile>/<network>" */
+        uint32_t mtu;              /* 0 = leave as is */
+        char master[VNC_IFNAMSIZ]; /* "" = none */
+        bool up;
+        bool has_mac;
+        uint8_t mac[6];
+
+        /* LINK_SET modify: what changes, and the previous values */
+        unsigned set;
+        uint32_t old_mtu;
+        char old_master[VNC_IFNAMSIZ];
+        bool old_up;
+        char old_alias[VNC_ALIAS_MAX];
+
+        /* TAP */
+        bool has_owner, has_group;
+        uint32_t owner, group;
+        bool vnet_hdr, multi_queue;
+
+        /* ADDR: addr/prefix; ROUTE: destination addr/prefix via gateway */
+        struct vnc_ipv4_prefix addr;
+        uint32_t via;
+
+        /* SYSCTL */
+        char key[128];
+        char value[64];
+};
+
+void vnc_action_init(struct vnc_action *a, enum vnc_action_kind kind, enum vnc_action_op op,
+                     const char *profile, const char *network);
+/* The undo of a: same generator, other direction. */
+void vnc_action_inverse(const struct vnc_action *a, struct vnc_action *ret);
+/* The object name shown in plans: ifname, "10.0.0.1/24 dev br0", sysctl key... caller frees. */
+char *vnc_action_name(const struct vnc_action *a);
+/* The details shown in plans: "mtu 9000 master vn-lab". caller frees. */
+char *vnc_action_detail(const struct vnc_action *a);
+/* One line, no newline, for the journal; parse gives it back. */
+char *vnc_action_serialize(const struct vnc_action *a);
+int vnc_action_parse(const char *line, struct vnc_action *ret);
+/* "vnetcfg:<profile>/<network>" */
+void vnc_alias_format(char buf[VNC_ALIAS_MAX], const char *profile, const char *network);

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* What the host looks like now. Read by a backend (one dump per object type), used by the pure planner. */
+
+struct vnc_live_link {
+        int ifindex;
+        char name[16];
+        char kind[16];  /* rtnl link kind: "bridge", "tun", "veth", "vlan", "" for physical */
+        int master;     /* ifindex of the master, 0 if none */
+        uint32_t mtu;
+        bool admin_up;  /* IFF_UP */
+        bool oper_up;   /* operstate UP or UNKNOWN with carrier */
+        char *alias;    /* NULL when none */
+        bool has_mac;
+        uint8_t mac[6];
+        bool wireless;  /* /sys/class/net/<if>/wireless or phy80211 exists */
+};
+
+struct vnc_live_addr {
+        int ifindex;
+        int family; /* AF_INET or AF_INET6 */
+        uint8_t addr[16];
+        uint8_t prefix;
+        uint32_t flags; /* IFA_F_* (IFA_F_PERMANENT, IFA_F_DYNAMIC...) */
+        uint8_t scope;
+};
+
+struct vnc_live_route {
+        int family;
+        uint8_t dst[16];
+        uint8_t dst_len;
+        bool has_gw;
+        uint8_t gw[16];
+        int oif;
+        uint32_t table;
+        uint32_t metric;
+        uint8_t protocol;
+        uint8_t scope;
+        uint8_t type;
+        bool has_prefsrc;
+        uint8_t prefsrc[16];
+};
+
+struct vnc_live_sysctl {
+        char *key;   /* "net.ipv4.ip_forward" */
+        char *value; /* trimmed */
+};
+
+struct vnc_live {
+        struct vnc_live_link *links;
+        size_t n_links;
+        struct vnc_live_addr *addrs;
+        size_t n_addrs;
+        struct vnc_live_route *routes; /* main table and others, IPv4 and IPv6 */
+        size_t n_routes;
+        struct vnc_live_sysctl *sysctls;
+        size_t n_sysctls;
+};
+
+void vnc_live_free(struct vnc_live *l);
+const struct vnc_live_link *vnc_live_link_by_name(const struct vnc_live *l, const char *name);
+const struct vnc_live_link *vnc_live_link_by_index(const struct vnc_live *l, int ifindex);
+const char *vnc_live_sysctl_get(const struct vnc_live *l, const char *key);
+/* Builders used by readers and by unit-test fixtures. They copy strings. */
+struct vnc_live_link *vnc_live_add_link(struct vnc_live *l);
+struct vnc_live_addr *vnc_live_add_addr(struct vnc_live *l);
+struct vnc_live_route *vnc_live_add_route(struct vnc_live *l);
+int vnc_live_set_sysctl(struct vnc_live *l, const char *key, const char *value);
