@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "util.h"

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "engine.h"
+
+struct cli {
+        bool json;
+        int verbosity; /* -1 quiet, 0 normal, 1 verbose */
+        const char *state_dir;
+        double wait_seconds;
+        struct vnc_error err;
+};
+
+struct cli_command {
+        const char *name;
+        const char *args;
+        const char *help;
+        int (*run)(struct cli *c, int argc, char **argv);
+};
+
+/* Exit codes of SPEC section 1. */
+enum {
+        EXIT_OK = 0,
+        EXIT_RUNTIME = 1,
+        EXIT_INVALID = 2,
+        EXIT_VERIFY = 3,
+        EXIT_LOCKED = 4,
+};
+
+/* Report c->err on stderr and map its kind to an exit code. */
+int cli_fail(struct cli *c);
+/* Usage error: message on stderr, exit 2. */
+int cli_usage_error(struct cli *c, const char *cmd, const char *fmt, ...) _printf_(3, 4);
+/* True when argv has -h/--help; prints the command's help. */
+bool cli_want_help(const struct cli_command *cmd, int argc, char **argv);
+void cli_engine(const struct cli *c, struct vnc_engine *ret);
+int cli_load_profile(struct cli *c, const char *path, struct vnc_profile **ret);
+
+/* Output: one call serves human text and the --json document. */
+json_t *cli_plan_json(const struct vnc_plan *p);
+void cli_plan_print(FILE *f, const struct vnc_plan *p, const char *indent);
+void cli_json_emit(json_t *doc); /* dumps to stdout and decrefs */
+
+int cmd_validate(struct cli *c, int argc, char **argv);
+int cmd_plan(struct cli *c, int argc, char **argv);
+int cmd_apply(struct cli *c, int argc, char **argv);
+int cmd_verify(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_rollback(struct cli *c, int argc, char **argv);
+int cmd_confirm(struct cli *c, int argc, char **argv);
+int cmd_doctor(struct cli *c, int argc, char **argv);
+
+extern const struct cli_command cli_commands[];
+const struct cli_command *cli_command_find(const char *name);

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+#include "cli.h"
+
+json_t *cli_plan_json(const struct vnc_plan *p) {
+        json_t *arr = json_array();
+
+        for (size_t i = 0; i < p->n_actions; i++) {
+                const struct vnc_action *a = &p->actions[i];
+                _cleanup_free_ char *name = vnc_action_name(a);
+                _cleanup_free_ char *detail = vnc_action_detail(a);
+                json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", vnc_action_op_to_string(a->op),
+                                                     "kind", vnc_action_kind_to_string(a->kind), "name",
+                                                     name ? name : "", "detail", detail ? detail : "", "network",
+                                                     a->network));
+        }
+        return arr;
+}
+
+void cli_plan_print(FILE *f, const struct vnc_plan *p, const char *indent) {
+        for (size_t i = 0; i < p->n_actions; i++) {
+                const struct vnc_action *a = &p->actions[i];
+                _cleanup_free_ char *name = vnc_action_name(a);
+                _cleanup_free_ char *detail = vnc_action_detail(a);
+                fprintf(f, "%s%-6s %-7s %s%s%s\n", indent, vnc_action_op_to_string(a->op),
+                        vnc_action_kind_to_string(a->kind), name ? name : "", detail && *detail ? "  " : "",
+                        detail ? detail : "");
+        }
+}
+
+void cli_json_emit(json_t *doc) {
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(doc);
+}

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "action.h"
+
+static const char *const kind_table[_VNC_ACT_MAX] = {
+        [VNC_ACT_BRIDGE] = "bridge",  [VNC_ACT_TAP] = "tap",       [VNC_ACT_LINK_SET] = "link",
+        [VNC_ACT_ADDR] = "address",   [VNC_ACT_ROUTE] = "route",   [VNC_ACT_SYSCTL] = "sysctl",
+};
+
+static const char *const op_table[_VNC_OP_MAX] = {
+        [VNC_OP_CREATE] = "create",
+        [VNC_OP_DELETE] = "delete",
+        [VNC_OP_MODIFY] = "modify",
+};
+
+const char *vnc_action_kind_to_string(enum vnc_action_kind k) {
+        return k >= 0 && k < _VNC_ACT_MAX ? kind_table[k] : NULL;
+}
+
+enum vnc_action_kind vnc_action_kind_from_string(const char *s) {
+        for (int i = 0; s && i < _VNC_ACT_MAX; i++)
+                if (kind_table[i] && streq(kind_table[i], s))
+                        return i;
+        return _VNC_ACT_INVALID;
+}
+
+const char *vnc_action_op_to_string(enum vnc_action_op o) {
+        return o >= 0 && o < _VNC_OP_MAX ? op_table[o] : NULL;
+}
+
+enum vnc_action_op vnc_action_op_from_string(const char *s) {
+        for (int i = 0; s && i < _VNC_OP_MAX; i++)
+                if (streq(op_table[i], s))
+                        return i;
+        return _VNC_OP_INVALID;
+}
+
+static void copy_str(char *dst, size_t size, const char *src) {
+        snprintf(dst, size, "%s", src ? src : "");
+}
+#define COPY(dst, src) copy_str((dst), sizeof(dst), (src))
+
+void vnc_alias_format(char buf[VNC_ALIAS_MAX], const char *profile, const char *network) {
+        snprintf(buf, VNC_ALIAS_MAX, "vnetcfg:%s/%s", profile, network);
+}
+
+void vnc_action_init(struct vnc_action *a, enum vnc_action_kind kind, enum vnc_action_op op,
+                     const char *profile, const char *network) {
+        *a = (struct vnc_action){.kind = kind, .op = op};
+        COPY(a->profile, profile);
+        COPY(a->network, network);
+        if (profile && network)
+                vnc_alias_format(a->alias, profile, network);
+}
+
+void vnc_action_inverse(const struct vnc_action *a, struct vnc_action *ret) {
+        *ret = *a;
+        switch (a->op) {
+        case VNC_OP_CREATE:
+                ret->op = VNC_OP_DELETE;
+                break;
+        case VNC_OP_DELETE:
+                ret->op = VNC_OP_CREATE;
+                break;
+        default:
+                ret->mtu = a->old_mtu;
+                ret->old_mtu = a->mtu;
+                COPY(ret->master, a->old_master);
+                COPY(ret->old_master, a->master);
+                ret->up = a->old_up;
+                ret->old_up = a->up;
+                COPY(ret->alias, a->old_alias);
+                COPY(ret->old_alias, a->alias);
+                break;
+        }
+}
+
+static const char *mac_str(const uint8_t m[6], char buf[static 18]) {
+        snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+        return buf;
+}
+
+char *vnc_action_name(const struct vnc_action *a) {
+        char ip[16], gw[16];
+
+        switch (a->kind) {
+        case VNC_ACT_ADDR:
+                return vnc_strdup_printf("%s/%u dev %s", vnc_ipv4_str(a->addr.addr, ip), a->addr.prefix,
+                                         a->ifname);
+        case VNC_ACT_ROUTE:
+                if (a->via)
+                        return vnc_strdup_printf("%s/%u via %s dev %s", vnc_ipv4_str(a->addr.addr, ip),
+                                                 a->addr.prefix, vnc_ipv4_str(a->via, gw), a->ifname);
+                return vnc_strdup_printf("%s/%u dev %s", vnc_ipv4_str(a->addr.addr, ip), a->addr.prefix,
+                                         a->ifname);
+        case VNC_ACT_SYSCTL:
+                return strdup(a->key);
+        default:
+                return strdup(a->ifname);
+        }
+}
+
+/* Appends " fmt" to *s. */
+_printf_(2, 3) static void append(char **s, const char *fmt, ...) {
+        va_list ap;
+        char *piece = NULL, *n;
+
+        va_start(ap, fmt);
+        if (vasprintf(&piece, fmt, ap) < 0)
+                piece = NULL;
+        va_end(ap);
+        if (!piece)
+                return;
+        n = vnc_strdup_printf("%s%s%s", *s ? *s : "", *s && **s ? " " : "", piece);
+        free(piece);
+        if (n) {
+                free(*s);
+                *s = n;
+        }
+}
+
+char *vnc_action_detail(const struct vnc_action *a) {
+        char *s = strdup("");
+        char mac[18];
+
+        switch (a->kind) {
+        case VNC_ACT_BRIDGE:
+        case VNC_ACT_TAP:
+                if (a->op == VNC_OP_DELETE)
+                        break;
+                if (a->master[0])
+                        append(&s, "master %s", a->master);
+                if (a->mtu)
+                        append(&s, "mtu %" PRIu32, a->mtu);
+                if (a->has_owner)
+                        append(&s, "owner %" PRIu32, a->owner);
+                if (a->has_group)
+                        append(&s, "group %" PRIu32, a->group);
+                if (a->vnet_hdr)
+                        append(&s, "vnet_hdr");
+                if (a->multi_queue)
+                        append(&s, "multi_queue");
+                if (a->has_mac)
+                        append(&s, "address %s", mac_str(a->mac, mac));
+                if (a->up)
+                        append(&s, "up");
+                break;
+        case VNC_ACT_LINK_SET:
+                if (a->set & VNC_SET_MTU)
+                        append(&s, "mtu %" PRIu32 " -> %" PRIu32, a->old_mtu, a->mtu);
+                if (a->set & VNC_SET_MASTER)
+                        append(&s, "master %s -> %s", a->old_master[0] ? a->old_master : "none",
+                               a->master[0] ? a->master : "none");
+                if (a->set & VNC_SET_UP)
+                        append(&s, "%s -> %s", a->old_up ? "up" : "down", a->up ? "up" : "down");
+                if (a->set & VNC_SET_ALIAS)
+                        append(&s, "alias \"%s\" -> \"%s\"", a->old_alias, a->alias);
+                break;
+        case VNC_ACT_SYSCTL:
+                if (a->op == VNC_OP_CREATE)
+                        append(&s, "= %s", a->value);
+                else
+                        append(&s, "release (restore the value before the first claim)");
+                break;
+        default:
+                break;
+        }
+        return s;
+}
+
+/* Journal encoding: space separated key=value, values %XX-escaped outside a safe set. */
+static bool safe_char(unsigned char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               strchr("_.:/-+,@", c);
+}
+
+static void put_kv(FILE *f, const char *key, const char *value) {
+        fprintf(f, " %s=", key);
+        for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+                if (safe_char(*p))
+                        fputc(*p, f);
+                else
+                        fprintf(f, "%%%02X", *p);
+        }
+}
+
+static void put_u(FILE *f, const char *key, uint32_t v) {
+        fprintf(f, " %s=%" PRIu32, key, v);
+}
+
+char *vnc_action_serialize(const struct vnc_action *a) {
+        char *buf = NULL, ip[16], mac[18];
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return NULL;
+        fprintf(f, "%s %s", vnc_action_op_to_string(a->op), vnc_action_kind_to_string(a->kind));
+        put_kv(f, "profile", a->profile);
+        put_kv(f, "network", a->network);
+        if (a->ifname[0])
+                put_kv(f, "ifname", a->ifname);
+        if (a->alias[0])
+                put_kv(f, "alias", a->alias);
+        if (a->mtu)
+                put_u(f, "mtu", a->mtu);
+        if (a->master[0])
+                put_kv(f, "master", a->master);
+        if (a->up)
+                put_u(f, "up", 1);
+        if (a->has_mac)
+                put_kv(f, "mac", mac_str(a->mac, mac));
+        if (a->set)
+                put_u(f, "set", a->set);
+        if (a->old_mtu)
+                put_u(f, "old_mtu", a->old_mtu);
+        if (a->old_master[0])
+                put_kv(f, "old_master", a->old_master);
+        if (a->old_up)
+                put_u(f, "old_up", 1);
+        if (a->old_alias[0])
+                put_kv(f, "old_alias", a->old_alias);
+        if (a->has_owner)
+                put_u(f, "owner", a->owner);
+        if (a->has_group)
+                put_u(f, "group", a->group);
+        if (a->vnet_hdr)
+                put_u(f, "vnet_hdr", 1);
+        if (a->multi_queue)
+                put_u(f, "multi_queue", 1);
+        if (a->kind == VNC_ACT_ADDR || a->kind == VNC_ACT_ROUTE) {
+                fprintf(f, " addr=%s/%u", vnc_ipv4_str(a->addr.addr, ip), a->addr.prefix);
+                if (a->via)
+                        put_kv(f, "via", vnc_ipv4_str(a->via, ip));
+        }
+        if (a->key[0])
+                put_kv(f, "key", a->key);
+        if (a->value[0])
+                put_kv(f, "value", a->value);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+static int unescape(const char *s, size_t len, char *dst, size_t size) {
+        size_t o = 0;
+        for (size_t i = 0; i < len; i++) {
+                unsigned c = (unsigned char)s[i];
+                if (c == '%') {
+                        if (i + 2 >= len)
+                                return -EINVAL;
+                        if (sscanf(s + i + 1, "%2x", &c) != 1)
+                                return -EINVAL;
+                        i += 2;
+                }
+                if (o + 1 >= size)
+                        return -ENAMETOOLONG;
+                dst[o++] = (char)c;
+        }
+        dst[o] = 0;
+        return 0;
+}
+
+static int parse_u32(const char *s, uint32_t *ret) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 10);
+        if (errno || end == s || *end || v > UINT32_MAX)
+                return -EINVAL;
+        *ret = (uint32_t)v;
+        return 0;
+}
+
+int vnc_action_parse(const char *line, struct vnc_action *ret) {
+        struct vnc_action a = {0};
+        char word[16], kind[16];
+        int n = 0, r;
+
+        if (sscanf(line, "%15s %15s%n", word, kind, &n) != 2)
+                return -EINVAL;
+        a.op = vnc_action_op_from_string(word);
+        a.kind = vnc_action_kind_from_string(kind);
+        if (a.op < 0 || a.kind < 0)
+                return -EINVAL;
+
+        for (const char *p = line + n; *p;) {
+                while (*p == ' ')
+                        p++;
+                if (!*p || *p == '\n')
+                        break;
+                const char *eq = strchr(p, '=');
+                if (!eq)
+                        return -EINVAL;
+                const char *end = eq + 1 + strcspn(eq + 1, " \n");
+                char key[32], val[256];
+                if ((size_t)(eq - p) >= sizeof(key))
+                        return -EINVAL;
+                memcpy(key, p, eq - p);
+                key[eq - p] = 0;
+                r = unescape(eq + 1, end - eq - 1, val, sizeof(val));
+                if (r < 0)
+                        return r;
+                p = end;
+
+                uint32_t u = 0;
+#define STR(name)                                                                                          \
+        else if (streq(key, #name)) {                                                                      \
+                if (strlen(val) >= sizeof(a.name))                                                         \
+                        return -EINVAL;                                                                    \
+                COPY(a.name, val);                                                                         \
+        }
+#define U32(name)                                                                                          \
+        else if (streq(key, #name)) {                                                                      \
+                if (parse_u32(val, &u) < 0)                                                                \
+                        return -EINVAL;                                                                    \
+                a.name = u;                                                                                \
+        }
+#define FLAG(name, has)                                                                                    \
+        else if (streq(key, #name)) {                                                                      \
+                if (parse_u32(val, &u) < 0)                                                                \
+                        return -EINVAL;                                                                    \
+                a.name = u;                                                                                \
+                a.has = true;                                                                              \
+        }
+                if (0) {
+                }
+                STR(profile) STR(network) STR(ifname) STR(alias) STR(master) STR(old_master) STR(old_alias)
+                STR(key) STR(value) U32(mtu) U32(up) U32(set) U32(old_mtu) U32(old_up) U32(vnet_hdr)
+                U32(multi_queue) FLAG(owner, has_owner) FLAG(group, has_group)
+                else if (streq(key, "mac")) {
+                        if (vnc_mac_parse(val, a.mac) < 0)
+                                return -EINVAL;
+                        a.has_mac = true;
+                }
+                else if (streq(key, "addr")) {
+                        if (vnc_ipv4_prefix_parse(val, &a.addr) < 0)
+                                return -EINVAL;
+                }
+                else if (streq(key, "via")) {
+                        if (vnc_ipv4_parse(val, &a.via) < 0)
+                                return -EINVAL;
+                }
+                else return -EINVAL;
+#undef STR
+#undef U32
+#undef FLAG
+        }
+        *ret = a;
+        return 0;
+}

@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "engine.h"
+
+void vnc_apply_result_done(struct vnc_apply_result *r) {
+        vnc_plan_done(&r->plan);
+}
+
+static void profiles_free(struct vnc_profile **v, size_t n) {
+        for (size_t i = 0; v && i < n; i++)
+                vnc_profile_free(v[i]);
+        free(v);
+}
+
+/* The applied profiles of every other profile in the state dir (for conflicts). */
+static int load_others(struct vnc_state *s, const char *self, struct vnc_profile ***ret, size_t *ret_n,
+                       struct vnc_error *e) {
+        char **names = NULL;
+        size_t n = 0, k = 0;
+        struct vnc_profile **v;
+        int r;
+
+        r = vnc_state_profiles(s, &names, &n);
+        if (r < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "could not list the profiles in \"%s\"", s->dir);
+        v = calloc(n ? n : 1, sizeof(*v));
+        if (!v) {
+                vnc_strv_free(names, n);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct vnc_profile *p = NULL;
+                if (streq(names[i], self))
+                        continue;
+                r = vnc_state_load_applied(s, names[i], &p, e);
+                if (r < 0) {
+                        vnc_strv_free(names, n);
+                        profiles_free(v, k);
+                        return r;
+                }
+                if (p)
+                        v[k++] = p;
+        }
+        vnc_strv_free(names, n);
+        *ret = v;
+        *ret_n = k;
+        return 0;
+}
+
+/* Open the state dir; for read-only commands a missing dir is not an error (ret_missing). */
+static int open_state(const struct vnc_engine *eng, bool create, struct vnc_state *s, bool *ret_missing,
+                      struct vnc_error *e) {
+        struct stat st;
+
+        *ret_missing = false;
+        if (!create && stat(eng->state_dir, &st) < 0 && errno == ENOENT) {
+                *ret_missing = true;
+                return 0;
+        }
+        return vnc_state_open(eng->state_dir, s, e);
+}
+
+static int interrupted_check(struct vnc_state *s, const char *name, struct vnc_error *e) {
+        _cleanup_free_ unsigned *gens = NULL;
+        _cleanup_free_ struct vnc_action *undo = NULL;
+        size_t n = 0, nu = 0;
+        bool committed = false;
+        int r;
+
+        r = vnc_state_generations(s, name, &gens, &n);
+        if (r < 0 || n == 0)
+                return r;
+        r = vnc_journal_read(s, name, gens[n - 1], &undo, &nu, &committed, e);
+        if (r < 0)
+                return r;
+        if (!committed)
+                return vnc_error_set(e, VNC_ERR_CONFLICT, -EBUSY,
+                                     "an interrupted apply of \"%s\" (generation %u) is in the journal; run "
+                                     "\"vnetcfg rollback %s\" to undo it first",
+                                     name, gens[n - 1], name);
+        return 0;
+}
+
+struct prepared {
+        struct vnc_profile *applied;
+        struct vnc_profile **others;
+        size_t n_others;
+        struct vnc_live *live;
+};
+
+static void prepared_done(struct prepared *p) {
+        vnc_profile_free(p->applied);
+        profiles_free(p->others, p->n_others);
+        vnc_live_free(p->live);
+        *p = (struct prepared){0};
+}
+
+static int prepare(struct vnc_state *s, bool have_state, const struct vnc_profile *p, struct prepared *ret,
+                   struct vnc_error *e) {
+        int r;
+
+        if (have_state) {
+                r = vnc_state_load_applied(s, p->name, &ret->applied, e);
+                if (r < 0)
+                        return r;
+                r = load_others(s, p->name, &ret->others, &ret->n_others, e);
+                if (r < 0)
+                        return r;
+        }
+        return vnc_live_read(&ret->live, e);
+}
+
+int vnc_engine_plan(const struct vnc_engine *eng, const struct vnc_profile *p, struct vnc_plan *ret,
+                    struct vnc_error *e) {
+        struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
+        struct prepared prep = {0};
+        bool missing;
+        int r;
+
+        r = open_state(eng, false, &s, &missing, e);
+        if (r < 0)
+                return r;
+        r = prepare(&s, !missing, p, &prep, e);
+        if (r >= 0)
+                r = vnc_plan_compute(p, prep.applied, prep.live, (const struct vnc_profile *const *)prep.others,
+                                     prep.n_others, ret, e);
+        prepared_done(&prep);
+        if (!missing)
+                vnc_state_close(&s);
+        return r;
+}
+
+static int undo_recorded(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, struct vnc_error *e) {
+        _cleanup_free_ struct vnc_action *inv = calloc(n ? n : 1, sizeof(*inv));
+        struct vnc_live *fresh = NULL;
+        struct vnc_error ignored = {0};
+        int r;
+
+        if (!inv)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                vnc_action_inverse(&acts[i], &inv[i]);
+        /* Ownership checks need the host as it is now, with this run's links in it. */
+        if (vnc_live_read(&fresh, &ignored) >= 0)
+                ctx->live = fresh;
+        vnc_error_clear(&ignored);
+        r = vnc_exec_undo(ctx, inv, n, e);
+        vnc_live_free(fresh);
+        ctx->live = NULL;
+        return r;
+}
+
+int vnc_engine_apply(const struct vnc_engine *eng, const struct vnc_profile *p, struct vnc_apply_result *ret,
+                     struct vnc_error *e) {
+        struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
+        struct vnc_journal j = {.fd = -1};
+        struct prepared prep = {0};
+        _cleanup_free_ unsigned *gens = NULL;
+        size_t n_gens = 0, journaled = 0;
+        bool missing;
+        int r;
+
+        *ret = (struct vnc_apply_result){0};
+        r = open_state(eng, true, &s, &missing, e);
+        if (r < 0)
+                return r;
+        r = vnc_state_lock(&s, eng->wait_seconds, e);
+        if (r < 0)
+                goto finish;
+        r = interrupted_check(&s, p->name, e);
+        if (r < 0)
+                goto finish;
+        r = prepare(&s, true, p, &prep, e);
+        if (r < 0)
+                goto finish;
+        r = vnc_plan_compute(p, prep.applied, prep.live, (const struct vnc_profile *const *)prep.others,
+                             prep.n_others, &ret->plan, e);
+        if (r < 0)
+                goto finish;
+        r = vnc_state_generations(&s, p->name, &gens, &n_gens);
+        if (r < 0) {
+                vnc_error_set(e, VNC_ERR_RUNTIME, r, "could not list the generations of \"%s\"", p->name);
+                goto finish;
+        }
+
+        if (ret->plan.n_actions == 0) {
+                /* Nothing to change on the host; keep the stored profile text current. */
+                if (n_gens > 0 && p->text)
+                        r = vnc_state_save_profile(&s, p->name, gens[n_gens - 1], p->text, p->text_len, e);
+                goto finish;
+        }
+
+        unsigned gen = n_gens ? gens[n_gens - 1] + 1 : 1;
+        struct vnc_backend_ctx ctx = {.state_dir = s.dir, .live = prep.live};
+
+        r = vnc_journal_begin(&s, p->name, gen, &j, e);
+        if (r < 0)
+                goto finish;
+        r = vnc_exec_apply(&ctx, &j, ret->plan.actions, ret->plan.n_actions, eng->progress, eng->userdata,
+                           &journaled, e);
+        if (r >= 0 && p->text)
+                r = vnc_state_save_profile(&s, p->name, gen, p->text, p->text_len, e);
+        if (r >= 0)
+                r = vnc_journal_commit(&j, e);
+        if (r < 0) {
+                struct vnc_error undo_err = {0};
+                /* The first error wins; the rollback's own failures are only noted. */
+                int u = undo_recorded(&ctx, ret->plan.actions, journaled, &undo_err);
+                if (u >= 0) {
+                        vnc_journal_close(&j);
+                        vnc_state_remove_generation(&s, p->name, gen);
+                        ret->rolled_back = true;
+                } else if (e && !e->detail && undo_err.message)
+                        vnc_error_detail(e, "rollback also failed: %s; run \"vnetcfg rollback %s\"", undo_err.message,
+                                         p->name);
+                vnc_error_clear(&undo_err);
+                goto finish;
+        }
+        ret->changed = true;
+        ret->generation = gen;
+finish:
+        vnc_journal_close(&j);
+        prepared_done(&prep);
+        vnc_state_close(&s);
+        return r;
+}
+
+static int rollback_generation(struct vnc_state *s, const char *name, unsigned gen, struct vnc_rollback_result *res,
+                               struct vnc_error *e) {
+        _cleanup_free_ struct vnc_action *undo = NULL;
+        struct vnc_backend_ctx ctx = {.state_dir = s->dir};
+        struct vnc_live *live = NULL;
+        size_t n = 0;
+        bool committed;
+        int r;
+
+        r = vnc_journal_read(s, name, gen, &undo, &n, &committed, e);
+        if (r < 0)
+                return r;
+        r = vnc_live_read(&live, e);
+        if (r < 0)
+                return r;
+        ctx.live = live;
+        r = vnc_exec_undo(&ctx, undo, n, e);
+        vnc_live_free(live);
+        if (r < 0)
+                return r;
+        r = vnc_state_remove_generation(s, name, gen);
+        if (r < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "could not remove generation %u of \"%s\"", gen, name);
+        res->generations++;
+        res->actions += n;
+        return 0;
+}
+
+int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all, struct vnc_rollback_result *ret,
+                        struct vnc_error *e) {
+        struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
+        _cleanup_free_ unsigned *gens = NULL;
+        size_t n = 0;
+        bool missing;
+        int r;
+
+        *ret = (struct vnc_rollback_result){0};
+        if (!vnc_name_valid(name))
+                return vnc_error_set(e, VNC_ERR_USAGE, -EINVAL, "\"%s\": not a valid profile name", name);
+        r = open_state(eng, true, &s, &missing, e);
+        if (r < 0)
+                return r;
+        r = vnc_state_lock(&s, eng->wait_seconds, e);
+        if (r < 0)
+                goto finish;
+        r = vnc_state_generations(&s, name, &gens, &n);
+        if (r < 0) {
+                vnc_error_set(e, VNC_ERR_RUNTIME, r, "could not list the generations of \"%s\"", name);
+                goto finish;
+        }
+        for (size_t i = n; i-- > 0;) {
+                r = rollback_generation(&s, name, gens[i], ret, e);
+                if (r < 0 || !all)
+                        break;
+        }
+        if (r >= 0 && all) {
+                /* Anything still carrying this profile's mark (a journal lost or damaged) goes too. */
+                struct vnc_live *live = NULL;
+                struct vnc_plan sweep = {0};
+                struct vnc_profile none = {0};
+                snprintf(none.name, sizeof(none.name), "%s", name);
+                r = vnc_live_read(&live, e);
+                if (r >= 0)
+                        r = vnc_plan_compute(NULL, &none, live, NULL, 0, &sweep, e);
+                if (r >= 0 && sweep.n_actions > 0) {
+                        struct vnc_backend_ctx ctx = {.state_dir = s.dir, .live = live};
+                        _cleanup_free_ struct vnc_action *inv = calloc(sweep.n_actions, sizeof(*inv));
+                        if (!inv)
+                                r = -ENOMEM;
+                        /* vnc_exec_undo runs inverses in reverse: hand it the deletes as "inverses". */
+                        for (size_t i = 0; inv && i < sweep.n_actions; i++)
+                                inv[sweep.n_actions - 1 - i] = sweep.actions[i];
+                        if (inv)
+                                r = vnc_exec_undo(&ctx, inv, sweep.n_actions, e);
+                        ret->actions += sweep.n_actions;
+                }
+                vnc_plan_done(&sweep);
+                vnc_live_free(live);
+        }
+finish:
+        vnc_state_close(&s);
+        return r;
+}
+
+void vnc_status_free(struct vnc_status *s) {
+        if (!s)
+                return;
+        for (size_t i = 0; i < s->n_entries; i++) {
+                free(s->entries[i].name);
+                vnc_profile_free(s->entries[i].applied);
+                vnc_plan_done(&s->entries[i].drift);
+        }
+        free(s->entries);
+        vnc_live_free(s->live);
+        free(s);
+}
+
+int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc_status **ret, struct vnc_error *e) {
+        struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
+        struct vnc_status *st = calloc(1, sizeof(*st));
+        char **names = NULL;
+        size_t n = 0;
+        bool missing;
+        int r;
+
+        if (!st)
+                return -ENOMEM;
+        r = open_state(eng, false, &s, &missing, e);
+        if (r < 0)
+                goto fail;
+        r = vnc_live_read(&st->live, e);
+        if (r < 0 || missing)
+                goto done;
+        r = vnc_state_profiles(&s, &names, &n);
+        if (r < 0) {
+                vnc_error_set(e, VNC_ERR_RUNTIME, r, "could not list the profiles in \"%s\"", s.dir);
+                goto done;
+        }
+        st->entries = calloc(n ? n : 1, sizeof(*st->entries));
+        if (!st->entries) {
+                r = -ENOMEM;
+                goto done;
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ unsigned *gens = NULL;
+                _cleanup_free_ struct vnc_action *undo = NULL;
+                size_t ng = 0, nu = 0;
+                bool committed = false;
+
+                if (name && !streq(name, names[i]))
+                        continue;
+                struct vnc_status_entry *en = &st->entries[st->n_entries++];
+                en->name = strdup(names[i]);
+                r = vnc_state_generations(&s, names[i], &gens, &ng);
+                if (r < 0 || ng == 0)
+                        continue;
+                en->generation = gens[ng - 1];
+                en->n_generations = ng;
+                r = vnc_journal_read(&s, names[i], gens[ng - 1], &undo, &nu, &committed, e);
+                if (r < 0)
+                        goto done;
+                en->interrupted = !committed;
+                r = vnc_state_load_applied(&s, names[i], &en->applied, e);
+                if (r < 0)
+                        goto done;
+                if (en->applied) {
+                        r = vnc_plan_compute(en->applied, en->applied, st->live, NULL, 0, &en->drift, e);
+                        if (r < 0) {
+                                /* A conflict here is drift too (a foreign object took a name); report it. */
+                                vnc_error_clear(e);
+                                r = 0;
+                        }
+                }
+        }
+        if (name && st->n_entries == 0) {
+                r = vnc_error_set(e, VNC_ERR_USAGE, -ENOENT, "no applied profile named \"%s\"", name);
+                goto done;
+        }
+done:
+        vnc_strv_free(names, n);
+        if (!missing)
+                vnc_state_close(&s);
+        if (r < 0)
+                goto fail;
+        *ret = st;
+        return 0;
+fail:
+        vnc_status_free(st);
+        return r;
+}

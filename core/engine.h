@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "exec.h"
+#include "plan.h"
+#include "state.h"
+
+/* The commands' work, shared by the CLI and the tests. No printing here. */
+
+struct vnc_engine {
+        const char *state_dir;
+        double wait_seconds; /* for the lock */
+        vnc_progress_fn progress;
+        void *userdata;
+};
+
+struct vnc_apply_result {
+        bool changed;
+        unsigned generation; /* 0 when nothing changed */
+        struct vnc_plan plan;
+        bool rolled_back; /* a failure undid this run's changes */
+};
+void vnc_apply_result_done(struct vnc_apply_result *r);
+
+/* Plan only (no lock taken, nothing written). */
+int vnc_engine_plan(const struct vnc_engine *eng, const struct vnc_profile *p, struct vnc_plan *ret,
+                    struct vnc_error *e);
+int vnc_engine_apply(const struct vnc_engine *eng, const struct vnc_profile *p, struct vnc_apply_result *ret,
+                     struct vnc_error *e);
+
+struct vnc_rollback_result {
+        size_t generations; /* undone */
+        size_t actions;     /* inverses run */
+};
+/* Undo the newest generation of name (all of them with all). */
+int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all, struct vnc_rollback_result *ret,
+                        struct vnc_error *e);
+
+struct vnc_status_entry {
+        char *name;
+        unsigned generation;     /* newest */
+        size_t n_generations;
+        bool interrupted;        /* the newest generation never committed: run rollback */
+        struct vnc_profile *applied; /* NULL when interrupted before any commit */
+        struct vnc_plan drift;   /* what apply would do to repair: empty = no drift */
+};
+struct vnc_status {
+        struct vnc_status_entry *entries;
+        size_t n_entries;
+        struct vnc_live *live;
+};
+void vnc_status_free(struct vnc_status *s);
+int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc_status **ret, struct vnc_error *e);

@@ -1,0 +1,579 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The planner: profile + live host + what this profile applied before ->
+ * ordered actions. Pure: no I/O, no allocation beyond the plan itself.
+ *
+ * Order of a plan (each phase is one batch for its backend):
+ *   1. teardown of what is no longer wanted: routes, addresses, taps, bridges
+ *   2. bridges created
+ *   3. taps created (already enslaved, sized and up)
+ *   4. modifications of existing links (mtu, master, up, alias)
+ *   5. addresses, 6. routes, 7. sysctls
+ * Every delete carries what its inverse needs to recreate the object exactly.
+ */
+#include <arpa/inet.h>
+#include <linux/rtnetlink.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "plan.h"
+
+#define SYSCTL_IP_FORWARD "net.ipv4.ip_forward"
+
+enum phase {
+        PH_DEL_ROUTE,
+        PH_DEL_ADDR,
+        PH_DEL_TAP,
+        PH_DEL_BRIDGE,
+        PH_NEW_BRIDGE,
+        PH_NEW_TAP,
+        PH_SET_LINK,
+        PH_NEW_ADDR,
+        PH_NEW_ROUTE,
+        PH_SYSCTL,
+        _PH_MAX,
+};
+
+struct planner {
+        const struct vnc_profile *want;
+        const struct vnc_profile *applied;
+        const struct vnc_live *live;
+        const char *profile; /* name */
+        struct vnc_plan phase[_PH_MAX];
+        struct vnc_error *e;
+};
+
+void vnc_plan_done(struct vnc_plan *p) {
+        free(p->actions);
+        *p = (struct vnc_plan){0};
+}
+
+int vnc_plan_append(struct vnc_plan *p, const struct vnc_action *a) {
+        if (VNC_GROW(p->actions, p->alloc, p->n_actions + 1) < 0)
+                return -ENOMEM;
+        p->actions[p->n_actions++] = *a;
+        return 0;
+}
+
+bool vnc_network_needs_forwarding(const struct vnc_network *n) {
+        switch (n->mode) {
+        case VNC_MODE_ROUTED:
+        case VNC_MODE_NAT:
+                return true;
+        case VNC_MODE_VLAN:
+                return n->has_vlan && n->vlan.routed && n->has_ipv4;
+        default:
+                return false;
+        }
+}
+
+bool vnc_alias_is_profile(const char *alias, const char *profile, const char **ret_network) {
+        static const char prefix[] = "vnetcfg:";
+        size_t pl = strlen(profile);
+
+        if (!alias || strncmp(alias, prefix, sizeof(prefix) - 1) != 0)
+                return false;
+        alias += sizeof(prefix) - 1;
+        if (strncmp(alias, profile, pl) != 0 || alias[pl] != '/')
+                return false;
+        if (ret_network)
+                *ret_network = alias + pl + 1;
+        return true;
+}
+
+bool vnc_alias_owner(const char *alias, char profile[VNC_NAME_MAX + 1]) {
+        static const char prefix[] = "vnetcfg:";
+
+        if (!alias || strncmp(alias, prefix, sizeof(prefix) - 1) != 0)
+                return false;
+        alias += sizeof(prefix) - 1;
+        size_t n = strcspn(alias, "/");
+        if (alias[n] != '/' || n == 0 || n > VNC_NAME_MAX)
+                return false;
+        memcpy(profile, alias, n);
+        profile[n] = 0;
+        return true;
+}
+
+static const struct vnc_network *find_network(const struct vnc_profile *p, const char *name) {
+        for (size_t i = 0; p && i < p->n_networks; i++)
+                if (streq(p->networks[i].name, name))
+                        return &p->networks[i];
+        return NULL;
+}
+
+static const struct vnc_tap *find_tap(const struct vnc_profile *p, const char *name,
+                                      const struct vnc_network **ret_net) {
+        for (size_t i = 0; p && i < p->n_networks; i++)
+                for (size_t j = 0; j < p->networks[i].n_taps; j++)
+                        if (streq(p->networks[i].taps[j].name, name)) {
+                                if (ret_net)
+                                        *ret_net = &p->networks[i];
+                                return &p->networks[i].taps[j];
+                        }
+        return NULL;
+}
+
+static bool owned(const struct planner *pl, const struct vnc_live_link *l) {
+        return l && vnc_alias_is_profile(l->alias, pl->profile, NULL);
+}
+
+static const char *master_name(const struct planner *pl, const struct vnc_live_link *l) {
+        const struct vnc_live_link *m = vnc_live_link_by_index(pl->live, l->master);
+        return m ? m->name : "";
+}
+
+static bool live_has_addr(const struct vnc_live *live, int ifindex, const struct vnc_ipv4_prefix *a) {
+        uint32_t be = htonl(a->addr);
+        for (size_t i = 0; i < live->n_addrs; i++) {
+                const struct vnc_live_addr *x = &live->addrs[i];
+                if (x->ifindex == ifindex && x->family == AF_INET && x->prefix == a->prefix &&
+                    memcmp(x->addr, &be, 4) == 0)
+                        return true;
+        }
+        return false;
+}
+
+static bool live_route_matches(const struct vnc_live_route *r, const struct vnc_route *want, int ifindex) {
+        uint32_t dst = htonl(want->to.addr), gw = htonl(want->via);
+        return r->family == AF_INET && r->table == RT_TABLE_MAIN && r->dst_len == want->to.prefix &&
+               memcmp(r->dst, &dst, 4) == 0 && r->oif == ifindex && r->has_gw == (want->via != 0) &&
+               (!want->via || memcmp(r->gw, &gw, 4) == 0);
+}
+
+static bool live_has_route(const struct vnc_live *live, const struct vnc_route *want, int ifindex) {
+        for (size_t i = 0; i < live->n_routes; i++)
+                if (live_route_matches(&live->routes[i], want, ifindex))
+                        return true;
+        return false;
+}
+
+static int push(struct planner *pl, enum phase ph, const struct vnc_action *a) {
+        return vnc_plan_append(&pl->phase[ph], a);
+}
+
+/* ---- conflicts ---------------------------------------------------------- */
+
+_printf_(3, 4) static int conflict(struct planner *pl, const char *path, const char *fmt, ...) {
+        int line = 0, col = 0;
+        char msg[512];
+        va_list ap;
+
+        vnc_profile_locate(pl->want, path, &line, &col);
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        return vnc_error_set_at(pl->e, VNC_ERR_CONFLICT, pl->want->file, line, col, path, "%s", msg);
+}
+
+static int check_name(struct planner *pl, const char *name, const char *path, const char *kind,
+                      const struct vnc_profile *const *others, size_t n_others) {
+        const struct vnc_live_link *l = vnc_live_link_by_name(pl->live, name);
+        char other[VNC_NAME_MAX + 1];
+
+        if (l && !owned(pl, l)) {
+                if (vnc_alias_owner(l->alias, other))
+                        return conflict(pl, path, "\"%s\": interface is managed by vnetcfg profile \"%s\"", name,
+                                        other);
+                return conflict(pl, path,
+                                "\"%s\": an interface of that name exists and was not created by vnetcfg; "
+                                "choose another name or remove it",
+                                name);
+        }
+        for (size_t i = 0; i < n_others; i++) {
+                const struct vnc_profile *o = others[i];
+                for (size_t j = 0; j < o->n_networks; j++) {
+                        if (streq(o->networks[j].bridge, name) || find_tap(o, name, NULL))
+                                return conflict(pl, path, "\"%s\": %s is claimed by vnetcfg profile \"%s\"", name,
+                                                kind, o->name);
+                }
+        }
+        return 0;
+}
+
+static bool ifindex_owned(const struct planner *pl, int ifindex) {
+        return owned(pl, vnc_live_link_by_index(pl->live, ifindex));
+}
+
+static int check_subnet(struct planner *pl, size_t ni, const struct vnc_profile *const *others, size_t n_others) {
+        const struct vnc_network *n = &pl->want->networks[ni];
+        struct vnc_ipv4_prefix net = {n->ipv4.addr & vnc_prefix_mask(n->ipv4.prefix), n->ipv4.prefix};
+        char path[64], buf[128], ip[16];
+
+        snprintf(path, sizeof(path), "networks[%zu].ipv4.address", ni);
+        for (size_t i = 0; i < pl->live->n_addrs; i++) {
+                const struct vnc_live_addr *a = &pl->live->addrs[i];
+                if (a->family != AF_INET || ifindex_owned(pl, a->ifindex))
+                        continue;
+                uint32_t be;
+                memcpy(&be, a->addr, 4);
+                struct vnc_ipv4_prefix other = {ntohl(be), a->prefix};
+                if (!vnc_prefix_overlap(&net, &other))
+                        continue;
+                const struct vnc_live_link *l = vnc_live_link_by_index(pl->live, a->ifindex);
+                snprintf(buf, sizeof(buf), "%s/%u", vnc_ipv4_str(other.addr, ip), other.prefix);
+                return conflict(pl, path, "subnet overlaps address %s on interface \"%s\"", buf,
+                                l ? l->name : "?");
+        }
+        for (size_t i = 0; i < pl->live->n_routes; i++) {
+                const struct vnc_live_route *r = &pl->live->routes[i];
+                if (r->family != AF_INET || r->table != RT_TABLE_MAIN || r->type != RTN_UNICAST || r->dst_len == 0 ||
+                    ifindex_owned(pl, r->oif))
+                        continue;
+                uint32_t be;
+                memcpy(&be, r->dst, 4);
+                struct vnc_ipv4_prefix other = {ntohl(be), r->dst_len};
+                if (!vnc_prefix_overlap(&net, &other))
+                        continue;
+                const struct vnc_live_link *l = vnc_live_link_by_index(pl->live, r->oif);
+                snprintf(buf, sizeof(buf), "%s/%u", vnc_ipv4_str(other.addr, ip), other.prefix);
+                return conflict(pl, path, "subnet overlaps route %s via interface \"%s\"", buf, l ? l->name : "?");
+        }
+        for (size_t i = 0; i < n_others; i++)
+                for (size_t j = 0; j < others[i]->n_networks; j++) {
+                        const struct vnc_network *o = &others[i]->networks[j];
+                        if (o->has_ipv4 && vnc_prefix_overlap(&net, &o->ipv4))
+                                return conflict(pl, path, "subnet overlaps network \"%s\" of vnetcfg profile \"%s\"",
+                                                o->name, others[i]->name);
+                }
+        return 0;
+}
+
+static int check_conflicts(struct planner *pl, const struct vnc_profile *const *others, size_t n_others) {
+        char path[80];
+        int r;
+
+        for (size_t i = 0; i < pl->want->n_networks; i++) {
+                const struct vnc_network *n = &pl->want->networks[i];
+
+                if (n->mode == VNC_MODE_NAT || n->mode == VNC_MODE_BRIDGED || n->mode == VNC_MODE_VLAN) {
+                        int line = 0, col = 0;
+                        snprintf(path, sizeof(path), "networks[%zu].mode", i);
+                        vnc_profile_locate(pl->want, path, &line, &col);
+                        return vnc_error_set_at(pl->e, VNC_ERR_PROFILE, pl->want->file, line, col, path,
+                                                "\"%s\": this mode cannot be applied by this version yet",
+                                                vnc_mode_to_string(n->mode));
+                }
+                snprintf(path, sizeof(path), "networks[%zu].bridge", i);
+                r = check_name(pl, n->bridge, path, "bridge", others, n_others);
+                if (r < 0)
+                        return r;
+                for (size_t j = 0; j < n->n_taps; j++) {
+                        snprintf(path, sizeof(path), "networks[%zu].taps[%zu].name", i, j);
+                        r = check_name(pl, n->taps[j].name, path, "tap", others, n_others);
+                        if (r < 0)
+                                return r;
+                }
+                if (n->has_ipv4) {
+                        r = check_subnet(pl, i, others, n_others);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* ---- teardown ----------------------------------------------------------- */
+
+/* Delete an owned link; the action carries everything its inverse needs. */
+static int plan_link_delete(struct planner *pl, const struct vnc_live_link *l) {
+        struct vnc_action a;
+        const char *net = "";
+        bool is_tap = streq(l->kind, "tun");
+
+        vnc_alias_is_profile(l->alias, pl->profile, &net);
+        vnc_action_init(&a, is_tap ? VNC_ACT_TAP : VNC_ACT_BRIDGE, VNC_OP_DELETE, pl->profile, net);
+        snprintf(a.ifname, sizeof(a.ifname), "%s", l->name);
+        snprintf(a.alias, sizeof(a.alias), "%s", l->alias);
+        a.mtu = l->mtu;
+        a.up = l->admin_up;
+        if (is_tap) {
+                const struct vnc_tap *t = find_tap(pl->applied, l->name, NULL);
+                snprintf(a.master, sizeof(a.master), "%s", master_name(pl, l));
+                a.has_mac = l->has_mac;
+                memcpy(a.mac, l->mac, 6);
+                if (t) {
+                        a.has_owner = t->has_owner;
+                        a.owner = t->owner;
+                        a.has_group = t->has_group;
+                        a.group = t->group;
+                        a.vnet_hdr = t->vnet_hdr;
+                        a.multi_queue = t->multi_queue;
+                }
+        }
+        return push(pl, is_tap ? PH_DEL_TAP : PH_DEL_BRIDGE, &a);
+}
+
+static int plan_addr(struct planner *pl, enum phase ph, enum vnc_action_op op, const char *net, const char *ifname,
+                     const struct vnc_ipv4_prefix *addr) {
+        struct vnc_action a;
+        vnc_action_init(&a, VNC_ACT_ADDR, op, pl->profile, net);
+        snprintf(a.ifname, sizeof(a.ifname), "%s", ifname);
+        a.addr = *addr;
+        return push(pl, ph, &a);
+}
+
+static int plan_route(struct planner *pl, enum phase ph, enum vnc_action_op op, const char *net, const char *ifname,
+                      const struct vnc_route *rt) {
+        struct vnc_action a;
+        vnc_action_init(&a, VNC_ACT_ROUTE, op, pl->profile, net);
+        snprintf(a.ifname, sizeof(a.ifname), "%s", ifname);
+        a.addr = rt->to;
+        a.via = rt->via;
+        return push(pl, ph, &a);
+}
+
+static bool route_wanted(const struct vnc_network *n, const struct vnc_route *rt) {
+        for (size_t i = 0; n && i < n->n_routes; i++)
+                if (n->routes[i].to.addr == rt->to.addr && n->routes[i].to.prefix == rt->to.prefix &&
+                    n->routes[i].via == rt->via)
+                        return true;
+        return false;
+}
+
+/* Addresses and routes applied before on a bridge that is still ours, and no longer wanted there. */
+static int plan_l3_teardown(struct planner *pl) {
+        int r;
+
+        for (size_t i = 0; pl->applied && i < pl->applied->n_networks; i++) {
+                const struct vnc_network *old = &pl->applied->networks[i];
+                const struct vnc_live_link *l = vnc_live_link_by_name(pl->live, old->bridge);
+                if (!owned(pl, l))
+                        continue;
+                const struct vnc_network *now = find_network(pl->want, old->name);
+                bool same_bridge = now && streq(now->bridge, old->bridge);
+
+                for (size_t j = 0; j < old->n_routes; j++) {
+                        if (same_bridge && route_wanted(now, &old->routes[j]))
+                                continue;
+                        if (!live_has_route(pl->live, &old->routes[j], l->ifindex))
+                                continue;
+                        r = plan_route(pl, PH_DEL_ROUTE, VNC_OP_DELETE, old->name, old->bridge, &old->routes[j]);
+                        if (r < 0)
+                                return r;
+                }
+                if (old->has_ipv4 && live_has_addr(pl->live, l->ifindex, &old->ipv4) &&
+                    !(same_bridge && now->has_ipv4 && now->ipv4.addr == old->ipv4.addr &&
+                      now->ipv4.prefix == old->ipv4.prefix)) {
+                        r = plan_addr(pl, PH_DEL_ADDR, VNC_OP_DELETE, old->name, old->bridge, &old->ipv4);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* Is this owned link still wanted, with the same kind and the same tap parameters? */
+static bool link_wanted(const struct planner *pl, const struct vnc_live_link *l) {
+        const struct vnc_network *wn;
+        const struct vnc_tap *t;
+
+        if (!pl->want)
+                return false;
+        for (size_t i = 0; i < pl->want->n_networks; i++)
+                if (streq(pl->want->networks[i].bridge, l->name))
+                        return streq(l->kind, "bridge");
+        t = find_tap(pl->want, l->name, &wn);
+        if (!t || !streq(l->kind, "tun"))
+                return false;
+        /* Parameters fixed at creation: a change means delete and create again. */
+        const struct vnc_tap *old = find_tap(pl->applied, l->name, NULL);
+        if (old && (old->has_owner != t->has_owner || old->owner != t->owner || old->has_group != t->has_group ||
+                    old->group != t->group || old->vnet_hdr != t->vnet_hdr || old->multi_queue != t->multi_queue))
+                return false;
+        if (t->has_mac && (!l->has_mac || memcmp(l->mac, t->mac, 6) != 0))
+                return false;
+        return true;
+}
+
+static int plan_link_teardown(struct planner *pl) {
+        int r;
+
+        /* Taps first, so a bridge being deleted has no ports of ours left when its inverse runs last. */
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < pl->live->n_links; i++) {
+                        const struct vnc_live_link *l = &pl->live->links[i];
+                        bool is_tap = streq(l->kind, "tun");
+                        if (!owned(pl, l) || is_tap != (pass == 0) || link_wanted(pl, l))
+                                continue;
+                        r = plan_link_delete(pl, l);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+/* ---- creation and modification ------------------------------------------ */
+
+static int plan_link_modify(struct planner *pl, const struct vnc_network *n, const struct vnc_live_link *l,
+                            const char *master) {
+        struct vnc_action a;
+
+        vnc_action_init(&a, VNC_ACT_LINK_SET, VNC_OP_MODIFY, pl->profile, n->name);
+        snprintf(a.ifname, sizeof(a.ifname), "%s", l->name);
+        a.mtu = a.old_mtu = l->mtu;
+        a.up = a.old_up = l->admin_up;
+        snprintf(a.old_master, sizeof(a.old_master), "%s", master_name(pl, l));
+        snprintf(a.master, sizeof(a.master), "%s", a.old_master);
+        snprintf(a.old_alias, sizeof(a.old_alias), "%s", l->alias ? l->alias : "");
+
+        if (n->mtu && l->mtu != n->mtu) {
+                a.set |= VNC_SET_MTU;
+                a.mtu = n->mtu;
+        }
+        if (master && !streq(a.old_master, master)) {
+                a.set |= VNC_SET_MASTER;
+                snprintf(a.master, sizeof(a.master), "%s", master);
+        }
+        if (!l->admin_up) {
+                a.set |= VNC_SET_UP;
+                a.up = true;
+        }
+        if (!streq(a.old_alias, a.alias))
+                a.set |= VNC_SET_ALIAS;
+        else
+                snprintf(a.alias, sizeof(a.alias), "%s", a.old_alias);
+        if (!a.set)
+                return 0;
+        return push(pl, PH_SET_LINK, &a);
+}
+
+static bool link_survives(const struct planner *pl, const struct vnc_live_link *l) {
+        return owned(pl, l) && link_wanted(pl, l);
+}
+
+static int plan_network(struct planner *pl, const struct vnc_network *n) {
+        const struct vnc_live_link *br = vnc_live_link_by_name(pl->live, n->bridge);
+        struct vnc_action a;
+        int r;
+
+        if (br && !link_survives(pl, br))
+                br = NULL; /* deleted in teardown, created again below */
+        if (!br) {
+                vnc_action_init(&a, VNC_ACT_BRIDGE, VNC_OP_CREATE, pl->profile, n->name);
+                snprintf(a.ifname, sizeof(a.ifname), "%s", n->bridge);
+                a.mtu = n->mtu;
+                a.up = true;
+                r = push(pl, PH_NEW_BRIDGE, &a);
+        } else
+                r = plan_link_modify(pl, n, br, NULL);
+        if (r < 0)
+                return r;
+
+        for (size_t j = 0; j < n->n_taps; j++) {
+                const struct vnc_tap *t = &n->taps[j];
+                const struct vnc_live_link *tl = vnc_live_link_by_name(pl->live, t->name);
+
+                if (tl && link_survives(pl, tl)) {
+                        r = plan_link_modify(pl, n, tl, n->bridge);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                vnc_action_init(&a, VNC_ACT_TAP, VNC_OP_CREATE, pl->profile, n->name);
+                snprintf(a.ifname, sizeof(a.ifname), "%s", t->name);
+                snprintf(a.master, sizeof(a.master), "%s", n->bridge);
+                a.mtu = n->mtu;
+                a.up = true;
+                a.has_owner = t->has_owner;
+                a.owner = t->owner;
+                a.has_group = t->has_group;
+                a.group = t->group;
+                a.vnet_hdr = t->vnet_hdr;
+                a.multi_queue = t->multi_queue;
+                a.has_mac = t->has_mac;
+                memcpy(a.mac, t->mac, 6);
+                r = push(pl, PH_NEW_TAP, &a);
+                if (r < 0)
+                        return r;
+        }
+
+        if (n->has_ipv4 && !(br && live_has_addr(pl->live, br->ifindex, &n->ipv4))) {
+                r = plan_addr(pl, PH_NEW_ADDR, VNC_OP_CREATE, n->name, n->bridge, &n->ipv4);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t j = 0; j < n->n_routes; j++) {
+                if (br && live_has_route(pl->live, &n->routes[j], br->ifindex))
+                        continue;
+                r = plan_route(pl, PH_NEW_ROUTE, VNC_OP_CREATE, n->name, n->bridge, &n->routes[j]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool profile_needs_forwarding(const struct vnc_profile *p) {
+        for (size_t i = 0; p && i < p->n_networks; i++)
+                if (vnc_network_needs_forwarding(&p->networks[i]))
+                        return true;
+        return false;
+}
+
+static int plan_sysctls(struct planner *pl) {
+        bool want = profile_needs_forwarding(pl->want), had = profile_needs_forwarding(pl->applied);
+        const char *cur = vnc_live_sysctl_get(pl->live, SYSCTL_IP_FORWARD);
+        struct vnc_action a;
+
+        if (want && (!had || !streq_ptr(cur, "1"))) {
+                vnc_action_init(&a, VNC_ACT_SYSCTL, VNC_OP_CREATE, pl->profile, "");
+                a.alias[0] = 0;
+                snprintf(a.key, sizeof(a.key), SYSCTL_IP_FORWARD);
+                snprintf(a.value, sizeof(a.value), "1");
+                return push(pl, PH_SYSCTL, &a);
+        }
+        if (!want && had) {
+                vnc_action_init(&a, VNC_ACT_SYSCTL, VNC_OP_DELETE, pl->profile, "");
+                a.alias[0] = 0;
+                snprintf(a.key, sizeof(a.key), SYSCTL_IP_FORWARD);
+                snprintf(a.value, sizeof(a.value), "1");
+                return push(pl, PH_SYSCTL, &a);
+        }
+        return 0;
+}
+
+int vnc_plan_compute(const struct vnc_profile *want, const struct vnc_profile *applied, const struct vnc_live *live,
+                     const struct vnc_profile *const *others, size_t n_others, struct vnc_plan *ret,
+                     struct vnc_error *e) {
+        struct planner pl = {
+                .want = want,
+                .applied = applied,
+                .live = live,
+                .profile = want ? want->name : applied->name,
+                .e = e,
+        };
+        int r = 0;
+
+        if (want) {
+                r = check_conflicts(&pl, others, n_others);
+                if (r < 0)
+                        goto finish;
+        }
+        r = plan_l3_teardown(&pl);
+        if (r < 0)
+                goto finish;
+        r = plan_link_teardown(&pl);
+        if (r < 0)
+                goto finish;
+        for (size_t i = 0; want && i < want->n_networks; i++) {
+                r = plan_network(&pl, &want->networks[i]);
+                if (r < 0)
+                        goto finish;
+        }
+        r = plan_sysctls(&pl);
+        if (r < 0)
+                goto finish;
+        for (int ph = 0; ph < _PH_MAX; ph++)
+                for (size_t i = 0; i < pl.phase[ph].n_actions; i++) {
+                        r = vnc_plan_append(ret, &pl.phase[ph].actions[i]);
+                        if (r < 0)
+                                goto finish;
+                }
+finish:
+        if (r == -ENOMEM)
+                vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory while planning");
+        for (int ph = 0; ph < _PH_MAX; ph++)
+                vnc_plan_done(&pl.phase[ph]);
+        return r;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "action.h"
+#include "live.h"
+#include "model.h"
+
+struct vnc_plan {
+        struct vnc_action *actions;
+        size_t n_actions;
+        size_t alloc;
+};
+
+void vnc_plan_done(struct vnc_plan *p);
+int vnc_plan_append(struct vnc_plan *p, const struct vnc_action *a);
+
+/*
+ * The planner: pure, no I/O. Compares what the profile wants with what the
+ * host has (live) and what this profile applied before (applied, NULL if
+ * never), and appends the ordered actions that make the host match. Before
+ * any action it refuses conflicts (SPEC section 2) with kind
+ * VNC_ERR_CONFLICT: names held by something that is not ours, subnets that
+ * overlap another interface, route or applied profile (others[0..n_others)).
+ *
+ * want == NULL plans the removal of everything applied holds.
+ */
+int vnc_plan_compute(const struct vnc_profile *want, const struct vnc_profile *applied, const struct vnc_live *live,
+                     const struct vnc_profile *const *others, size_t n_others, struct vnc_plan *ret,
+                     struct vnc_error *e);
+
+/* Does this network need net.ipv4.ip_forward = 1? */
+bool vnc_network_needs_forwarding(const struct vnc_network *n);
+
+/* "vnetcfg:<profile>/" prefix test; sets *ret_network to the part after '/' when given. */
+bool vnc_alias_is_profile(const char *alias, const char *profile, const char **ret_network);
+/* Parses "vnetcfg:<profile>/<network>" into profile (size VNC_NAME_MAX+1). */
+bool vnc_alias_owner(const char *alias, char profile[VNC_NAME_MAX + 1]);
