@@ -68,12 +68,12 @@ void vnc_action_inverse(const struct vnc_action *a, struct vnc_action *ret) {
         default:
                 ret->mtu = a->old_mtu;
                 ret->old_mtu = a->mtu;
-                COPY(ret->master, a->old_master);
-                COPY(ret->old_master, a->master);
+                memcpy(ret->master, a->old_master, sizeof(ret->master));
+                memcpy(ret->old_master, a->master, sizeof(ret->old_master));
                 ret->up = a->old_up;
                 ret->old_up = a->up;
-                COPY(ret->alias, a->old_alias);
-                COPY(ret->old_alias, a->alias);
+                memcpy(ret->alias, a->old_alias, sizeof(ret->alias));
+                memcpy(ret->old_alias, a->alias, sizeof(ret->old_alias));
                 break;
         }
 }

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Planner golden tests. Each directory tests/golden/<case>/ holds:
+ *   profile.json   what the user asks for (absent: plan the removal of applied.json)
+ *   applied.json   what this profile applied before (optional)
+ *   other-*.json   other applied profiles (optional, for conflicts)
+ *   live.txt       the host as the planner sees it (fixture, format below)
+ *   expected       one journal-encoded action per line, or "error: <message>"
+ * VNC_REGENERATE=1 rewrites expected from the current output: review every diff.
+ *
+ * live.txt lines:
+ *   link IFINDEX NAME [kind=K] [master=IDX] [mtu=N] [down] [alias=A] [mac=M]
+ *   addr IFINDEX A.B.C.D/N
+ *   route A.B.C.D/N dev IFINDEX [via A.B.C.D] [table N]
+ *   sysctl KEY VALUE
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <linux/rtnetlink.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "plan.h"
+
+static char *read_text(const char *path) {
+        FILE *f = fopen(path, "re");
+        char *buf = NULL;
+        size_t size = 0;
+
+        if (!f)
+                return NULL;
+        FILE *m = open_memstream(&buf, &size);
+        int c;
+        while ((c = fgetc(f)) != EOF)
+                fputc(c, m);
+        fclose(m);
+        fclose(f);
+        return buf;
+}
+
+static void parse_live_line(struct vnc_live *l, char *line, const char *file, int lineno) {
+        char *save = NULL, *w = strtok_r(line, " \t\n", &save);
+        if (!w || *w == '#')
+                return;
+        if (streq(w, "link")) {
+                struct vnc_live_link *k = vnc_live_add_link(l);
+                k->ifindex = atoi(strtok_r(NULL, " \t\n", &save));
+                snprintf(k->name, sizeof(k->name), "%s", strtok_r(NULL, " \t\n", &save));
+                k->mtu = 1500;
+                k->admin_up = k->oper_up = true;
+                while ((w = strtok_r(NULL, " \t\n", &save))) {
+                        if (!strncmp(w, "kind=", 5))
+                                snprintf(k->kind, sizeof(k->kind), "%s", w + 5);
+                        else if (!strncmp(w, "master=", 7))
+                                k->master = atoi(w + 7);
+                        else if (!strncmp(w, "mtu=", 4))
+                                k->mtu = (uint32_t)atoi(w + 4);
+                        else if (streq(w, "down"))
+                                k->admin_up = k->oper_up = false;
+                        else if (!strncmp(w, "alias=", 6))
+                                k->alias = strdup(w + 6);
+                        else if (!strncmp(w, "mac=", 4))
+                                k->has_mac = vnc_mac_parse(w + 4, k->mac) == 0;
+                        else
+                                fail_msg("%s:%d: unknown link attribute %s", file, lineno, w);
+                }
+        } else if (streq(w, "addr")) {
+                struct vnc_live_addr *a = vnc_live_add_addr(l);
+                struct vnc_ipv4_prefix p;
+                a->ifindex = atoi(strtok_r(NULL, " \t\n", &save));
+                assert_int_equal(vnc_ipv4_prefix_parse(strtok_r(NULL, " \t\n", &save), &p), 0);
+                uint32_t be = htonl(p.addr);
+                a->family = AF_INET;
+                memcpy(a->addr, &be, 4);
+                a->prefix = p.prefix;
+                a->flags = 0x80; /* IFA_F_PERMANENT */
+        } else if (streq(w, "route")) {
+                struct vnc_live_route *r = vnc_live_add_route(l);
+                struct vnc_ipv4_prefix p;
+                uint32_t be;
+                assert_int_equal(vnc_ipv4_prefix_parse(strtok_r(NULL, " \t\n", &save), &p), 0);
+                be = htonl(p.addr);
+                r->family = AF_INET;
+                memcpy(r->dst, &be, 4);
+                r->dst_len = p.prefix;
+                r->table = RT_TABLE_MAIN;
+                r->type = RTN_UNICAST;
+                while ((w = strtok_r(NULL, " \t\n", &save))) {
+                        if (streq(w, "dev"))
+                                r->oif = atoi(strtok_r(NULL, " \t\n", &save));
+                        else if (streq(w, "via")) {
+                                uint32_t gw;
+                                assert_int_equal(vnc_ipv4_parse(strtok_r(NULL, " \t\n", &save), &gw), 0);
+                                gw = htonl(gw);
+                                memcpy(r->gw, &gw, 4);
+                                r->has_gw = true;
+                        } else if (streq(w, "table"))
+                                r->table = (uint32_t)atoi(strtok_r(NULL, " \t\n", &save));
+                        else
+                                fail_msg("%s:%d: unknown route attribute %s", file, lineno, w);
+                }
+        } else if (streq(w, "sysctl")) {
+                char *key = strtok_r(NULL, " \t\n", &save), *value = strtok_r(NULL, " \t\n", &save);
+                assert_int_equal(vnc_live_set_sysctl(l, key, value), 0);
+        } else
+                fail_msg("%s:%d: unknown fixture line \"%s\"", file, lineno, w);
+}
+
+static struct vnc_live *load_live(const char *path) {
+        struct vnc_live *l = calloc(1, sizeof(*l));
+        FILE *f = fopen(path, "re");
+        char *line = NULL;
+        size_t cap = 0;
+        int lineno = 0;
+
+        assert_non_null(l);
+        if (!f)
+                return l; /* no fixture: an empty host */
+        while (getline(&line, &cap, f) >= 0)
+                parse_live_line(l, line, path, ++lineno);
+        free(line);
+        fclose(f);
+        return l;
+}
+
+static struct vnc_profile *load_profile(const char *dir, const char *name) {
+        char path[1024];
+        struct vnc_profile *p = NULL;
+        struct vnc_error e = {0};
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        if (stat(path, &st) < 0)
+                return NULL;
+        if (vnc_profile_load_file(path, &p, &e) < 0) {
+                _cleanup_free_ char *m = vnc_error_format(&e);
+                fail_msg("%s: %s", path, m);
+        }
+        vnc_error_clear(&e);
+        return p;
+}
+
+static void run_case(const char *dir) {
+        struct vnc_profile *want = load_profile(dir, "profile.json");
+        struct vnc_profile *applied = load_profile(dir, "applied.json");
+        struct vnc_profile *others[8];
+        size_t n_others = 0;
+        struct vnc_live *live;
+        struct vnc_plan plan = {0};
+        struct vnc_error e = {0};
+        char path[1024];
+        char *out = NULL;
+        size_t size = 0;
+        FILE *m;
+        int r;
+
+        snprintf(path, sizeof(path), "%s/live.txt", dir);
+        live = load_live(path);
+        for (int i = 1; i <= 8; i++) {
+                char name[32];
+                snprintf(name, sizeof(name), "other-%d.json", i);
+                struct vnc_profile *o = load_profile(dir, name);
+                if (o)
+                        others[n_others++] = o;
+        }
+        assert_true(want || applied);
+
+        r = vnc_plan_compute(want, applied, live, (const struct vnc_profile *const *)others, n_others, &plan, &e);
+        m = open_memstream(&out, &size);
+        if (r < 0) {
+                _cleanup_free_ char *msg = vnc_error_format(&e);
+                fprintf(m, "error: %s\n", msg);
+        } else
+                for (size_t i = 0; i < plan.n_actions; i++) {
+                        _cleanup_free_ char *line = vnc_action_serialize(&plan.actions[i]);
+                        fprintf(m, "%s\n", line);
+                }
+        fclose(m);
+
+        snprintf(path, sizeof(path), "%s/expected", dir);
+        if (getenv("VNC_REGENERATE")) {
+                FILE *f = fopen(path, "we");
+                assert_non_null(f);
+                fputs(out, f);
+                fclose(f);
+        }
+        _cleanup_free_ char *expected = read_text(path);
+        if (!expected)
+                fail_msg("%s missing (run with VNC_REGENERATE=1 and review)", path);
+        if (!streq(expected, out)) {
+                print_error("plan differs from %s\n--- expected\n%s--- got\n%s", path, expected, out);
+                fail();
+        }
+
+        /* Applying the plan and planning again must give nothing: checked by the netns tests on a real kernel. */
+        free(out);
+        vnc_plan_done(&plan);
+        vnc_error_clear(&e);
+        vnc_live_free(live);
+        vnc_profile_free(want);
+        vnc_profile_free(applied);
+        for (size_t i = 0; i < n_others; i++)
+                vnc_profile_free(others[i]);
+}
+
+static void test_golden(void **state) {
+        const char *src = getenv("VNC_SOURCE_DIR");
+        char base[512];
+        struct dirent **list;
+        int n, ran = 0;
+
+        assert_non_null(src);
+        assert_int_equal(chdir(src), 0);
+        snprintf(base, sizeof(base), "tests/golden");
+        n = scandir(base, &list, NULL, alphasort);
+        assert_true(n > 0);
+        for (int i = 0; i < n; i++) {
+                if (list[i]->d_name[0] != '.') {
+                        char dir[768];
+                        snprintf(dir, sizeof(dir), "%s/%s", base, list[i]->d_name);
+                        print_message("[ golden ] %s\n", list[i]->d_name);
+                        run_case(dir);
+                        ran++;
+                }
+                free(list[i]);
+        }
+        free(list);
+        assert_true(ran >= 10);
+}
+
+/* Every action's inverse of the inverse is the action itself, and the journal encoding round-trips. */
+static void test_inverse_roundtrip(void **state) {
+        struct vnc_action a, inv, back, parsed;
+
+        vnc_action_init(&a, VNC_ACT_LINK_SET, VNC_OP_MODIFY, "lab", "net");
+        snprintf(a.ifname, sizeof(a.ifname), "vm1-eth0");
+        a.set = VNC_SET_MTU | VNC_SET_MASTER;
+        a.mtu = 9000;
+        a.old_mtu = 1500;
+        snprintf(a.master, sizeof(a.master), "vn-net");
+        snprintf(a.old_alias, sizeof(a.old_alias), "vnetcfg:lab/net");
+        a.up = a.old_up = true;
+        vnc_action_inverse(&a, &inv);
+        assert_int_equal(inv.mtu, 1500);
+        assert_int_equal(inv.old_mtu, 9000);
+        assert_string_equal(inv.master, "");
+        assert_string_equal(inv.old_master, "vn-net");
+        vnc_action_inverse(&inv, &back);
+        assert_memory_equal(&a, &back, sizeof(a));
+
+        _cleanup_free_ char *line = vnc_action_serialize(&a);
+        assert_int_equal(vnc_action_parse(line, &parsed), 0);
+        assert_memory_equal(&a, &parsed, sizeof(a));
+
+        vnc_action_init(&a, VNC_ACT_SYSCTL, VNC_OP_CREATE, "lab", "");
+        snprintf(a.key, sizeof(a.key), "net.ipv4.conf.vn-x.rp_filter");
+        snprintf(a.value, sizeof(a.value), "2 with space%%");
+        _cleanup_free_ char *line2 = vnc_action_serialize(&a);
+        assert_null(strchr(line2 + strlen("create sysctl "), '\t'));
+        assert_int_equal(vnc_action_parse(line2, &parsed), 0);
+        assert_memory_equal(&a, &parsed, sizeof(a));
+
+        assert_int_not_equal(vnc_action_parse("create bridge ifname=x%zz", &parsed), 0);
+        assert_int_not_equal(vnc_action_parse("explode bridge", &parsed), 0);
+        assert_int_not_equal(vnc_action_parse("create bridge bogus=1", &parsed), 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_inverse_roundtrip),
+                cmocka_unit_test(test_golden),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
