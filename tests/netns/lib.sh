@@ -1,0 +1,111 @@
+# shellcheck shell=bash
+# Shared by the netns integration tests. Sourcing it re-executes the test
+# inside its own network and mount namespaces (the root namespace is never
+# touched), brings lo up, and gives the test a private state dir.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   V apply profile.json          # vnetcfg with the sandbox's state dir
+#   snap before; ...; snap after; same_snap before after
+set -u
+
+if [ -z "${VNC_SANDBOXED:-}" ]; then
+        exec unshare -n -m --propagation private -- env VNC_SANDBOXED=1 bash "$0" "$@"
+fi
+
+: "${VNETCFG:?VNETCFG must point at the vnetcfg binary}"
+: "${VNC_SOURCE_DIR:?VNC_SOURCE_DIR must point at the source tree}"
+
+ip link set lo up
+mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns
+TMP=$(mktemp -d /tmp/vnc-test.XXXXXX)
+STATE="$TMP/state"
+_deferred=()
+defer() { _deferred+=("$*"); }
+_cleanup() {
+        local i
+        for ((i = ${#_deferred[@]} - 1; i >= 0; i--)); do eval "${_deferred[$i]}" >/dev/null 2>&1; done
+        rm -rf "$TMP"
+}
+trap _cleanup EXIT
+
+TESTS_RUN=0
+fail() {
+        echo "FAIL: $*" >&2
+        exit 1
+}
+ok() {
+        TESTS_RUN=$((TESTS_RUN + 1))
+        echo "ok $TESTS_RUN - $*"
+}
+
+V() { "$VNETCFG" --state-dir "$STATE" "$@"; }
+
+# Run vnetcfg expecting exit code $1; output in $OUT, stderr in $ERR.
+expect_rc() {
+        local want=$1 rc=0
+        shift
+        OUT=$("$VNETCFG" --state-dir "$STATE" "$@" 2>"$TMP/stderr") || rc=$?
+        ERR=$(cat "$TMP/stderr")
+        [ "$rc" = "$want" ] || fail "vnetcfg $* exited $rc, expected $want
+stdout: $OUT
+stderr: $ERR"
+}
+
+# A snapshot of everything vnetcfg could touch, without ifindex numbers
+# (which differ for re-created foreign objects only if we touched them:
+# foreign ones keep theirs, and we print them separately).
+snap() {
+        {
+                echo "## links"
+                ip -d -o link show | sed -E 's/^[0-9]+: //; s/ +link-netnsid [0-9]+//' | sed -E 's/\\ +/ /g' | sort
+                echo "## ifindex of links"
+                ip -o link show | awk -F': ' '{print $2, $1}' | sort
+                echo "## addresses"
+                ip -o addr show | sed -E 's/^[0-9]+: //; s/\\ +/ /g' | sort
+                echo "## routes"
+                ip route show table all | sort
+                ip -6 route show table all | sort
+                echo "## sysctls"
+                for k in ip_forward; do echo "$k=$(cat /proc/sys/net/ipv4/$k)"; done
+                echo "## state"
+                find "$STATE" -mindepth 2 2>/dev/null | sed "s#^$STATE##" | sort
+        } >"$TMP/snap.$1"
+}
+
+same_snap() {
+        diff -u "$TMP/snap.$1" "$TMP/snap.$2" >"$TMP/snap.diff" ||
+                fail "host differs between $1 and $2:
+$(cat "$TMP/snap.diff")"
+}
+
+# A foreign world vnetcfg must never touch: an uplink-like interface pair with
+# addresses and routes, and a bridge of someone else's.
+make_foreign_world() {
+        ip link add fw-up0 type veth peer name fw-up1
+        ip link set fw-up0 up
+        ip addr add 192.0.2.10/24 dev fw-up0
+        ip route add 198.51.100.0/24 via 192.0.2.1 dev fw-up0
+        ip link add fw-br type bridge
+        ip link set fw-br alias "somebody else's"
+        ip addr add 172.31.0.1/24 dev fw-br
+}
+
+# Assertions on kernel objects (exact values).
+link_field() { # link field (alias|mtu|master|kind|operstate)
+        ip -d -j link show dev "$1" 2>/dev/null | python3 -c '
+import json, sys
+l = json.load(sys.stdin)[0]
+f = sys.argv[1]
+if f == "kind":
+    print(l.get("linkinfo", {}).get("info_kind", ""))
+elif f == "flags_up":
+    print("UP" in l.get("flags", []))
+else:
+    print(l.get(f, ""))' "$2"
+}
+
+assert_eq() { # actual expected what
+        [ "$1" = "$2" ] || fail "$3: got \"$1\", expected \"$2\""
+}
+
+ifindex_of() { cat "/sys/class/net/$1/ifindex"; }
