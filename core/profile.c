@@ -163,14 +163,15 @@ static size_t edit_distance(const char *a, const char *b) {
         return r;
 }
 
-/* The known word closest to s: within 2 edits (fewer than its length), or s a prefix of it. */
+/* The known word closest to s: within 1 or 2 edits, or s (3+ characters) a prefix of it. */
 static const char *closest(const char *s, const char *const *known) {
         const char *best = NULL;
         size_t best_d = SIZE_MAX, n = strlen(s);
 
         for (size_t i = 0; known[i]; i++) {
                 size_t d = edit_distance(s, known[i]);
-                if (d <= 2 && d < strlen(known[i]) && d < best_d) {
+                /* One edit in short words, two in longer ones: "icmp" is not a typo of "tcp". */
+                if (d <= (strlen(known[i]) > 4 ? 2u : 1u) && d < best_d) {
                         best = known[i];
                         best_d = d;
                 }

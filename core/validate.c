@@ -684,7 +684,7 @@ int vnc_profile_validate(const struct vnc_profile *p, struct vnc_error *e) {
                     (r = check_verify(&c, i, n)) < 0)
                         return r;
         }
-        if ((r = check_names(&c)) < 0 || (r = check_created_names(&c)) < 0 || (r = check_existing_names(&c)) < 0 ||
+        if ((r = check_names(&c)) < 0 || (r = check_existing_names(&c)) < 0 || (r = check_created_names(&c)) < 0 ||
             (r = check_subnets(&c)) < 0 || (r = check_forward_clash(&c)) < 0)
                 return r;
         return 0;
