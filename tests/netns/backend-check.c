@@ -277,6 +277,28 @@ static void check_netlink_and_taps(void) {
                 vnc_error_clear(&e);
         }
 
+        /* A tap whose name exists is not adopted (IFF_TUN_EXCL): EBUSY, named, nothing done. */
+        {
+                struct vnc_error e = {0};
+                size_t done = 99;
+                int r = run(&vnc_backend_tap, after, NULL, &taps[1], 1, 0, &done, &e);
+                CHECK(r == -EBUSY && done == 0, "creating an existing tap: %d, done %zu", r, done);
+                CHECK(e.message && streq(e.message, "tap \"vnc-tap1\": could not create"), "message \"%s\"",
+                      e.message ? e.message : "(none)");
+                vnc_error_clear(&e);
+
+                /* Leading successes are counted: a new address, then a route that exists. */
+                struct vnc_action two[2] = {nl_acts[1], nl_acts[2]};
+                two[0].addr = (struct vnc_ipv4_prefix){ip("10.77.0.2"), 24};
+                r = run(&vnc_backend_netlink, after, NULL, two, 2, 0, &done, &e);
+                CHECK(r == -EEXIST && done == 1, "address + existing route: %d, done %zu (expected 1)", r, done);
+                CHECK(e.message && strstr(e.message, "route 10.78.0.0/24"), "message \"%s\"", e.message ? e.message : "(none)");
+                vnc_error_clear(&e);
+                struct vnc_action undo_addr;
+                vnc_action_inverse(&two[0], &undo_addr);
+                MUST_RUN(&vnc_backend_netlink, after, &undo_addr, 1, VNC_RUN_UNDO);
+        }
+
         /* LINK_SET: change mtu and alias, then back through the inverse. */
         {
                 struct vnc_action set, inv;
