@@ -116,11 +116,10 @@ int vnc_nl_links_delete(struct vnc_nl *nl, struct vnc_nl_link_del *dels, size_t 
                         group_del = res;
                         continue;
                 }
-                /* A link that vanished meanwhile is as good as deleted. */
-                if (res->error < 0 && !(res->error == -ENODEV && res->acked))
+                if (res->error == -ENODEV)
+                        owned[res->tag] = 0; /* vanished meanwhile: as good as deleted */
+                else if (res->error < 0)
                         del_error(&dels[res->tag], res);
-                else if (res->error == -ENODEV)
-                        owned[res->tag] = 0;
         }
         if (group_del && group_del->error < 0 && group_del->error != -ENODEV)
                 for (size_t i = 0; i < n; i++)

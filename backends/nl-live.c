@@ -94,7 +94,8 @@ static void fill_link(struct nl_object *obj, void *arg) {
                 l->has_mac = true;
                 memcpy(l->mac, nl_addr_get_binary_addr(mac), 6);
         }
-        l->wireless = link_is_wireless(l->name);
+        /* Wireless devices have no rtnl kind; skipping the others saves two syscalls per virtual link. */
+        l->wireless = !l->kind[0] && !(flags & IFF_LOOPBACK) && link_is_wireless(l->name);
 }
 
 static int read_links(struct nl_sock *sk, struct vnc_live *live, uint32_t *ret_unused_group, struct vnc_error *e) {
