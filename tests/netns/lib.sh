@@ -17,6 +17,8 @@ fi
 
 ip link set lo up
 mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns
+# /sys shows the namespace that mounted it: mount our own.
+mount -t sysfs sysfs /sys
 TMP=$(mktemp -d /tmp/vnc-test.XXXXXX)
 STATE="$TMP/state"
 _deferred=()
@@ -51,22 +53,22 @@ stdout: $OUT
 stderr: $ERR"
 }
 
-# A snapshot of everything vnetcfg could touch, without ifindex numbers
-# (which differ for re-created foreign objects only if we touched them:
-# foreign ones keep theirs, and we print them separately).
+# A snapshot of everything vnetcfg could touch (see snapshot.py for what is
+# left out of links and why).
 snap() {
         {
                 echo "## links"
-                ip -d -o link show | sed -E 's/^[0-9]+: //; s/ +link-netnsid [0-9]+//' | sed -E 's/\\ +/ /g' | sort
-                echo "## ifindex of links"
-                ip -o link show | awk -F': ' '{print $2, $1}' | sort
+                python3 "$VNC_SOURCE_DIR/tests/netns/snapshot.py"
                 echo "## addresses"
-                ip -o addr show | sed -E 's/^[0-9]+: //; s/\\ +/ /g' | sort
+                # IPv6 link-local addresses are made by the kernel when a link gains
+                # carrier (addrconf), on its own schedule: derived, like carrier.
+                ip -o addr show | grep -v ' inet6 fe80::' | sed -E 's/^[0-9]+: //; s/\\ +/ /g' | sort
                 echo "## routes"
-                ip route show table all | sort
-                ip -6 route show table all | sort
+                # "linkdown" follows carrier, which the kernel updates on its own (linkwatch).
+                { ip route show table all; ip -6 route show table all; } | grep -v '^local fe80::' | sed 's/ linkdown//' | sort
                 echo "## sysctls"
-                for k in ip_forward; do echo "$k=$(cat /proc/sys/net/ipv4/$k)"; done
+                local key
+                for key in ip_forward; do echo "$key=$(cat /proc/sys/net/ipv4/$key)"; done
                 echo "## state"
                 find "$STATE" -mindepth 2 2>/dev/null | sed "s#^$STATE##" | sort
         } >"$TMP/snap.$1"
@@ -96,7 +98,9 @@ link_field() { # link field (alias|mtu|master|kind|operstate)
 import json, sys
 l = json.load(sys.stdin)[0]
 f = sys.argv[1]
-if f == "kind":
+if f == "alias":
+    print(l.get("ifalias", ""))
+elif f == "kind":
     print(l.get("linkinfo", {}).get("info_kind", ""))
 elif f == "flags_up":
     print("UP" in l.get("flags", []))

@@ -52,9 +52,10 @@ assert_eq "$(link_field iso-a master)" vn-iso "iso-a master"
 assert_eq "$(ip -o -4 addr show dev vn-ho | awk '{print $4}')" 10.10.0.1/24 "vn-ho address"
 assert_eq "$(ip -o -4 addr show dev vn-rt | awk '{print $4}')" 10.20.0.1/24 "vn-rt address"
 assert_eq "$(ip -o -4 addr show dev vn-iso | wc -l)" 0 "isolated bridge has no address"
-assert_eq "$(ip route show 10.21.0.0/24)" "10.21.0.0/24 via 10.20.0.254 dev vn-rt proto static" "static route"
+assert_eq "$(ip route show 10.21.0.0/24 | sed "s/ *$//")" "10.21.0.0/24 via 10.20.0.254 dev vn-rt proto static" "static route"
 assert_eq "$(cat /proc/sys/net/ipv4/ip_forward)" 1 "ip_forward for routed"
-assert_eq "$(cat /sys/class/net/vm2-eth0/tun_flags)" 0x5002 "vm2-eth0 tun flags (TAP|NO_PI|VNET_HDR)"
+assert_eq "$(cat /sys/class/net/vm2-eth0/tun_flags)" 0x5802 "vm2-eth0 tun flags (TAP|NO_PI|PERSIST|VNET_HDR)"
+assert_eq "$(cat /sys/class/net/vm1-eth0/tun_flags)" 0x1802 "vm1-eth0 tun flags (TAP|NO_PI|PERSIST)"
 ok "apply creates the exact kernel objects"
 
 expect_rc 0 --json status lab
