@@ -255,6 +255,14 @@ static int check_conflicts(struct planner *pl, const struct vnc_profile *const *
                                                 "\"%s\": this mode cannot be applied by this version yet",
                                                 vnc_mode_to_string(n->mode));
                 }
+                if (n->has_dhcp) {
+                        int line = 0, col = 0;
+                        snprintf(path, sizeof(path), "networks[%zu].dhcp", i);
+                        vnc_profile_locate(pl->want, path, &line, &col);
+                        return vnc_error_set_at(pl->e, VNC_ERR_PROFILE, pl->want->file, line, col, path,
+                                                "DHCP cannot be served by this version yet; remove \"dhcp\" "
+                                                "or give guests static addresses");
+                }
                 snprintf(path, sizeof(path), "networks[%zu].bridge", i);
                 r = check_name(pl, n->bridge, path, "bridge", others, n_others);
                 if (r < 0)

@@ -2,8 +2,8 @@
 # Installs what vnetcfg needs to build and test on Debian 12 (run as root).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends \
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
         build-essential cmake pkg-config \
         libjansson-dev libnl-3-dev libnl-route-3-dev libcmocka-dev \
         iproute2 util-linux procps python3 python3-jsonschema >/dev/null

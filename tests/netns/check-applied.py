@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""check-applied.py PROFILE: assert that the kernel holds exactly what PROFILE asks for.
+
+Reads the profile and `ip -d -j link`, `ip -j addr`, `ip -j route`, and checks
+each network's bridge (kind, alias, mtu, up), taps (kind, master, mtu, alias,
+up, mac, vnet_hdr, multi_queue, owner, group), the host address, the static
+routes and ip_forward. Prints one line per failed check; exits 1 if any.
+"""
+import ipaddress
+import json
+import subprocess
+import sys
+
+
+def ip_json(*args):
+    return json.loads(subprocess.run(["ip", "-j", *args], check=True, capture_output=True, text=True).stdout or "[]")
+
+
+prof = json.load(open(sys.argv[1]))
+links = {l["ifname"]: l for l in ip_json("-d", "link", "show")}
+addrs = ip_json("addr", "show")
+errors = []
+
+
+def check(cond, what):
+    if not cond:
+        errors.append(what)
+
+
+needs_forward = False
+for net in prof["networks"]:
+    name = net["name"]
+    alias = f"vnetcfg:{prof['name']}/{name}"
+    br = net.get("bridge", f"vn-{name}")
+    mtu = net.get("mtu")
+    l = links.get(br)
+    check(l is not None, f"bridge {br} missing")
+    if l is None:
+        continue
+    check(l.get("linkinfo", {}).get("info_kind") == "bridge", f"{br}: not a bridge")
+    check(l.get("ifalias") == alias, f"{br}: alias {l.get('ifalias')!r} != {alias!r}")
+    check("UP" in l["flags"], f"{br}: not up")
+    if mtu:
+        check(l["mtu"] == mtu, f"{br}: mtu {l['mtu']} != {mtu}")
+    for t in net.get("taps", []):
+        tl = links.get(t["name"])
+        check(tl is not None, f"tap {t['name']} missing")
+        if tl is None:
+            continue
+        info = tl.get("linkinfo", {})
+        data = info.get("info_data", {})
+        check(info.get("info_kind") == "tun" and data.get("type") == "tap", f"{t['name']}: not a tap")
+        check(tl.get("master") == br, f"{t['name']}: master {tl.get('master')} != {br}")
+        check(tl.get("ifalias") == alias, f"{t['name']}: alias {tl.get('ifalias')!r}")
+        check("UP" in tl["flags"], f"{t['name']}: not up")
+        if mtu:
+            check(tl["mtu"] == mtu, f"{t['name']}: mtu {tl['mtu']} != {mtu}")
+        if "mac" in t:
+            check(tl["address"] == t["mac"].lower(), f"{t['name']}: mac {tl['address']} != {t['mac']}")
+        else:
+            check(tl["address"].startswith("fe:"), f"{t['name']}: random mac {tl['address']} must start with fe")
+        check(data.get("vnet_hdr") == t.get("vnet_hdr", False), f"{t['name']}: vnet_hdr {data.get('vnet_hdr')}")
+        check(data.get("multi_queue") == t.get("multi_queue", False), f"{t['name']}: multi_queue")
+        check(data.get("pi") is False and data.get("persist") is True, f"{t['name']}: pi/persist {data}")
+        for key, field in (("owner", "user"), ("group", "group")):
+            if key in t:
+                want = str(t[key])
+                got = str(data.get(field))
+                if not want.isdigit():
+                    import grp, pwd
+                    want = str(pwd.getpwnam(want).pw_uid if key == "owner" else grp.getgrnam(want).gr_gid)
+                if not got.isdigit():
+                    import grp, pwd
+                    got = str(pwd.getpwnam(got).pw_uid if key == "owner" else grp.getgrnam(got).gr_gid)
+                check(got == want, f"{t['name']}: {key} {got} != {want}")
+            else:
+                check(field not in data, f"{t['name']}: {key} set to {data.get(field)} but not asked for")
+    v4 = [f"{a['local']}/{a['prefixlen']}" for x in addrs if x["ifname"] == br
+          for a in x.get("addr_info", []) if a["family"] == "inet"]
+    if "ipv4" in net:
+        check(v4 == [net["ipv4"]["address"]], f"{br}: IPv4 {v4} != [{net['ipv4']['address']}]")
+    else:
+        check(v4 == [], f"{br}: unexpected IPv4 {v4}")
+    routes = ip_json("route", "show", "dev", br)
+    for r in net.get("routes", []):
+        check(any(x["dst"] == r["to"] and x.get("gateway") == r["via"] and x.get("protocol") == "static"
+                  for x in routes), f"{br}: route {r['to']} via {r['via']} missing: {routes}")
+    if net["mode"] in ("routed", "nat"):
+        needs_forward = True
+
+fwd = open("/proc/sys/net/ipv4/ip_forward").read().strip()
+if needs_forward:
+    check(fwd == "1", f"ip_forward {fwd} != 1")
+
+for e in errors:
+    print(f"check-applied {sys.argv[1]}: {e}")
+sys.exit(1 if errors else 0)
