@@ -847,7 +847,9 @@ static int parse_network(struct pctx *c, json_t *obj, struct vnc_network *n) {
                                     "\"%s\": default bridge name \"vn-%s\" is longer than 15 bytes; set \"bridge\"",
                                     n->name, n->name);
                 }
-                snprintf(n->bridge, sizeof(n->bridge), "vn-%s", n->name);
+                /* Length checked above: "vn-" + name fits in 15 bytes. */
+                memcpy(n->bridge, "vn-", 3);
+                memcpy(n->bridge + 3, n->name, strlen(n->name) + 1);
         }
 
         if ((r = get_int(c, obj, "mtu", 68, 65535, &x)) < 0)
