@@ -10,6 +10,8 @@ void vnc_live_free(struct vnc_live *l) {
                 free(l->sysctls[i].key);
                 free(l->sysctls[i].value);
         }
+        free(l->by_name);
+        free(l->by_ifindex);
         free(l->links);
         free(l->addrs);
         free(l->routes);
@@ -17,21 +19,93 @@ void vnc_live_free(struct vnc_live *l) {
         free(l);
 }
 
+/* qsort has no context argument: the links being sorted, for the comparators. */
+static const struct vnc_live_link *sorting;
+
+static int cmp_name(const void *a, const void *b) {
+        return strcmp(sorting[*(const size_t *)a].name, sorting[*(const size_t *)b].name);
+}
+
+static int cmp_ifindex(const void *a, const void *b) {
+        int x = sorting[*(const size_t *)a].ifindex, y = sorting[*(const size_t *)b].ifindex;
+        return x < y ? -1 : x > y;
+}
+
+/*
+ * The planner looks links up by name and ifindex for every object of a
+ * profile; with a thousand links a linear scan makes planning quadratic.
+ * The index is a cache: building it does not change what the struct holds.
+ */
+static bool live_index(const struct vnc_live *cl) {
+        struct vnc_live *l = (struct vnc_live *)cl;
+        size_t *n1, *n2;
+
+        if (l->n_indexed == l->n_links && l->by_name)
+                return true;
+        n1 = malloc((l->n_links ? l->n_links : 1) * sizeof(*n1));
+        n2 = malloc((l->n_links ? l->n_links : 1) * sizeof(*n2));
+        if (!n1 || !n2) {
+                free(n1);
+                free(n2);
+                return false;
+        }
+        for (size_t i = 0; i < l->n_links; i++)
+                n1[i] = n2[i] = i;
+        sorting = l->links;
+        qsort(n1, l->n_links, sizeof(*n1), cmp_name);
+        qsort(n2, l->n_links, sizeof(*n2), cmp_ifindex);
+        sorting = NULL;
+        free(l->by_name);
+        free(l->by_ifindex);
+        l->by_name = n1;
+        l->by_ifindex = n2;
+        l->n_indexed = l->n_links;
+        return true;
+}
+
 const struct vnc_live_link *vnc_live_link_by_name(const struct vnc_live *l, const char *name) {
         if (!l || !name)
                 return NULL;
-        for (size_t i = 0; i < l->n_links; i++)
-                if (streq(l->links[i].name, name))
-                        return &l->links[i];
+        if (!live_index(l)) {
+                for (size_t i = 0; i < l->n_links; i++)
+                        if (streq(l->links[i].name, name))
+                                return &l->links[i];
+                return NULL;
+        }
+        size_t lo = 0, hi = l->n_links;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(l->links[l->by_name[mid]].name, name);
+                if (c == 0)
+                        return &l->links[l->by_name[mid]];
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
         return NULL;
 }
 
 const struct vnc_live_link *vnc_live_link_by_index(const struct vnc_live *l, int ifindex) {
         if (!l || ifindex <= 0)
                 return NULL;
-        for (size_t i = 0; i < l->n_links; i++)
-                if (l->links[i].ifindex == ifindex)
-                        return &l->links[i];
+        if (!live_index(l)) {
+                for (size_t i = 0; i < l->n_links; i++)
+                        if (l->links[i].ifindex == ifindex)
+                                return &l->links[i];
+                return NULL;
+        }
+        size_t lo = 0, hi = l->n_links;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int x = l->links[l->by_ifindex[mid]].ifindex;
+                if (x == ifindex)
+                        return &l->links[l->by_ifindex[mid]];
+                if (x < ifindex)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
         return NULL;
 }
 
@@ -61,6 +135,7 @@ static void *live_append(void **array, size_t *n, size_t elem) {
 }
 
 struct vnc_live_link *vnc_live_add_link(struct vnc_live *l) {
+        l->n_indexed = (size_t)-1; /* links change: rebuild the index on the next lookup */
         return live_append((void **)&l->links, &l->n_links, sizeof(*l->links));
 }
 

@@ -61,6 +61,11 @@ struct vnc_live {
         size_t n_routes;
         struct vnc_live_sysctl *sysctls;
         size_t n_sysctls;
+
+        /* Lookup indexes over links (positions sorted by name and by ifindex),
+         * built on the first lookup after links change. Private to live.c. */
+        size_t *by_name, *by_ifindex;
+        size_t n_indexed;
 };
 
 void vnc_live_free(struct vnc_live *l);

@@ -35,7 +35,18 @@ enum phase {
         _PH_MAX,
 };
 
+/* Taps of a profile sorted by name: the planner looks each live link up in them. */
+struct tap_index {
+        struct tapref {
+                const char *name;
+                const struct vnc_network *net;
+                const struct vnc_tap *tap;
+        } *refs;
+        size_t n;
+};
+
 struct planner {
+        struct tap_index want_taps, applied_taps;
         const struct vnc_profile *want;
         const struct vnc_profile *applied;
         const struct vnc_live *live;
@@ -113,6 +124,37 @@ static const struct vnc_tap *find_tap(const struct vnc_profile *p, const char *n
                                 return &p->networks[i].taps[j];
                         }
         return NULL;
+}
+
+static int cmp_tapref(const void *a, const void *b) {
+        return strcmp(((const struct tapref *)a)->name, ((const struct tapref *)b)->name);
+}
+
+static int tap_index_build(struct tap_index *ix, const struct vnc_profile *p) {
+        size_t n = 0, k = 0;
+
+        for (size_t i = 0; p && i < p->n_networks; i++)
+                n += p->networks[i].n_taps;
+        ix->refs = calloc(n ? n : 1, sizeof(*ix->refs));
+        if (!ix->refs)
+                return -ENOMEM;
+        for (size_t i = 0; p && i < p->n_networks; i++)
+                for (size_t j = 0; j < p->networks[i].n_taps; j++)
+                        ix->refs[k++] = (struct tapref){p->networks[i].taps[j].name, &p->networks[i],
+                                                        &p->networks[i].taps[j]};
+        qsort(ix->refs, n, sizeof(*ix->refs), cmp_tapref);
+        ix->n = n;
+        return 0;
+}
+
+static const struct vnc_tap *tap_index_find(const struct tap_index *ix, const char *name,
+                                            const struct vnc_network **ret_net) {
+        struct tapref key = {.name = name};
+        const struct tapref *r = ix->n ? bsearch(&key, ix->refs, ix->n, sizeof(*ix->refs), cmp_tapref) : NULL;
+
+        if (r && ret_net)
+                *ret_net = r->net;
+        return r ? r->tap : NULL;
 }
 
 static bool owned(const struct planner *pl, const struct vnc_live_link *l) {
@@ -297,7 +339,7 @@ static int plan_link_delete(struct planner *pl, const struct vnc_live_link *l) {
         a.mtu = l->mtu;
         a.up = l->admin_up;
         if (is_tap) {
-                const struct vnc_tap *t = find_tap(pl->applied, l->name, NULL);
+                const struct vnc_tap *t = tap_index_find(&pl->applied_taps, l->name, NULL);
                 snprintf(a.master, sizeof(a.master), "%s", master_name(pl, l));
                 a.has_mac = l->has_mac;
                 memcpy(a.mac, l->mac, 6);
@@ -382,11 +424,11 @@ static bool link_wanted(const struct planner *pl, const struct vnc_live_link *l)
         for (size_t i = 0; i < pl->want->n_networks; i++)
                 if (streq(pl->want->networks[i].bridge, l->name))
                         return streq(l->kind, "bridge");
-        t = find_tap(pl->want, l->name, &wn);
+        t = tap_index_find(&pl->want_taps, l->name, &wn);
         if (!t || !streq(l->kind, "tun"))
                 return false;
         /* Parameters fixed at creation: a change means delete and create again. */
-        const struct vnc_tap *old = find_tap(pl->applied, l->name, NULL);
+        const struct vnc_tap *old = tap_index_find(&pl->applied_taps, l->name, NULL);
         if (old && (old->has_owner != t->has_owner || old->owner != t->owner || old->has_group != t->has_group ||
                     old->group != t->group || old->vnet_hdr != t->vnet_hdr || old->multi_queue != t->multi_queue))
                 return false;
@@ -551,8 +593,13 @@ int vnc_plan_compute(const struct vnc_profile *want, const struct vnc_profile *a
                 .profile = want ? want->name : applied->name,
                 .e = e,
         };
-        int r = 0;
+        int r;
 
+        r = tap_index_build(&pl.want_taps, want);
+        if (r >= 0)
+                r = tap_index_build(&pl.applied_taps, applied);
+        if (r < 0)
+                goto finish;
         if (want) {
                 r = check_conflicts(&pl, others, n_others);
                 if (r < 0)
@@ -583,5 +630,7 @@ finish:
                 vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory while planning");
         for (int ph = 0; ph < _PH_MAX; ph++)
                 vnc_plan_done(&pl.phase[ph]);
+        free(pl.want_taps.refs);
+        free(pl.applied_taps.refs);
         return r;
 }

@@ -186,7 +186,7 @@ static const char *closest(const char *s, const char *const *known) {
 
 static int check_keys(struct pctx *c, json_t *obj, const char *const *known) {
         const char *key;
-        json_t *v;
+        json_t *v = NULL;
 
         json_object_foreach(obj, key, v) {
                 bool ok = false;
@@ -198,7 +198,7 @@ static int check_keys(struct pctx *c, json_t *obj, const char *const *known) {
                 if (ok)
                         continue;
 
-                size_t mark;
+                size_t mark = 0;
                 const char *hint = closest(key, known);
                 _cleanup_free_ char *q = NULL;
                 json_t *jk = json_string(key);
@@ -241,8 +241,8 @@ static int enter(struct pctx *c, json_t *obj, const char *key, json_t **ret_v, s
 /* Each getter works on obj[key]: absent -> 0 (nothing written), present and fine -> 1. */
 
 static int get_string(struct pctx *c, json_t *obj, const char *key, char **ret) {
-        json_t *v;
-        size_t mark;
+        json_t *v = NULL;
+        size_t mark = 0;
         int r = enter(c, obj, key, &v, &mark);
         if (r <= 0)
                 return r;
@@ -258,8 +258,8 @@ static int get_string(struct pctx *c, json_t *obj, const char *key, char **ret) 
 }
 
 static int get_bool(struct pctx *c, json_t *obj, const char *key, bool *ret) {
-        json_t *v;
-        size_t mark;
+        json_t *v = NULL;
+        size_t mark = 0;
         int r = enter(c, obj, key, &v, &mark);
         if (r <= 0)
                 return r;
@@ -271,8 +271,8 @@ static int get_bool(struct pctx *c, json_t *obj, const char *key, bool *ret) {
 }
 
 static int get_int(struct pctx *c, json_t *obj, const char *key, long long min, long long max, long long *ret) {
-        json_t *v;
-        size_t mark;
+        json_t *v = NULL;
+        size_t mark = 0;
         int r = enter(c, obj, key, &v, &mark);
         if (r <= 0)
                 return r;
@@ -297,7 +297,7 @@ static int cur_string(struct pctx *c, json_t *v, const char **ret) {
 }
 
 static int check_ifname_cur(struct pctx *c, json_t *v, char out[static VNC_IFNAMSIZ]) {
-        const char *s, *why;
+        const char *s = NULL, *why = NULL;
         int r = cur_string(c, v, &s);
         if (r < 0)
                 return r;
@@ -311,8 +311,8 @@ static int check_ifname_cur(struct pctx *c, json_t *v, char out[static VNC_IFNAM
 }
 
 static int get_ifname(struct pctx *c, json_t *obj, const char *key, char out[static VNC_IFNAMSIZ]) {
-        json_t *v;
-        size_t mark;
+        json_t *v = NULL;
+        size_t mark = 0;
         int r = enter(c, obj, key, &v, &mark);
         if (r <= 0)
                 return r;
@@ -324,9 +324,9 @@ static int get_ifname(struct pctx *c, json_t *obj, const char *key, char out[sta
 }
 
 static int get_name(struct pctx *c, json_t *obj, const char *key, char out[static VNC_NAME_MAX + 1]) {
-        json_t *v;
-        size_t mark;
-        const char *s;
+        json_t *v = NULL;
+        size_t mark = 0;
+        const char *s = NULL;
         int r = enter(c, obj, key, &v, &mark);
         if (r <= 0)
                 return r;
@@ -344,7 +344,7 @@ static int get_name(struct pctx *c, json_t *obj, const char *key, char out[stati
 }
 
 static int ipv4_cur(struct pctx *c, json_t *v, uint32_t *ret) {
-        const char *s;
+        const char *s = NULL;
         int r = cur_string(c, v, &s);
         if (r < 0)
                 return r;
@@ -356,8 +356,8 @@ static int ipv4_cur(struct pctx *c, json_t *v, uint32_t *ret) {
 }
 
 static int get_ipv4(struct pctx *c, json_t *obj, const char *key, uint32_t *ret) {
-        json_t *v;
-        size_t mark;
+        json_t *v = NULL;
+        size_t mark = 0;
         int r = enter(c, obj, key, &v, &mark);
         if (r <= 0)
                 return r;
@@ -369,9 +369,9 @@ static int get_ipv4(struct pctx *c, json_t *obj, const char *key, uint32_t *ret)
 }
 
 static int get_prefix(struct pctx *c, json_t *obj, const char *key, struct vnc_ipv4_prefix *ret) {
-        json_t *v;
-        size_t mark;
-        const char *s;
+        json_t *v = NULL;
+        size_t mark = 0;
+        const char *s = NULL;
         int r = enter(c, obj, key, &v, &mark);
         if (r <= 0)
                 return r;
@@ -393,9 +393,9 @@ static int get_prefix(struct pctx *c, json_t *obj, const char *key, struct vnc_i
 }
 
 static int get_mac(struct pctx *c, json_t *obj, const char *key, uint8_t ret[6]) {
-        json_t *v;
-        size_t mark;
-        const char *s;
+        json_t *v = NULL;
+        size_t mark = 0;
+        const char *s = NULL;
         int r = enter(c, obj, key, &v, &mark);
         if (r <= 0)
                 return r;
@@ -412,7 +412,7 @@ static int get_mac(struct pctx *c, json_t *obj, const char *key, uint8_t ret[6])
 
 /* obj[key] as an object (ret NULL when absent). */
 static int get_object(struct pctx *c, json_t *obj, const char *key, json_t **ret, size_t *mark) {
-        json_t *v;
+        json_t *v = NULL;
         int r = enter(c, obj, key, &v, mark);
         *ret = NULL;
         if (r <= 0)
@@ -424,7 +424,7 @@ static int get_object(struct pctx *c, json_t *obj, const char *key, json_t **ret
 }
 
 static int get_array(struct pctx *c, json_t *obj, const char *key, json_t **ret, size_t *mark) {
-        json_t *v;
+        json_t *v = NULL;
         int r = enter(c, obj, key, &v, mark);
         *ret = NULL;
         if (r <= 0)
@@ -466,8 +466,8 @@ static bool account_name_ok(const char *s) {
 #define ID_MAX 4294967294LL /* (uid_t)-1 means "no change" to the kernel */
 
 static int get_account(struct pctx *c, json_t *obj, const char *key, bool *has, uint32_t *id, char **name) {
-        json_t *v;
-        size_t mark;
+        json_t *v = NULL;
+        size_t mark = 0;
         int r = enter(c, obj, key, &v, &mark);
         const char *what = streq(key, "owner") ? "user" : "group";
 
@@ -556,7 +556,7 @@ static int resolve_accounts(struct vnc_profile *p, struct vnc_error *e) {
 
                         if (t->has_owner && t->owner_name && !all_digits(t->owner_name)) {
                                 _cleanup_free_ char *path = vnc_strdup_printf("networks[%zu].taps[%zu].owner", i, j);
-                                uint32_t id;
+                                uint32_t id = 0;
                                 r = resolve_account(p, e, path, false, t->owner_name, &id);
                                 if (r < 0)
                                         return r;
@@ -564,7 +564,7 @@ static int resolve_accounts(struct vnc_profile *p, struct vnc_error *e) {
                         }
                         if (t->has_group && t->group_name && !all_digits(t->group_name)) {
                                 _cleanup_free_ char *path = vnc_strdup_printf("networks[%zu].taps[%zu].group", i, j);
-                                uint32_t id;
+                                uint32_t id = 0;
                                 r = resolve_account(p, e, path, true, t->group_name, &id);
                                 if (r < 0)
                                         return r;
@@ -622,7 +622,7 @@ static int object_shape(struct pctx *c, json_t *obj, const char *const *keys, co
 
 static int parse_ipv4_list(struct pctx *c, json_t *obj, const char *key, uint32_t **ret, size_t *ret_n) {
         json_t *arr, *el;
-        size_t mark;
+        size_t mark = 0;
         int r = get_array(c, obj, key, &arr, &mark);
         if (r <= 0)
                 return r;
@@ -646,7 +646,7 @@ static int parse_ipv4_list(struct pctx *c, json_t *obj, const char *key, uint32_
 static int parse_dhcp(struct pctx *c, json_t *obj, struct vnc_dhcp *d) {
         json_t *arr, *el;
         long long x;
-        size_t mark;
+        size_t mark = 0;
         int r;
 
         r = object_shape(c, obj, dhcp_keys, dhcp_required);
@@ -684,7 +684,7 @@ static int parse_dhcp(struct pctx *c, json_t *obj, struct vnc_dhcp *d) {
 
 static int parse_nat(struct pctx *c, json_t *obj, struct vnc_nat *nat) {
         json_t *arr, *el;
-        size_t mark;
+        size_t mark = 0;
         int r;
 
         if ((r = object_shape(c, obj, nat_keys, NULL)) < 0 || (r = get_ifname(c, obj, "uplink", nat->uplink)) < 0)
@@ -699,8 +699,8 @@ static int parse_nat(struct pctx *c, json_t *obj, struct vnc_nat *nat) {
         }
         FOREACH_ELEMENT(c, arr, i, el, m) {
                 struct vnc_port_forward *f = &nat->forwards[i];
-                json_t *pv;
-                size_t pm;
+                json_t *pv = NULL;
+                size_t pm = 0;
                 long long x;
 
                 nat->n_forwards++;
@@ -790,7 +790,7 @@ static int parse_taps(struct pctx *c, json_t *arr, struct vnc_network *n) {
         }
         FOREACH_ELEMENT(c, arr, i, el, m) {
                 struct vnc_tap *t = &n->taps[i];
-                uint32_t id;
+                uint32_t id = 0;
 
                 n->n_taps++;
                 if ((r = object_shape(c, el, tap_keys, tap_required)) < 0 ||
@@ -814,8 +814,8 @@ static int parse_taps(struct pctx *c, json_t *arr, struct vnc_network *n) {
 }
 
 static int parse_network(struct pctx *c, json_t *obj, struct vnc_network *n) {
-        json_t *v, *mv;
-        size_t mark;
+        json_t *v = NULL, *mv = NULL;
+        size_t mark = 0;
         long long x;
         int r;
 
@@ -937,7 +937,7 @@ static int parse_network(struct pctx *c, json_t *obj, struct vnc_network *n) {
 static int parse_top(struct pctx *c, json_t *root) {
         struct vnc_profile *p = c->p;
         json_t *v, *arr, *el;
-        size_t mark;
+        size_t mark = 0;
         long long x = 0;
         int r;
 

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${VNC_DEMO_SANDBOX:-}" ]; then
         bash scripts/install-deps.sh
-        cmake -S . -B build >/dev/null
+        cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DVNC_SANITIZE=OFF >/dev/null
         cmake --build build -j"$(nproc)" >/dev/null
         exec unshare -n -m --propagation private -- env VNC_DEMO_SANDBOX=1 bash "$0" "$@"
 fi
