@@ -23,13 +23,18 @@
 #include <linux/netfilter/xt_tcpudp.h>
 #include <linux/netfilter_ipv4/ipt_REJECT.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
+#include <sys/file.h>
+#include <time.h>
 
 #include "backend.h"
 #include "fw.h"
 #include "model.h"
 
 #define COMMENT_PREFIX "vnetcfg:"
+#define XT_LOCK_DEFAULT "/run/xtables.lock" /* iptables' own lock; XTABLES_LOCKFILE overrides, as for iptables */
+#define XT_LOCK_WAIT_MS 10000
 
 static void iptc_freep(struct xtc_handle **h) {
         if (*h)
@@ -615,17 +620,6 @@ static int rule_check(const struct vnc_fw_rule *r, struct vnc_error *e) {
         return 0;
 }
 
-/* Position (0-based) of the rule carrying comment in chain, or -ENOENT. */
-static int rule_find(struct xtc_handle *h, const char *chain, const char *comment) {
-        int i = 0;
-        for (const struct ipt_entry *en = iptc_first_rule(chain, h); en; en = iptc_next_rule(en, h), i++) {
-                const char *c = entry_comment(en);
-                if (c && streq(c, comment))
-                        return i;
-        }
-        return -ENOENT;
-}
-
 static int rule_create(struct table_run *t, const struct vnc_fw_rule *r, struct vnc_error *e) {
         struct entry_buf b;
         int k;
@@ -660,34 +654,105 @@ static int rule_create(struct table_run *t, const struct vnc_fw_rule *r, struct 
         return 0;
 }
 
-static int rule_delete(struct table_run *t, const struct vnc_fw_rule *r, struct vnc_error *e) {
-        int k;
+/*
+ * Delete a run of rules (consecutive FW_RULE deletes of one table) with one
+ * pass over each chain concerned: rules are found by their comment, then
+ * deleted by number from the last to the first, so the numbers stay valid and
+ * libiptc walks from the nearer end of the chain. A rule already absent is fine.
+ */
+struct doomed {
+        unsigned pos;
+        char *key;
+        const struct vnc_fw_rule *rule;
+};
 
-        /* Never delete what is not ours; but an unknown chain just means "absent". */
-        if (!chain_def(r->table, r->chain) || strncmp(r->comment, COMMENT_PREFIX, strlen(COMMENT_PREFIX)) != 0)
-                return rule_check(r, e);
+static int doomed_cmp(const void *a, const void *b) {
+        unsigned x = ((const struct doomed *)a)->pos, y = ((const struct doomed *)b)->pos;
+        return x < y ? 1 : x > y ? -1 : 0; /* descending */
+}
+
+static int rules_delete(struct table_run *t, const struct vnc_action *const *acts, size_t n, bool undo,
+                        struct vnc_error *e) {
+        struct strset pending = {0};
+        struct doomed *d = NULL;
+        size_t n_d = 0, alloc_d = 0;
+        unsigned chains = 0;
+        int r = 0, k;
+
         k = table_index(t, e);
         if (k < 0)
                 return k;
-        _cleanup_free_ char *key = rule_key(r->chain, r->comment);
-        if (!key)
-                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
-        if (!strset_has(&t->rules, key))
-                return 0;
-        int num = rule_find(t->h, r->chain, r->comment);
-        if (num < 0) {
-                strset_del(&t->rules, key);
-                return 0;
+        for (size_t i = 0; i < n; i++) {
+                const struct vnc_fw_rule *rule = &acts[i]->rule;
+                const struct vnc_fw_chain_def *def = chain_def(rule->table, rule->chain);
+                /* Never delete what is not ours. */
+                if (!def || strncmp(rule->comment, COMMENT_PREFIX, strlen(COMMENT_PREFIX)) != 0) {
+                        k = rule_check(rule, e);
+                        if (k < 0 && r == 0)
+                                r = k;
+                        if (k < 0 && !undo)
+                                goto out;
+                        continue;
+                }
+                _cleanup_free_ char *key = rule_key(rule->chain, rule->comment);
+                if (!key || (strset_has(&t->rules, key) && strset_add(&pending, key) < 0)) {
+                        r = vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+                        goto out;
+                }
+                chains |= 1U << (def - vnc_fw_chains);
         }
-        xt_chainlabel chain = {0};
-        snprintf(chain, sizeof(chain), "%s", r->chain);
-        if (!iptc_delete_num_entry(chain, (unsigned)num, t->h)) {
-                int err = errno;
-                return rule_error(e, err > 0 ? -err : -EIO, r, "could not delete", iptc_strerror(err));
+        for (size_t c = 0; c < vnc_fw_n_chains && pending.n > 0; c++) {
+                const struct vnc_fw_chain_def *def = &vnc_fw_chains[c];
+                size_t first = n_d;
+                unsigned pos = 0;
+                if (!(chains & (1U << c)) || !iptc_is_chain(def->chain, t->h))
+                        continue;
+                for (const struct ipt_entry *en = iptc_first_rule(def->chain, t->h); en;
+                     en = iptc_next_rule(en, t->h), pos++) {
+                        const char *cm = entry_comment(en);
+                        if (!cm || strncmp(cm, COMMENT_PREFIX, strlen(COMMENT_PREFIX)) != 0)
+                                continue;
+                        _cleanup_free_ char *key = rule_key(def->chain, cm);
+                        if (!key || VNC_GROW(d, alloc_d, n_d + 1) < 0) {
+                                r = vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+                                goto out;
+                        }
+                        if (!strset_has(&pending, key))
+                                continue;
+                        strset_del(&pending, key); /* the first rule carrying it, as one delete would */
+                        d[n_d++] = (struct doomed){.pos = pos, .key = TAKE_PTR(key)};
+                }
+                qsort(d + first, n_d - first, sizeof(*d), doomed_cmp);
+                xt_chainlabel label = {0};
+                snprintf(label, sizeof(label), "%s", def->chain);
+                for (size_t i = first; i < n_d; i++) {
+                        if (!iptc_delete_num_entry(label, d[i].pos, t->h)) {
+                                int err = errno;
+                                /* Name the rule as the action gave it. */
+                                const struct vnc_fw_rule *rule = NULL;
+                                for (size_t j = 0; j < n && !rule; j++) {
+                                        _cleanup_free_ char *key = rule_key(acts[j]->rule.chain, acts[j]->rule.comment);
+                                        if (key && streq(key, d[i].key))
+                                                rule = &acts[j]->rule;
+                                }
+                                k = rule ? rule_error(e, err > 0 ? -err : -EIO, rule, "could not delete", iptc_strerror(err))
+                                         : fail_iptc(e, err, "could not delete a rule", def->chain);
+                                if (r == 0)
+                                        r = k;
+                                if (!undo)
+                                        goto out;
+                                continue;
+                        }
+                        t->changed = true;
+                        strset_del(&t->rules, d[i].key);
+                }
         }
-        t->changed = true;
-        strset_del(&t->rules, key);
-        return 0;
+out:
+        for (size_t i = 0; i < n_d; i++)
+                free(d[i].key);
+        free(d);
+        strset_done(&pending);
+        return r;
 }
 
 static int apply(struct table_run *t, const struct vnc_action *a, struct vnc_error *e) {
@@ -702,13 +767,57 @@ static int apply(struct table_run *t, const struct vnc_action *a, struct vnc_err
                 if (a->op == VNC_OP_CREATE)
                         return rule_create(t, &a->rule, e);
                 if (a->op == VNC_OP_DELETE)
-                        return rule_delete(t, &a->rule, e);
+                        return rules_delete(t, &a, 1, false, e);
                 break;
         default:
                 break;
         }
         return vnc_error_set(e, VNC_ERR_RUNTIME, -EOPNOTSUPP, "firewall: %s %s is not supported",
                              vnc_action_op_to_string(a->op), vnc_action_kind_to_string(a->kind));
+}
+
+/*
+ * Between reading a table and writing it back, another program's change
+ * would be lost (the kernel only notices when the rule count changed). The
+ * iptables tools, docker and libvirt serialize on iptables' flock; take it too,
+ * waiting up to XT_LOCK_WAIT_MS for its holder.
+ */
+static int xtables_lock(int *ret_fd, struct vnc_error *e) {
+        const char *path = getenv("XTABLES_LOCKFILE");
+        _cleanup_close_ int fd = -1;
+        struct timespec start, now;
+
+        if (!path || !*path)
+                path = XT_LOCK_DEFAULT;
+        fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+                int r = -errno;
+                vnc_error_set(e, VNC_ERR_RUNTIME, r, "xtables lock \"%s\": could not open", path);
+                vnc_error_detail(e, "%s", strerror(-r));
+                return r;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                int r = -errno;
+                if (r == -EINTR)
+                        continue;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                long waited = (now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L;
+                if (r != -EWOULDBLOCK) {
+                        vnc_error_set(e, VNC_ERR_RUNTIME, r, "xtables lock \"%s\": could not take it", path);
+                        vnc_error_detail(e, "%s", strerror(-r));
+                        return r;
+                }
+                if (waited >= XT_LOCK_WAIT_MS) {
+                        vnc_error_set(e, VNC_ERR_RUNTIME, -EBUSY, "xtables lock \"%s\": could not take it", path);
+                        vnc_error_detail(e, "another program has held it for %d s", XT_LOCK_WAIT_MS / 1000);
+                        return -EBUSY;
+                }
+                /* flock has no timeout: poll again shortly, until the deadline. */
+                poll(NULL, 0, 20);
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
 }
 
 static bool fw_handles(enum vnc_action_kind k) {
@@ -721,6 +830,7 @@ static int fw_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, si
         bool committed[_VNC_FW_TABLE_MAX] = {0};
         int order[_VNC_FW_TABLE_MAX], n_order = 0, first = 0;
         size_t done = 0;
+        _cleanup_close_ int lock_fd = -1;
 
         for (size_t i = 0; i < n; i++) {
                 int tb = acts[i].rule.table;
@@ -734,9 +844,22 @@ static int fw_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, si
                 if (!seen)
                         order[n_order++] = tb;
         }
+        _cleanup_free_ const struct vnc_action **batch = calloc(n ? n : 1, sizeof(*batch));
+        if (!batch) {
+                *ret_done = 0;
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        }
+        if (n > 0) {
+                int r = xtables_lock(&lock_fd, e);
+                if (r < 0) {
+                        *ret_done = 0;
+                        return r;
+                }
+        }
 
         for (int k = 0; k < n_order; k++) {
                 struct table_run t = {.table = order[k], .name = vnc_fw_table_to_string(order[k])};
+                size_t n_table = 0;
                 int r = 0;
 
                 t.h = iptc_init(t.name);
@@ -748,7 +871,24 @@ static int fw_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, si
                         for (size_t i = 0; i < n; i++) {
                                 if (acts[i].rule.table != t.table)
                                         continue;
-                                int q = apply(&t, &acts[i], e);
+                                n_table++;
+                                int q;
+                                if (acts[i].kind == VNC_ACT_FW_RULE && acts[i].op == VNC_OP_DELETE) {
+                                        /* Gather this table's run of rule deletes: one pass per chain. */
+                                        size_t m = 0;
+                                        batch[m++] = &acts[i];
+                                        for (size_t j = i + 1; j < n; j++) {
+                                                if (acts[j].rule.table != t.table)
+                                                        continue;
+                                                if (acts[j].kind != VNC_ACT_FW_RULE || acts[j].op != VNC_OP_DELETE)
+                                                        break;
+                                                batch[m++] = &acts[j];
+                                                n_table++;
+                                                i = j;
+                                        }
+                                        q = rules_delete(&t, batch, m, undo, e);
+                                } else
+                                        q = apply(&t, &acts[i], e);
                                 if (q < 0) {
                                         if (r == 0)
                                                 r = q;
@@ -759,7 +899,12 @@ static int fw_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, si
                         if ((r == 0 || undo) && t.changed && !iptc_commit(t.h)) {
                                 int err = errno;
                                 _cleanup_free_ char *obj = vnc_strdup_printf("iptables table \"%s\"", t.name);
-                                int q = fail_iptc(e, err, "could not commit the changes", obj ? obj : t.name);
+                                int q = err > 0 ? -err : -EIO;
+                                /* The kernel checks every rule here but does not say which one it refused
+                                 * (it logs that); the changes are named instead. */
+                                vnc_error_set(e, VNC_ERR_RUNTIME, q, "%s: could not commit %zu firewall actions",
+                                              obj ? obj : t.name, n_table);
+                                vnc_error_detail(e, "%s; the kernel log names the refused rule", iptc_strerror(err));
                                 if (r == 0)
                                         r = q;
                         }

@@ -13,6 +13,7 @@
  *   fw-check fail-early         a filter run with an invalid rule in the middle: nothing committed
  *   fw-check fail-commit        filter rules, then nat rules the kernel refuses: filter committed only
  *   fw-check bench N            chains + N rules in one run, then their undo; prints the times
+ *   fw-check bench-single N     the same rules, one run (one commit) per action: the cost avoided
  *
  * Sets: p1 (a dozen rules of every kind, profile p1), p2 (profile p2, one rule).
  * Exit status 1 with a message on any failed check.
@@ -393,7 +394,7 @@ static int cmd_fail_commit(void) {
         return 0;
 }
 
-static int cmd_bench(const char *arg) {
+static int cmd_bench(const char *arg, bool single) {
         char *end;
         unsigned long n = strtoul(arg, &end, 10);
         struct acts A = {0}, U = {0};
@@ -438,6 +439,18 @@ static int cmd_bench(const char *arg) {
         invert(&A, &U);
 
         double t0 = now_ms();
+        if (single) {
+                for (size_t i = 0; i < A.n; i++) {
+                        struct acts one = {.v = &A.v[i], .n = 1};
+                        must_run(&one, 0);
+                }
+                double t1 = now_ms();
+                must_run(&U, VNC_RUN_UNDO);
+                printf("bench-single: %lu rules, one run per rule: apply %.1f ms\n", n, t1 - t0);
+                free(A.v);
+                free(U.v);
+                return 0;
+        }
         must_run(&A, 0);
         double t1 = now_ms();
         must_run(&A, 0); /* again: nothing to do */
@@ -477,7 +490,9 @@ int main(int argc, char **argv) {
         else if (streq(argv[1], "fail-commit") && argc == 2)
                 r = cmd_fail_commit();
         else if (streq(argv[1], "bench") && argc == 3)
-                r = cmd_bench(argv[2]);
+                r = cmd_bench(argv[2], false);
+        else if (streq(argv[1], "bench-single") && argc == 3)
+                r = cmd_bench(argv[2], true);
         else
                 goto usage;
         if (r != 0)

@@ -24,6 +24,8 @@ command -v iptables-legacy-save >/dev/null || fail "iptables-legacy-save is miss
 
 # iptables-legacy-save without its dated comment lines.
 save() { iptables-legacy-save "$@" | grep -v '^#'; }
+# iptables' lock, private to this test (iptables-legacy and the backend both honour it).
+export XTABLES_LOCKFILE="$TMP/xtables.lock"
 # The same with the rule hashes masked, for the golden text below.
 save_masked() { save "$@" | sed -E 's/ #[0-9a-f]{8}"/ #HASH"/'; }
 fwc() { "$FWC" "$@" || fail "fw-check $* failed"; }
@@ -211,6 +213,21 @@ assert_eq "$(save -t filter | grep -c 'vnetcfg:p1/net1')" 14 "filter rules commi
 fwc undo p1
 cmp -s "$TMP/fw.before" <(save) || fail "undo after the failed run did not restore the tables"
 ok "the kernel refuses the nat table (MASQUERADE from PREROUTING): nat untouched, filter committed, done = filter actions"
+
+# ---- the xtables lock: a run waits for its holder ----
+flock "$XTABLES_LOCKFILE" sleep 1 &
+holder=$!
+defer "kill $holder"
+sleep 0.2
+t0=$(date +%s%N)
+fwc apply p2
+t1=$(date +%s%N)
+wait "$holder"
+waited=$(((t1 - t0) / 1000000))
+[ "$waited" -ge 600 ] || fail "the run did not wait for the xtables lock (took $waited ms)"
+fwc undo p2
+cmp -s "$TMP/fw.before" <(save) || fail "undo after the lock test did not restore the tables"
+ok "a run waits for iptables' xtables lock ($waited ms) and then succeeds"
 
 # ---- scale: 2000 rules in one run, one commit per table ----
 out=$(fwc bench 2000)
