@@ -121,6 +121,22 @@ grep -q "bad option at line 2 of $STATE/blobs/$BAD" "$TMP/err" || fail "error la
 status_is p1 "stopped -"
 ok "a config dnsmasq refuses fails with dnsmasq's text: $(cat "$TMP/err")"
 
+# Someone else's DNS server on the bridge address: dnsmasq's bind error is the detail.
+python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.50.0.1", 53)); print("ready", flush=True); time.sleep(60)' >"$TMP/squat" &
+squatter=$!
+defer "kill $squatter"
+for _ in $(seq 200); do [[ -s "$TMP/squat" ]] && break; sleep 0.01; done
+rc=0
+D create "$STATE" p1 "$B1" 2>"$TMP/err" || rc=$?
+kill "$squatter"
+wait "$squatter" 2>/dev/null || true
+assert_eq "$rc" 1 "create while 10.50.0.1:53 is taken"
+grep -q 'failed to create listening socket for 10.50.0.1: Address already in use' "$TMP/err" ||
+        fail "port clash: $(cat "$TMP/err")"
+status_is p1 "stopped -"
+ok "a DNS port held by another process fails with dnsmasq's text"
+
 rc=0
 D create "$STATE" p1 0123456789abcdef 2>"$TMP/err" || rc=$?
 assert_eq "$rc" 1 "create with a missing blob"
