@@ -722,7 +722,8 @@ static int rules_delete(struct table_run *t, const struct vnc_action *const *act
                         strset_del(&pending, key); /* the first rule carrying it, as one delete would */
                         d[n_d++] = (struct doomed){.pos = pos, .key = TAKE_PTR(key)};
                 }
-                qsort(d + first, n_d - first, sizeof(*d), doomed_cmp);
+                if (n_d > first)
+                        qsort(d + first, n_d - first, sizeof(*d), doomed_cmp);
                 xt_chainlabel label = {0};
                 snprintf(label, sizeof(label), "%s", def->chain);
                 for (size_t i = first; i < n_d; i++) {

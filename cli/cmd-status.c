@@ -64,15 +64,22 @@ int cmd_status(struct cli *c, int argc, char **argv) {
                                                     json_sprintf("%s/%u", vnc_ipv4_str(n->ipv4.addr, ip), n->ipv4.prefix));
                         json_array_append_new(nets, jn);
                 }
+                bool has_dhcp = false;
+                for (size_t k = 0; en->applied && k < en->applied->n_networks; k++)
+                        has_dhcp |= en->applied->networks[k].has_dhcp;
+                if (!c->json && has_dhcp)
+                        printf("  dnsmasq: %s\n", en->dhcp_running ? "running" : "not running (apply restarts it)");
                 if (!c->json && en->drift.n_actions) {
                         printf("  drift: apply would do %zu action%s:\n", en->drift.n_actions,
                                en->drift.n_actions == 1 ? "" : "s");
                         cli_plan_print(stdout, &en->drift, "    ");
                 }
-                json_array_append_new(profiles,
-                                      json_pack("{s:s, s:i, s:s, s:o, s:o}", "name", en->name, "generation",
-                                                (int)en->generation, "state", state, "networks", nets, "drift",
-                                                cli_plan_json(&en->drift)));
+                json_t *jp = json_pack("{s:s, s:i, s:s, s:o, s:o}", "name", en->name, "generation",
+                                       (int)en->generation, "state", state, "networks", nets, "drift",
+                                       cli_plan_json(&en->drift));
+                json_object_set_new(jp, "dnsmasq",
+                                    has_dhcp ? json_string(en->dhcp_running ? "running" : "not running") : json_null());
+                json_array_append_new(profiles, jp);
         }
         if (c->json)
                 cli_json_emit(json_pack("{s:o}", "profiles", profiles));

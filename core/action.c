@@ -8,6 +8,7 @@
 static const char *const kind_table[_VNC_ACT_MAX] = {
         [VNC_ACT_BRIDGE] = "bridge",  [VNC_ACT_TAP] = "tap",       [VNC_ACT_LINK_SET] = "link",
         [VNC_ACT_ADDR] = "address",   [VNC_ACT_ROUTE] = "route",   [VNC_ACT_SYSCTL] = "sysctl",
+        [VNC_ACT_FW_CHAINS] = "chains", [VNC_ACT_FW_RULE] = "rule",  [VNC_ACT_DHCP] = "dhcp",
 };
 
 static const char *const op_table[_VNC_OP_MAX] = {
@@ -49,7 +50,7 @@ void vnc_alias_format(char buf[VNC_ALIAS_MAX], const char *profile, const char *
 
 void vnc_action_init(struct vnc_action *a, enum vnc_action_kind kind, enum vnc_action_op op,
                      const char *profile, const char *network) {
-        *a = (struct vnc_action){.kind = kind, .op = op};
+        *a = (struct vnc_action){.kind = kind, .op = op, .rule.icmp_type = -1};
         COPY(a->profile, profile);
         COPY(a->network, network);
         if (profile && network)
@@ -74,6 +75,8 @@ void vnc_action_inverse(const struct vnc_action *a, struct vnc_action *ret) {
                 ret->old_up = a->up;
                 memcpy(ret->alias, a->old_alias, sizeof(ret->alias));
                 memcpy(ret->old_alias, a->alias, sizeof(ret->old_alias));
+                memcpy(ret->blob, a->old_blob, sizeof(ret->blob));
+                memcpy(ret->old_blob, a->blob, sizeof(ret->old_blob));
                 break;
         }
 }
@@ -98,6 +101,12 @@ char *vnc_action_name(const struct vnc_action *a) {
                                          a->ifname);
         case VNC_ACT_SYSCTL:
                 return strdup(a->key);
+        case VNC_ACT_FW_RULE:
+                return vnc_fw_rule_render(&a->rule);
+        case VNC_ACT_FW_CHAINS:
+                return vnc_strdup_printf("%s table", vnc_fw_table_to_string(a->rule.table));
+        case VNC_ACT_DHCP:
+                return vnc_strdup_printf("dnsmasq of profile %s", a->profile);
         default:
                 return strdup(a->ifname);
         }
@@ -165,6 +174,19 @@ char *vnc_action_detail(const struct vnc_action *a) {
                 else
                         append(&s, "release (restore the value before the first claim)");
                 break;
+        case VNC_ACT_FW_CHAINS:
+                append(&s, a->op == VNC_OP_CREATE ? "vnetcfg's chains and their jumps"
+                                                   : "vnetcfg's chains, if no rule is left in them");
+                break;
+        case VNC_ACT_DHCP:
+                if (a->op == VNC_OP_MODIFY)
+                        append(&s, "restart: config %s -> %s, leases kept", a->old_blob[0] ? a->old_blob : "none",
+                               a->blob);
+                else if (a->op == VNC_OP_CREATE)
+                        append(&s, "start with config %s", a->blob);
+                else
+                        append(&s, "stop");
+                break;
         default:
                 break;
         }
@@ -189,6 +211,52 @@ static void put_kv(FILE *f, const char *key, const char *value) {
 
 static void put_u(FILE *f, const char *key, uint32_t v) {
         fprintf(f, " %s=%" PRIu32, key, v);
+}
+
+static void put_prefix(FILE *f, const char *key, const struct vnc_ipv4_prefix *p) {
+        char ip[16];
+        fprintf(f, " %s=%s/%u", key, vnc_ipv4_str(p->addr, ip), p->prefix);
+}
+
+static void put_rule(FILE *f, const struct vnc_fw_rule *r, bool full) {
+        char ip[16];
+
+        put_kv(f, "table", vnc_fw_table_to_string(r->table));
+        if (!full)
+                return;
+        put_kv(f, "chain", r->chain);
+        if (r->in[0])
+                put_kv(f, "in", r->in);
+        if (r->not_in)
+                put_u(f, "not_in", 1);
+        if (r->out[0])
+                put_kv(f, "out", r->out);
+        if (r->not_out)
+                put_u(f, "not_out", 1);
+        if (r->has_src)
+                put_prefix(f, "src", &r->src);
+        if (r->has_dst)
+                put_prefix(f, "dst", &r->dst);
+        if (r->not_dst)
+                put_u(f, "not_dst", 1);
+        if (r->proto)
+                put_u(f, "proto", r->proto);
+        if (r->sport)
+                put_u(f, "sport", r->sport);
+        if (r->dport)
+                put_u(f, "dport", r->dport);
+        if (r->icmp_type >= 0)
+                put_u(f, "icmp", (uint32_t)r->icmp_type);
+        if (r->ctstate)
+                put_u(f, "ct", r->ctstate);
+        if (r->dst_local)
+                put_u(f, "local", 1);
+        put_kv(f, "target", vnc_fw_target_to_string(r->target));
+        if (r->target == VNC_FW_DNAT) {
+                put_kv(f, "to", vnc_ipv4_str(r->to_addr, ip));
+                put_u(f, "to_port", r->to_port);
+        }
+        put_kv(f, "comment", r->comment);
 }
 
 char *vnc_action_serialize(const struct vnc_action *a) {
@@ -240,6 +308,12 @@ char *vnc_action_serialize(const struct vnc_action *a) {
                 put_kv(f, "key", a->key);
         if (a->value[0])
                 put_kv(f, "value", a->value);
+        if (a->kind == VNC_ACT_FW_RULE || a->kind == VNC_ACT_FW_CHAINS)
+                put_rule(f, &a->rule, a->kind == VNC_ACT_FW_RULE);
+        if (a->blob[0])
+                put_kv(f, "blob", a->blob);
+        if (a->old_blob[0])
+                put_kv(f, "old_blob", a->old_blob);
         if (fclose(f) != 0) {
                 free(buf);
                 return NULL;
@@ -276,8 +350,72 @@ static int parse_u32(const char *s, uint32_t *ret) {
         return 0;
 }
 
+static int parse_rule_field(struct vnc_fw_rule *r, const char *key, const char *val) {
+        uint32_t u = 0;
+        int t;
+
+#define RSTR(name)                                                                                         \
+        if (streq(key, #name)) {                                                                           \
+                if (strlen(val) >= sizeof(r->name))                                                        \
+                        return -EINVAL;                                                                    \
+                COPY(r->name, val);                                                                        \
+                return 0;                                                                                  \
+        }
+        RSTR(chain)
+        RSTR(in)
+        RSTR(out)
+        RSTR(comment)
+#undef RSTR
+        if (streq(key, "table")) {
+                if ((t = vnc_fw_table_from_string(val)) < 0)
+                        return -EINVAL;
+                r->table = (uint8_t)t;
+                return 0;
+        }
+        if (streq(key, "target")) {
+                if ((t = vnc_fw_target_from_string(val)) < 0)
+                        return -EINVAL;
+                r->target = (uint8_t)t;
+                return 0;
+        }
+        if (streq(key, "src") || streq(key, "dst")) {
+                bool src = streq(key, "src");
+                if (vnc_ipv4_prefix_parse(val, src ? &r->src : &r->dst) < 0)
+                        return -EINVAL;
+                *(src ? &r->has_src : &r->has_dst) = true;
+                return 0;
+        }
+        if (streq(key, "to"))
+                return vnc_ipv4_parse(val, &r->to_addr) < 0 ? -EINVAL : 0;
+        if (parse_u32(val, &u) < 0)
+                return -EINVAL;
+        if (streq(key, "not_in"))
+                r->not_in = u;
+        else if (streq(key, "not_out"))
+                r->not_out = u;
+        else if (streq(key, "not_dst"))
+                r->not_dst = u;
+        else if (streq(key, "proto") && u <= 255)
+                r->proto = (uint8_t)u;
+        else if (streq(key, "sport") && u <= 65535)
+                r->sport = (uint16_t)u;
+        else if (streq(key, "dport") && u <= 65535)
+                r->dport = (uint16_t)u;
+        else if (streq(key, "icmp") && u <= 255)
+                r->icmp_type = (int16_t)u;
+        else if (streq(key, "ct") && u <= 255)
+                r->ctstate = (uint8_t)u;
+        else if (streq(key, "local"))
+                r->dst_local = u;
+        else if (streq(key, "to_port") && u <= 65535)
+                r->to_port = (uint16_t)u;
+        else
+                return -EINVAL;
+        return 0;
+}
+
 int vnc_action_parse(const char *line, struct vnc_action *ret) {
-        struct vnc_action a = {0};
+        struct vnc_action a = {.rule.icmp_type = -1};
         char word[16], kind[16];
         int n = 0, r;
 
@@ -344,6 +482,9 @@ int vnc_action_parse(const char *line, struct vnc_action *ret) {
                 else if (streq(key, "via")) {
                         if (vnc_ipv4_parse(val, &a.via) < 0)
                                 return -EINVAL;
+                }
+                STR(blob) STR(old_blob)
+                else if (parse_rule_field(&a.rule, key, val) == 0) {
                 }
                 else return -EINVAL;
 #undef STR

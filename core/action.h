@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fw.h"
 #include "model.h"
 
 /*
@@ -18,6 +19,11 @@ enum vnc_action_kind {
         VNC_ACT_ADDR,     /* create/delete an IPv4 address on ifname */
         VNC_ACT_ROUTE,    /* create/delete an IPv4 route to addr via gateway on ifname */
         VNC_ACT_SYSCTL,   /* create = claim key=value for this profile, delete = release */
+        VNC_ACT_FW_CHAINS, /* create = make sure vnetcfg's chains and jumps exist in rule.table;
+                            * delete = remove them if no rule is left in any of them */
+        VNC_ACT_FW_RULE,  /* create/delete rule (identified by its sealed comment) */
+        VNC_ACT_DHCP,     /* the profile's one dnsmasq: create = start with config blob,
+                           * modify = restart with blob (old_blob before), delete = stop */
         _VNC_ACT_MAX,
         _VNC_ACT_INVALID = -1,
 };
@@ -78,6 +84,13 @@ struct vnc_action {
         /* SYSCTL */
         char key[128];
         char value[64];
+
+        /* FW_CHAINS (rule.table only), FW_RULE */
+        struct vnc_fw_rule rule;
+
+        /* DHCP: content hashes of config blobs kept in <state>/blobs/ */
+        char blob[17];
+        char old_blob[17];
 };
 
 void vnc_action_init(struct vnc_action *a, enum vnc_action_kind kind, enum vnc_action_op op,

@@ -97,6 +97,26 @@ static void prepared_done(struct prepared *p) {
         *p = (struct prepared){0};
 }
 
+/* The host as the planner needs it for one profile: links, addresses, routes,
+ * sysctls, the firewall tables, and the profile's dnsmasq. */
+static int read_host(const char *state_dir, const char *profile, struct vnc_live **ret, struct vnc_error *e) {
+        struct vnc_live *live = NULL;
+        int r;
+
+        r = vnc_live_read(&live, e);
+        if (r >= 0)
+                r = vnc_fw_live_read(live, e);
+        if (r >= 0 && state_dir)
+                r = vnc_dhcp_status(state_dir, profile, &live->dhcp_running, live->dhcp_blob);
+        if (r < 0) {
+                vnc_error_set(e, VNC_ERR_RUNTIME, r, "could not read the state of profile \"%s\"'s dnsmasq", profile);
+                vnc_live_free(live);
+                return r;
+        }
+        *ret = live;
+        return 0;
+}
+
 static int prepare(struct vnc_state *s, bool have_state, const struct vnc_profile *p, struct prepared *ret,
                    struct vnc_error *e) {
         int r;
@@ -109,7 +129,7 @@ static int prepare(struct vnc_state *s, bool have_state, const struct vnc_profil
                 if (r < 0)
                         return r;
         }
-        return vnc_live_read(&ret->live, e);
+        return read_host(have_state ? s->dir : NULL, p->name, &ret->live, e);
 }
 
 int vnc_engine_plan(const struct vnc_engine *eng, const struct vnc_profile *p, struct vnc_plan *ret,
@@ -195,6 +215,11 @@ int vnc_engine_apply(const struct vnc_engine *eng, const struct vnc_profile *p, 
         unsigned gen = n_gens ? gens[n_gens - 1] + 1 : 1;
         struct vnc_backend_ctx ctx = {.state_dir = s.dir, .live = prep.live};
 
+        for (size_t i = 0; i < ret->plan.n_blobs; i++) {
+                r = vnc_state_write_blob(&s, ret->plan.blobs[i].hash, ret->plan.blobs[i].text, e);
+                if (r < 0)
+                        goto finish;
+        }
         r = vnc_journal_begin(&s, p->name, gen, &j, e);
         if (r < 0)
                 goto finish;
@@ -211,6 +236,7 @@ int vnc_engine_apply(const struct vnc_engine *eng, const struct vnc_profile *p, 
                 if (u >= 0) {
                         vnc_journal_close(&j);
                         vnc_state_remove_generation(&s, p->name, gen);
+                        vnc_state_gc_blobs(&s);
                         ret->rolled_back = true;
                 } else if (e && !e->detail && undo_err.message)
                         vnc_error_detail(e, "rollback also failed: %s; run \"vnetcfg rollback %s\"", undo_err.message,
@@ -288,7 +314,7 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
                 struct vnc_plan sweep = {0};
                 struct vnc_profile none = {0};
                 snprintf(none.name, sizeof(none.name), "%s", name);
-                r = vnc_live_read(&live, e);
+                r = read_host(s.dir, name, &live, e);
                 if (r >= 0)
                         r = vnc_plan_compute(NULL, &none, live, NULL, 0, &sweep, e);
                 if (r >= 0 && sweep.n_actions > 0) {
@@ -306,6 +332,8 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
                 vnc_plan_done(&sweep);
                 vnc_live_free(live);
         }
+        if (r >= 0)
+                vnc_state_gc_blobs(&s);
 finish:
         vnc_state_close(&s);
         return r;
@@ -338,6 +366,8 @@ int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc
         if (r < 0)
                 goto fail;
         r = vnc_live_read(&st->live, e);
+        if (r >= 0)
+                r = vnc_fw_live_read(st->live, e);
         if (r < 0 || missing)
                 goto done;
         r = vnc_state_profiles(&s, &names, &n);
@@ -373,6 +403,13 @@ int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc
                 if (r < 0)
                         goto done;
                 if (en->applied) {
+                        bool running = false;
+                        char blob[17] = "";
+                        r = vnc_dhcp_status(s.dir, names[i], &running, blob);
+                        if (r < 0)
+                                goto done;
+                        st->live->dhcp_running = en->dhcp_running = running;
+                        memcpy(st->live->dhcp_blob, blob, sizeof(blob));
                         r = vnc_plan_compute(en->applied, en->applied, st->live, NULL, 0, &en->drift, e);
                         if (r < 0) {
                                 /* A conflict here is drift too (a foreign object took a name); report it. */

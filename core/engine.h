@@ -43,6 +43,7 @@ struct vnc_status_entry {
         bool interrupted;        /* the newest generation never committed: run rollback */
         struct vnc_profile *applied; /* NULL when interrupted before any commit */
         struct vnc_plan drift;   /* what apply would do to repair: empty = no drift */
+        bool dhcp_running;       /* its dnsmasq */
 };
 struct vnc_status {
         struct vnc_status_entry *entries;

@@ -8,6 +8,8 @@ static const struct vnc_backend_ops *const backends[] = {
         &vnc_backend_netlink,
         &vnc_backend_tap,
         &vnc_backend_sysctl,
+        &vnc_backend_firewall,
+        &vnc_backend_dhcp,
 };
 
 const struct vnc_backend_ops *vnc_backend_for(enum vnc_action_kind k) {

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+
 #include "live.h"
 
 void vnc_live_free(struct vnc_live *l) {
@@ -10,6 +12,10 @@ void vnc_live_free(struct vnc_live *l) {
                 free(l->sysctls[i].key);
                 free(l->sysctls[i].value);
         }
+        for (size_t i = 0; i < l->n_fw_rules; i++)
+                free(l->fw_rules[i].comment);
+        free(l->fw_rules);
+        free(l->fw_error);
         free(l->by_name);
         free(l->by_ifindex);
         free(l->links);
@@ -165,4 +171,14 @@ int vnc_live_set_sysctl(struct vnc_live *l, const char *key, const char *value) 
         if (!s->key || !s->value)
                 return -ENOMEM;
         return 0;
+}
+
+int vnc_live_add_fw_rule(struct vnc_live *l, uint8_t table, const char *chain, const char *comment) {
+        struct vnc_live_fw_rule *r = live_append((void **)&l->fw_rules, &l->n_fw_rules, sizeof(*l->fw_rules));
+        if (!r)
+                return -ENOMEM;
+        r->table = table;
+        snprintf(r->chain, sizeof(r->chain), "%s", chain);
+        r->comment = strdup(comment);
+        return r->comment ? 0 : -ENOMEM;
 }

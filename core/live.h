@@ -52,6 +52,12 @@ struct vnc_live_sysctl {
         char *value; /* trimmed */
 };
 
+struct vnc_live_fw_rule {
+        uint8_t table;   /* enum vnc_fw_table */
+        char chain[32];
+        char *comment;
+};
+
 struct vnc_live {
         struct vnc_live_link *links;
         size_t n_links;
@@ -61,6 +67,17 @@ struct vnc_live {
         size_t n_routes;
         struct vnc_live_sysctl *sysctls;
         size_t n_sysctls;
+
+        /* Firewall (iptables legacy tables, through the firewall backend). */
+        bool fw_available;      /* false: the tables could not be read (fw_error says why) */
+        char *fw_error;
+        unsigned fw_chains;     /* bit i: vnc_fw_chains[i] exists with its jump in place */
+        struct vnc_live_fw_rule *fw_rules; /* rules carrying a "vnetcfg:" comment, in vnetcfg's chains */
+        size_t n_fw_rules;
+
+        /* The dnsmasq of the profile being planned (filled by the engine). */
+        bool dhcp_running;
+        char dhcp_blob[17];     /* config blob it runs with, "" when unknown */
 
         /* Lookup indexes over links (positions sorted by name and by ifindex),
          * built on the first lookup after links change. Private to live.c. */
@@ -77,3 +94,5 @@ struct vnc_live_link *vnc_live_add_link(struct vnc_live *l);
 struct vnc_live_addr *vnc_live_add_addr(struct vnc_live *l);
 struct vnc_live_route *vnc_live_add_route(struct vnc_live *l);
 int vnc_live_set_sysctl(struct vnc_live *l, const char *key, const char *value);
+/* Copies comment. */
+int vnc_live_add_fw_rule(struct vnc_live *l, uint8_t table, const char *chain, const char *comment);

@@ -8,7 +8,8 @@
  *   2. bridges created
  *   3. taps created (already enslaved, sized and up)
  *   4. modifications of existing links (mtu, master, up, alias)
- *   5. addresses, 6. routes, 7. sysctls
+ *   5. addresses, 6. routes, 7. sysctls, 8. the profile's dnsmasq
+ *   9. firewall: one run, so one transaction per table
  * Every delete carries what its inverse needs to recreate the object exactly.
  */
 #include <arpa/inet.h>
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "dhcp.h"
+#include "fw.h"
 #include "plan.h"
 
 #define SYSCTL_IP_FORWARD "net.ipv4.ip_forward"
@@ -32,6 +35,10 @@ enum phase {
         PH_NEW_ADDR,
         PH_NEW_ROUTE,
         PH_SYSCTL,
+        PH_DHCP,
+        /* Last, in one run: chains, rule deletes, rule creates, chain removal (one transaction per
+         * table). Rules name interfaces, not ifindexes, so they may come after the links. */
+        PH_FIREWALL,
         _PH_MAX,
 };
 
@@ -57,7 +64,35 @@ struct planner {
 
 void vnc_plan_done(struct vnc_plan *p) {
         free(p->actions);
+        for (size_t i = 0; i < p->n_blobs; i++)
+                free(p->blobs[i].text);
+        free(p->blobs);
         *p = (struct vnc_plan){0};
+}
+
+void vnc_blob_hash(const char *text, char ret_hash[17]) {
+        uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a 64 */
+        for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+                h ^= *c;
+                h *= 0x100000001b3ULL;
+        }
+        snprintf(ret_hash, 17, "%016llx", (unsigned long long)h);
+}
+
+int vnc_plan_add_blob(struct vnc_plan *p, const char *text, char ret_hash[17]) {
+        vnc_blob_hash(text, ret_hash);
+        for (size_t i = 0; i < p->n_blobs; i++)
+                if (streq(p->blobs[i].hash, ret_hash))
+                        return 0;
+        if (VNC_GROW(p->blobs, p->alloc_blobs, p->n_blobs + 1) < 0)
+                return -ENOMEM;
+        struct vnc_blob *b = &p->blobs[p->n_blobs];
+        memcpy(b->hash, ret_hash, 17);
+        b->text = strdup(text);
+        if (!b->text)
+                return -ENOMEM;
+        p->n_blobs++;
+        return 0;
 }
 
 int vnc_plan_append(struct vnc_plan *p, const struct vnc_action *a) {
@@ -286,10 +321,18 @@ static int check_conflicts(struct planner *pl, const struct vnc_profile *const *
         char path[80];
         int r;
 
+        if (pl->want->fw_backend == VNC_FW_NFTABLES) {
+                int line = 0, col = 0;
+                vnc_profile_locate(pl->want, "firewall.backend", &line, &col);
+                return vnc_error_set_at(pl->e, VNC_ERR_PROFILE, pl->want->file, line, col, "firewall.backend",
+                                        "\"nftables\": this backend is not available in this version yet; use "
+                                        "\"iptables\" or \"auto\"");
+        }
+
         for (size_t i = 0; i < pl->want->n_networks; i++) {
                 const struct vnc_network *n = &pl->want->networks[i];
 
-                if (n->mode == VNC_MODE_NAT || n->mode == VNC_MODE_BRIDGED || n->mode == VNC_MODE_VLAN) {
+                if (n->mode == VNC_MODE_BRIDGED || n->mode == VNC_MODE_VLAN) {
                         int line = 0, col = 0;
                         snprintf(path, sizeof(path), "networks[%zu].mode", i);
                         vnc_profile_locate(pl->want, path, &line, &col);
@@ -297,13 +340,10 @@ static int check_conflicts(struct planner *pl, const struct vnc_profile *const *
                                                 "\"%s\": this mode cannot be applied by this version yet",
                                                 vnc_mode_to_string(n->mode));
                 }
-                if (n->has_dhcp) {
-                        int line = 0, col = 0;
-                        snprintf(path, sizeof(path), "networks[%zu].dhcp", i);
-                        vnc_profile_locate(pl->want, path, &line, &col);
-                        return vnc_error_set_at(pl->e, VNC_ERR_PROFILE, pl->want->file, line, col, path,
-                                                "DHCP cannot be served by this version yet; remove \"dhcp\" "
-                                                "or give guests static addresses");
+                if (n->has_nat && n->nat.uplink[0] && !vnc_live_link_by_name(pl->live, n->nat.uplink)) {
+                        snprintf(path, sizeof(path), "networks[%zu].nat.uplink", i);
+                        r = conflict(pl, path, "\"%s\": no such interface on this host", n->nat.uplink);
+                        return r;
                 }
                 snprintf(path, sizeof(path), "networks[%zu].bridge", i);
                 r = check_name(pl, n->bridge, path, "bridge", others, n_others);
@@ -583,6 +623,160 @@ static int plan_sysctls(struct planner *pl) {
         return 0;
 }
 
+/* ---- firewall ----------------------------------------------------------- */
+
+struct fw_key {
+        uint8_t table;
+        const char *chain, *comment;
+};
+
+static int cmp_fw_key(const void *a, const void *b) {
+        const struct fw_key *x = a, *y = b;
+        int c = strcmp(x->comment, y->comment);
+        if (c)
+                return c;
+        if (x->table != y->table)
+                return x->table < y->table ? -1 : 1;
+        return strcmp(x->chain, y->chain);
+}
+
+static bool fw_key_in(const struct fw_key *keys, size_t n, const struct vnc_fw_rule *r) {
+        struct fw_key k = {r->table, r->chain, r->comment};
+        return n && bsearch(&k, keys, n, sizeof(*keys), cmp_fw_key);
+}
+
+static int fw_keys(const struct vnc_fw_rule *rules, size_t n, struct fw_key **ret) {
+        struct fw_key *k = calloc(n ? n : 1, sizeof(*k));
+        if (!k)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                k[i] = (struct fw_key){rules[i].table, rules[i].chain, rules[i].comment};
+        qsort(k, n, sizeof(*k), cmp_fw_key);
+        *ret = k;
+        return 0;
+}
+
+static bool fw_chains_present(const struct vnc_live *live, uint8_t table) {
+        for (size_t i = 0; i < vnc_fw_n_chains; i++)
+                if (vnc_fw_chains[i].table == table && !(live->fw_chains & (1u << i)))
+                        return false;
+        return true;
+}
+
+static int plan_fw_action(struct planner *pl, enum vnc_action_kind kind, enum vnc_action_op op,
+                          const struct vnc_fw_rule *r, uint8_t table) {
+        struct vnc_action a;
+        vnc_action_init(&a, kind, op, pl->profile, NULL);
+        if (r) {
+                a.rule = *r;
+                /* the network is the part of the comment between '/' and ' #' */
+                const char *net = strchr(r->comment, '/');
+                if (net)
+                        snprintf(a.network, sizeof(a.network), "%.*s", (int)strcspn(net + 1, " "), net + 1);
+        } else
+                a.rule.table = table;
+        return push(pl, PH_FIREWALL, &a);
+}
+
+static int plan_firewall(struct planner *pl) {
+        _cleanup_free_ struct vnc_fw_rule *want = NULL, *had = NULL;
+        _cleanup_free_ struct fw_key *kw = NULL, *kl = NULL;
+        size_t nw = 0, nh = 0, nl = pl->live->n_fw_rules;
+        bool tw[_VNC_FW_TABLE_MAX] = {0}, th[_VNC_FW_TABLE_MAX] = {0};
+        char prefix[VNC_ALIAS_MAX + 1];
+        int r;
+
+        r = vnc_fw_rules_for_profile(pl->want, &want, &nw);
+        if (r >= 0)
+                r = vnc_fw_rules_for_profile(pl->applied, &had, &nh);
+        if (r >= 0)
+                r = fw_keys(want, nw, &kw);
+        if (r < 0)
+                return r;
+        kl = calloc(nl ? nl : 1, sizeof(*kl));
+        if (!kl)
+                return -ENOMEM;
+        for (size_t i = 0; i < nl; i++)
+                kl[i] = (struct fw_key){pl->live->fw_rules[i].table, pl->live->fw_rules[i].chain,
+                                        pl->live->fw_rules[i].comment};
+        qsort(kl, nl, sizeof(*kl), cmp_fw_key);
+        for (size_t i = 0; i < nw; i++)
+                tw[want[i].table] = true;
+        for (size_t i = 0; i < nh; i++)
+                th[had[i].table] = true;
+
+        if (nw > 0 && !pl->live->fw_available)
+                return vnc_error_set(pl->e, VNC_ERR_RUNTIME, -EOPNOTSUPP,
+                                     "the iptables (legacy) tables cannot be used on this host: %s",
+                                     pl->live->fw_error ? pl->live->fw_error : "unknown reason");
+
+        for (int t = 0; t < _VNC_FW_TABLE_MAX; t++)
+                if (tw[t] && !fw_chains_present(pl->live, (uint8_t)t) &&
+                    (r = plan_fw_action(pl, VNC_ACT_FW_CHAINS, VNC_OP_CREATE, NULL, (uint8_t)t)) < 0)
+                        return r;
+        for (size_t i = 0; i < nh; i++)
+                if (!fw_key_in(kw, nw, &had[i]) && fw_key_in(kl, nl, &had[i]) &&
+                    (r = plan_fw_action(pl, VNC_ACT_FW_RULE, VNC_OP_DELETE, &had[i], 0)) < 0)
+                        return r;
+        /* Removing everything (rollback --all): also rules of ours no generation remembers. */
+        snprintf(prefix, sizeof(prefix), "vnetcfg:%s/", pl->profile);
+        for (size_t i = 0; !pl->want && i < nl; i++) {
+                const struct vnc_live_fw_rule *lr = &pl->live->fw_rules[i];
+                struct vnc_fw_rule orphan = {.table = lr->table, .icmp_type = -1};
+                if (strncmp(lr->comment, prefix, strlen(prefix)) != 0)
+                        continue;
+                if (strlen(lr->chain) >= sizeof(orphan.chain))
+                        continue; /* not one of vnetcfg's chains */
+                memcpy(orphan.chain, lr->chain, strlen(lr->chain) + 1);
+                snprintf(orphan.comment, sizeof(orphan.comment), "%s", lr->comment);
+                bool known = false;
+                for (size_t k = 0; k < nh && !known; k++)
+                        known = streq(had[k].comment, lr->comment);
+                if (!known && (r = plan_fw_action(pl, VNC_ACT_FW_RULE, VNC_OP_DELETE, &orphan, 0)) < 0)
+                        return r;
+                th[lr->table] = true;
+        }
+        for (size_t i = 0; i < nw; i++)
+                if (!fw_key_in(kl, nl, &want[i]) &&
+                    (r = plan_fw_action(pl, VNC_ACT_FW_RULE, VNC_OP_CREATE, &want[i], 0)) < 0)
+                        return r;
+        for (int t = 0; t < _VNC_FW_TABLE_MAX; t++)
+                if (th[t] && !tw[t] && (r = plan_fw_action(pl, VNC_ACT_FW_CHAINS, VNC_OP_DELETE, NULL, (uint8_t)t)) < 0)
+                        return r;
+        return 0;
+}
+
+/* ---- dhcp ---------------------------------------------------------------- */
+
+static int plan_dhcp(struct planner *pl, struct vnc_plan *blobs) {
+        _cleanup_free_ char *text = NULL;
+        char hash[17] = "";
+        struct vnc_action a;
+        int r;
+
+        if (pl->want && (r = vnc_dhcp_config(pl->want, &text)) < 0)
+                return r;
+        if (text && (r = vnc_plan_add_blob(blobs, text, hash)) < 0)
+                return r;
+        if (text && pl->live->dhcp_running && streq(pl->live->dhcp_blob, hash))
+                return 0;
+        if (!text && !pl->live->dhcp_running)
+                return 0;
+
+        vnc_action_init(&a, VNC_ACT_DHCP, VNC_OP_CREATE, pl->profile, NULL);
+        a.alias[0] = 0;
+        if (!text) {
+                a.op = VNC_OP_DELETE;
+                snprintf(a.blob, sizeof(a.blob), "%s", pl->live->dhcp_blob);
+        } else if (pl->live->dhcp_running) {
+                a.op = VNC_OP_MODIFY;
+                memcpy(a.blob, hash, sizeof(a.blob));
+                snprintf(a.old_blob, sizeof(a.old_blob), "%s", pl->live->dhcp_blob);
+        } else
+                memcpy(a.blob, hash, sizeof(a.blob));
+        return push(pl, PH_DHCP, &a);
+}
+
 int vnc_plan_compute(const struct vnc_profile *want, const struct vnc_profile *applied, const struct vnc_live *live,
                      const struct vnc_profile *const *others, size_t n_others, struct vnc_plan *ret,
                      struct vnc_error *e) {
@@ -617,6 +811,10 @@ int vnc_plan_compute(const struct vnc_profile *want, const struct vnc_profile *a
                         goto finish;
         }
         r = plan_sysctls(&pl);
+        if (r >= 0)
+                r = plan_firewall(&pl);
+        if (r >= 0)
+                r = plan_dhcp(&pl, ret);
         if (r < 0)
                 goto finish;
         for (int ph = 0; ph < _PH_MAX; ph++)

@@ -5,13 +5,24 @@
 #include "live.h"
 #include "model.h"
 
+/* Content-addressed text an action refers to by hash (a dnsmasq config). */
+struct vnc_blob {
+        char hash[17];
+        char *text;
+};
+
 struct vnc_plan {
         struct vnc_action *actions;
         size_t n_actions;
         size_t alloc;
+        struct vnc_blob *blobs; /* written to <state>/blobs/<hash> before any action runs */
+        size_t n_blobs, alloc_blobs;
 };
 
 void vnc_plan_done(struct vnc_plan *p);
+/* Keep text in the plan (deduplicated), return its hash (16 hex digits of FNV-1a 64). */
+int vnc_plan_add_blob(struct vnc_plan *p, const char *text, char ret_hash[17]);
+void vnc_blob_hash(const char *text, char ret_hash[17]);
 int vnc_plan_append(struct vnc_plan *p, const struct vnc_action *a);
 
 /*

@@ -266,6 +266,10 @@ int vnc_state_remove_generation(struct vnc_state *s, const char *profile, unsign
         snprintf(name, sizeof(name), "gen-%u.journal", gen);
         if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
                 goto fail;
+        /* A crash in the middle of an atomic write leaves its temporary file. */
+        snprintf(name, sizeof(name), ".gen-%u.json.tmp", gen);
+        if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+                goto fail;
         fsync(dfd);
         close(dfd);
         /* Remove the profile's directory when it is empty; failure (not empty) is fine. */
@@ -407,4 +411,108 @@ int vnc_journal_read(struct vnc_state *s, const char *profile, unsigned gen, str
         *ret_n = n;
         *ret_committed = committed;
         return 0;
+}
+
+/* ---- blobs -------------------------------------------------------------- */
+
+int vnc_state_write_blob(struct vnc_state *s, const char *hash, const char *text, struct vnc_error *e) {
+        char name[64], tmp[80];
+        struct stat st;
+        int dfd, fd, r;
+
+        if (strlen(hash) != 16 || strspn(hash, "0123456789abcdef") != 16)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -EINVAL, "\"%s\" is not a blob hash", hash);
+        if (mkdirat(s->dir_fd, "blobs", 0700) < 0 && errno != EEXIST)
+                return state_error(e, -errno, "create", "blobs");
+        dfd = openat(s->dir_fd, "blobs", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return state_error(e, -errno, "open", "blobs");
+        snprintf(name, sizeof(name), "%s", hash);
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+                close(dfd); /* content-addressed: already there means already right */
+                return 0;
+        }
+        snprintf(tmp, sizeof(tmp), ".%s.tmp", hash);
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+                r = -errno;
+                close(dfd);
+                return state_error(e, r, "write", tmp);
+        }
+        r = write_all(fd, text, strlen(text));
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        close(fd);
+        if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
+                r = -errno;
+        if (r == 0)
+                fsync(dfd);
+        close(dfd);
+        return r < 0 ? state_error(e, r, "write blob", hash) : 0;
+}
+
+/* Is hash named in a journal line ("blob=" or "old_blob=") or a dnsmasq record of this state dir? */
+static bool blob_referenced(struct vnc_state *s, const char *hash) {
+        char **names = NULL;
+        size_t n = 0;
+        bool found = false;
+
+        if (vnc_state_profiles(s, &names, &n) < 0)
+                return true; /* when in doubt, keep */
+        for (size_t i = 0; i < n && !found; i++) {
+                _cleanup_free_ unsigned *gens = NULL;
+                size_t ng = 0;
+                if (vnc_state_generations(s, names[i], &gens, &ng) < 0) {
+                        found = true;
+                        break;
+                }
+                for (size_t g = 0; g < ng && !found; g++) {
+                        char path[128];
+                        snprintf(path, sizeof(path), "profiles/%s/gen-%u.journal", names[i], gens[g]);
+                        int fd = openat(s->dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                        FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+                        char *line = NULL;
+                        size_t cap = 0;
+                        if (!f) {
+                                if (fd >= 0)
+                                        close(fd);
+                                found = true;
+                                break;
+                        }
+                        while (!found && getline(&line, &cap, f) >= 0)
+                                found = strstr(line, hash) != NULL;
+                        free(line);
+                        fclose(f);
+                }
+        }
+        vnc_strv_free(names, n);
+        return found;
+}
+
+void vnc_state_gc_blobs(struct vnc_state *s) {
+        int dfd = openat(s->dir_fd, "blobs", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        struct dirent *de;
+        DIR *d;
+
+        if (dfd < 0)
+                return;
+        d = fdopendir(dfd);
+        if (!d) {
+                close(dfd);
+                return;
+        }
+        while ((de = readdir(d))) {
+                size_t len = strlen(de->d_name);
+                /* Left by a crash in the middle of an atomic write (we hold the lock: nobody writes now). */
+                if (de->d_name[0] == '.' && len > 4 && streq(de->d_name + len - 4, ".tmp")) {
+                        (void)unlinkat(dirfd(d), de->d_name, 0);
+                        continue;
+                }
+                if (len != 16 || strspn(de->d_name, "0123456789abcdef") != 16)
+                        continue;
+                if (!blob_referenced(s, de->d_name))
+                        (void)unlinkat(dirfd(d), de->d_name, 0);
+        }
+        closedir(d);
+        (void)unlinkat(s->dir_fd, "blobs", AT_REMOVEDIR); /* only when empty */
 }

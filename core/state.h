@@ -41,6 +41,13 @@ int vnc_state_save_profile(struct vnc_state *s, const char *profile, unsigned ge
                            struct vnc_error *e);
 int vnc_state_remove_generation(struct vnc_state *s, const char *profile, unsigned gen);
 
+/* <state>/blobs/<hash>: written once (0600, fsync'd), never changed; the dnsmasq backend reads them. */
+int vnc_state_write_blob(struct vnc_state *s, const char *hash, const char *text, struct vnc_error *e);
+
+/* Remove blobs no journal of any profile names (the running dnsmasq's blob is in the journal
+ * of the generation that started it). Called after rollbacks. */
+void vnc_state_gc_blobs(struct vnc_state *s);
+
 /* Journal of one generation. */
 struct vnc_journal {
         int fd;

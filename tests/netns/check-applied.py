@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""check-applied.py PROFILE: assert that the kernel holds exactly what PROFILE asks for.
+"""check-applied.py PROFILE [STATE_DIR]: assert that the host holds what PROFILE asks for.
 
 Reads the profile and `ip -d -j link`, `ip -j addr`, `ip -j route`, and checks
 each network's bridge (kind, alias, mtu, up), taps (kind, master, mtu, alias,
 up, mac, vnet_hdr, multi_queue, owner, group), the host address, the static
-routes and ip_forward. Prints one line per failed check; exits 1 if any.
+routes and ip_forward; each network's firewall rules (iptables-legacy-save: the
+guest<->guest accept, and the isolation rejects or the masquerade its mode
+needs); with STATE_DIR, that the profile's dnsmasq runs when a network has
+dhcp. Prints one line per failed check; exits 1 if any.
 """
 import ipaddress
 import json
@@ -87,6 +90,30 @@ for net in prof["networks"]:
                   for x in routes), f"{br}: route {r['to']} via {r['via']} missing: {routes}")
     if net["mode"] in ("routed", "nat"):
         needs_forward = True
+
+rules = subprocess.run(["iptables-legacy-save"], check=True, capture_output=True, text=True).stdout.splitlines()
+for net in prof["networks"]:
+    br = net.get("bridge", f"vn-{net['name']}")
+    mine = [r for r in rules if f"vnetcfg:{prof['name']}/{net['name']} #" in r]
+    check(any(r.startswith(f"-A VNETCFG_FWX -i {br} -o {br} ") and r.endswith("-j ACCEPT") for r in mine),
+          f"{br}: no guest<->guest accept in VNETCFG_FWX")
+    if net["mode"] in ("host-only", "isolated"):
+        check(any(r.startswith(f"-A VNETCFG_FWO -i {br} ") and "-j REJECT" in r for r in mine), f"{br}: egress not rejected")
+        check(any(r.startswith(f"-A VNETCFG_FWI -o {br} ") and "-j REJECT" in r for r in mine), f"{br}: ingress not rejected")
+    if net["mode"] == "nat":
+        check(any(r.startswith("-A VNETCFG_POST") and r.endswith("-j MASQUERADE") for r in mine), f"{br}: no masquerade")
+        for pf in net.get("nat", {}).get("port_forwards", []):
+            to = f"--to-destination {pf['guest']}:{pf['guest_port']}"
+            check(sum(1 for r in mine if r.endswith(to)) == 2, f"{br}: DNAT {to} not in PREROUTING and OUTPUT")
+if len(sys.argv) > 2 and any("dhcp" in n for n in prof["networks"]):
+    import os
+    pidfile = os.path.join(sys.argv[2], "dnsmasq", prof["name"] + ".pid")
+    try:
+        pid = int(open(pidfile).read().strip())
+        check(os.path.exists(f"/proc/{pid}") and b"dnsmasq" in open(f"/proc/{pid}/cmdline", "rb").read(),
+              f"dnsmasq {pid} not running")
+    except OSError as e:
+        check(False, f"dnsmasq pid file: {e}")
 
 fwd = open("/proc/sys/net/ipv4/ip_forward").read().strip()
 if needs_forward:

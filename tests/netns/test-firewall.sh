@@ -27,7 +27,7 @@ save() { iptables-legacy-save "$@" | grep -v '^#'; }
 # iptables' lock, private to this test (iptables-legacy and the backend both honour it).
 export XTABLES_LOCKFILE="$TMP/xtables.lock"
 # The same with the rule hashes masked, for the golden text below.
-save_masked() { save "$@" | sed -E 's/ #[0-9a-f]{8}"/ #HASH"/'; }
+save_masked() { save "$@" | sed -E 's/ #[0-9a-f]{8,16}"/ #HASH"/'; }
 fwc() { "$FWC" "$@" || fail "fw-check $* failed"; }
 
 # ---- the foreign world ----

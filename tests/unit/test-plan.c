@@ -13,6 +13,11 @@
  *   addr IFINDEX A.B.C.D/N
  *   route A.B.C.D/N dev IFINDEX [via A.B.C.D] [table N]
  *   sysctl KEY VALUE
+ *   fw unavailable REASON...      (default: the tables are readable and empty)
+ *   fw-chains all                 vnetcfg's chains and jumps exist
+ *   fw-rules-of applied           the host holds exactly the firewall rules of applied.json
+ *   fw-rule TABLE CHAIN COMMENT...
+ *   dhcp running BLOB|applied     the profile's dnsmasq runs (with applied.json's config)
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -26,6 +31,8 @@
 
 #include <cmocka.h>
 
+#include "dhcp.h"
+#include "fw.h"
 #include "plan.h"
 
 static char *read_text(const char *path) {
@@ -43,6 +50,8 @@ static char *read_text(const char *path) {
         fclose(f);
         return buf;
 }
+
+static struct vnc_profile *fixture_applied; /* applied.json of the case being loaded */
 
 static void parse_live_line(struct vnc_live *l, char *line, const char *file, int lineno) {
         char *save = NULL, *w = strtok_r(line, " \t\n", &save);
@@ -105,6 +114,39 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                         else
                                 fail_msg("%s:%d: unknown route attribute %s", file, lineno, w);
                 }
+        } else if (streq(w, "fw")) {
+                char *rest = strtok_r(NULL, "\n", &save);
+                assert_non_null(rest);
+                assert_int_equal(strncmp(rest, "unavailable ", 12), 0);
+                l->fw_available = false;
+                l->fw_error = strdup(rest + 12);
+        } else if (streq(w, "fw-chains")) {
+                l->fw_chains = (1u << vnc_fw_n_chains) - 1;
+        } else if (streq(w, "fw-rules-of")) {
+                struct vnc_fw_rule *rules = NULL;
+                size_t n = 0;
+                assert_non_null(fixture_applied);
+                assert_int_equal(vnc_fw_rules_for_profile(fixture_applied, &rules, &n), 0);
+                for (size_t i = 0; i < n; i++)
+                        assert_int_equal(vnc_live_add_fw_rule(l, rules[i].table, rules[i].chain, rules[i].comment), 0);
+                free(rules);
+        } else if (streq(w, "fw-rule")) {
+                char *table = strtok_r(NULL, " \t\n", &save), *chain = strtok_r(NULL, " \t\n", &save);
+                char *comment = strtok_r(NULL, "\n", &save);
+                assert_int_equal(vnc_live_add_fw_rule(l, (uint8_t)vnc_fw_table_from_string(table), chain, comment), 0);
+        } else if (streq(w, "dhcp")) {
+                char *what = strtok_r(NULL, " \t\n", &save), *blob = strtok_r(NULL, " \t\n", &save);
+                assert_string_equal(what, "running");
+                l->dhcp_running = true;
+                if (streq(blob, "applied")) {
+                        char *text = NULL;
+                        assert_non_null(fixture_applied);
+                        assert_int_equal(vnc_dhcp_config(fixture_applied, &text), 0);
+                        assert_non_null(text);
+                        vnc_blob_hash(text, l->dhcp_blob);
+                        free(text);
+                } else
+                        snprintf(l->dhcp_blob, sizeof(l->dhcp_blob), "%s", blob);
         } else if (streq(w, "sysctl")) {
                 char *key = strtok_r(NULL, " \t\n", &save), *value = strtok_r(NULL, " \t\n", &save);
                 assert_int_equal(vnc_live_set_sysctl(l, key, value), 0);
@@ -120,6 +162,7 @@ static struct vnc_live *load_live(const char *path) {
         int lineno = 0;
 
         assert_non_null(l);
+        l->fw_available = true;
         if (!f)
                 return l; /* no fixture: an empty host */
         while (getline(&line, &cap, f) >= 0)
@@ -161,7 +204,9 @@ static void run_case(const char *dir) {
         int r;
 
         snprintf(path, sizeof(path), "%s/live.txt", dir);
+        fixture_applied = applied;
         live = load_live(path);
+        fixture_applied = NULL;
         for (int i = 1; i <= 8; i++) {
                 char name[32];
                 snprintf(name, sizeof(name), "other-%d.json", i);
@@ -176,11 +221,14 @@ static void run_case(const char *dir) {
         if (r < 0) {
                 _cleanup_free_ char *msg = vnc_error_format(&e);
                 fprintf(m, "error: %s\n", msg);
-        } else
+        } else {
                 for (size_t i = 0; i < plan.n_actions; i++) {
                         _cleanup_free_ char *line = vnc_action_serialize(&plan.actions[i]);
                         fprintf(m, "%s\n", line);
                 }
+                for (size_t i = 0; i < plan.n_blobs; i++)
+                        fprintf(m, "--- blob %s\n%s", plan.blobs[i].hash, plan.blobs[i].text);
+        }
         fclose(m);
 
         snprintf(path, sizeof(path), "%s/expected", dir);

@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The firewall rules of SPEC section 4, as data. One generator per rule kind
+ * (the functions below); the same rule deleted is the undo of it created.
+ */
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "fw.h"
+#include "plan.h"
+
+static const char *const table_names[_VNC_FW_TABLE_MAX] = {
+        [VNC_FW_TABLE_FILTER] = "filter",
+        [VNC_FW_TABLE_NAT] = "nat",
+};
+
+static const char *const target_names[_VNC_FW_TARGET_MAX] = {
+        [VNC_FW_ACCEPT] = "ACCEPT",         [VNC_FW_REJECT] = "REJECT", [VNC_FW_RETURN] = "RETURN",
+        [VNC_FW_MASQUERADE] = "MASQUERADE", [VNC_FW_DNAT] = "DNAT",
+};
+
+const char *vnc_fw_table_to_string(int t) {
+        return t >= 0 && t < _VNC_FW_TABLE_MAX ? table_names[t] : NULL;
+}
+
+int vnc_fw_table_from_string(const char *s) {
+        for (int i = 0; s && i < _VNC_FW_TABLE_MAX; i++)
+                if (streq(table_names[i], s))
+                        return i;
+        return -EINVAL;
+}
+
+const char *vnc_fw_target_to_string(int t) {
+        return t >= 0 && t < _VNC_FW_TARGET_MAX ? target_names[t] : NULL;
+}
+
+int vnc_fw_target_from_string(const char *s) {
+        for (int i = 0; s && i < _VNC_FW_TARGET_MAX; i++)
+                if (streq(target_names[i], s))
+                        return i;
+        return -EINVAL;
+}
+
+const struct vnc_fw_chain_def vnc_fw_chains[] = {
+        {VNC_FW_TABLE_FILTER, "VNETCFG_INP", "INPUT"},
+        {VNC_FW_TABLE_FILTER, "VNETCFG_OUT", "OUTPUT"},
+        {VNC_FW_TABLE_FILTER, "VNETCFG_FWD", "FORWARD"},
+        {VNC_FW_TABLE_FILTER, "VNETCFG_FWX", "VNETCFG_FWD"},
+        {VNC_FW_TABLE_FILTER, "VNETCFG_FWO", "VNETCFG_FWD"},
+        {VNC_FW_TABLE_FILTER, "VNETCFG_FWI", "VNETCFG_FWD"},
+        {VNC_FW_TABLE_FILTER, "VNETCFG_FWA", "VNETCFG_FWD"},
+        {VNC_FW_TABLE_NAT, "VNETCFG_PRE", "PREROUTING"},
+        {VNC_FW_TABLE_NAT, "VNETCFG_POST", "POSTROUTING"},
+        {VNC_FW_TABLE_NAT, "VNETCFG_NOUT", "OUTPUT"},
+};
+const size_t vnc_fw_n_chains = ELEMENTSOF(vnc_fw_chains);
+
+bool vnc_fw_rule_appends(const struct vnc_fw_rule *r) {
+        return r->target == VNC_FW_REJECT || r->target == VNC_FW_MASQUERADE;
+}
+
+/* ---- rendering, in iptables-save's order ---- */
+
+_printf_(2, 3) static void put(FILE *f, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vfprintf(f, fmt, ap);
+        va_end(ap);
+}
+
+static const char *proto_name(uint8_t p) {
+        switch (p) {
+        case IPPROTO_TCP:
+                return "tcp";
+        case IPPROTO_UDP:
+                return "udp";
+        case IPPROTO_ICMP:
+                return "icmp";
+        default:
+                return NULL;
+        }
+}
+
+static void render_body(FILE *f, const struct vnc_fw_rule *r, bool with_comment) {
+        char ip[16];
+
+        if (r->table != VNC_FW_TABLE_FILTER)
+                put(f, "-t %s ", vnc_fw_table_to_string(r->table));
+        put(f, "-A %s", r->chain);
+        if (r->has_src)
+                put(f, " -s %s/%u", vnc_ipv4_str(r->src.addr, ip), r->src.prefix);
+        if (r->has_dst)
+                put(f, "%s -d %s/%u", r->not_dst ? " !" : "", vnc_ipv4_str(r->dst.addr, ip), r->dst.prefix);
+        if (r->in[0])
+                put(f, "%s -i %s", r->not_in ? " !" : "", r->in);
+        if (r->out[0])
+                put(f, "%s -o %s", r->not_out ? " !" : "", r->out);
+        if (proto_name(r->proto))
+                put(f, " -p %s", proto_name(r->proto));
+        if ((r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP) && (r->sport || r->dport)) {
+                put(f, " -m %s", proto_name(r->proto));
+                if (r->sport)
+                        put(f, " --sport %u", r->sport);
+                if (r->dport)
+                        put(f, " --dport %u", r->dport);
+        }
+        if (r->proto == IPPROTO_ICMP && r->icmp_type >= 0)
+                put(f, " -m icmp --icmp-type %d", r->icmp_type);
+        if (r->dst_local)
+                put(f, " -m addrtype --dst-type LOCAL");
+        if (r->ctstate) {
+                /* iptables prints states in this order */
+                const char *sep = "";
+                put(f, " -m conntrack --ctstate ");
+                if (r->ctstate & VNC_CT_RELATED) {
+                        put(f, "%sRELATED", sep);
+                        sep = ",";
+                }
+                if (r->ctstate & VNC_CT_ESTABLISHED) {
+                        put(f, "%sESTABLISHED", sep);
+                        sep = ",";
+                }
+                if (r->ctstate & VNC_CT_DNAT)
+                        put(f, "%sDNAT", sep);
+        }
+        if (with_comment && r->comment[0])
+                put(f, " -m comment --comment \"%s\"", r->comment);
+        put(f, " -j %s", vnc_fw_target_to_string(r->target));
+        if (r->target == VNC_FW_REJECT)
+                put(f, " --reject-with icmp-port-unreachable");
+        if (r->target == VNC_FW_DNAT)
+                put(f, " --to-destination %s:%u", vnc_ipv4_str(r->to_addr, ip), r->to_port);
+}
+
+static char *render(const struct vnc_fw_rule *r, bool with_comment) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return NULL;
+        render_body(f, r, with_comment);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+char *vnc_fw_rule_render(const struct vnc_fw_rule *r) {
+        return render(r, true);
+}
+
+void vnc_fw_rule_seal(struct vnc_fw_rule *r, const char *profile, const char *network) {
+        _cleanup_free_ char *body = render(r, false);
+        char hash[17];
+
+        vnc_blob_hash(body ? body : "", hash);
+        /* The alias says whose; all 64 bits of the digest tell rules apart (8 hex digits
+         * collided among 20000 rules). Longest: 8 + 32 + 1 + 32 + 2 + 16 = 91 bytes. */
+        snprintf(r->comment, sizeof(r->comment), "vnetcfg:%s/%s #%s", profile, network, hash);
+}
+
+/* ---- the generators ---- */
+
+struct gen {
+        const struct vnc_profile *p;
+        const struct vnc_network *n;
+        struct vnc_fw_rule *rules;
+        size_t n_rules, alloc;
+        int error;
+};
+
+static struct vnc_fw_rule *rule(struct gen *g, uint8_t table, const char *chain, uint8_t target) {
+        if (g->error || VNC_GROW(g->rules, g->alloc, g->n_rules + 1) < 0) {
+                g->error = -ENOMEM;
+                return NULL;
+        }
+        struct vnc_fw_rule *r = &g->rules[g->n_rules++];
+        *r = (struct vnc_fw_rule){.table = table, .target = target, .icmp_type = -1};
+        snprintf(r->chain, sizeof(r->chain), "%s", chain);
+        return r;
+}
+
+static struct vnc_ipv4_prefix subnet(const struct vnc_network *n) {
+        return (struct vnc_ipv4_prefix){n->ipv4.addr & vnc_prefix_mask(n->ipv4.prefix), n->ipv4.prefix};
+}
+
+static struct vnc_ipv4_prefix host(uint32_t a) {
+        return (struct vnc_ipv4_prefix){a, 32};
+}
+
+#define BR(r, field) snprintf((r)->field, sizeof((r)->field), "%s", g->n->bridge)
+
+/* Guests on one bridge reach each other, whatever the mode (bridged frames pass FORWARD with br_netfilter). */
+static void gen_same_bridge(struct gen *g) {
+        struct vnc_fw_rule *r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_FWX", VNC_FW_ACCEPT);
+        if (r) {
+                BR(r, in);
+                BR(r, out);
+        }
+}
+
+/* host-only, isolated: nothing is forwarded into or out of the bridge. */
+static void gen_closed(struct gen *g) {
+        struct vnc_fw_rule *r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_FWO", VNC_FW_REJECT);
+        if (r)
+                BR(r, in);
+        r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_FWI", VNC_FW_REJECT);
+        if (r)
+                BR(r, out);
+}
+
+/*
+ * nat, routed: the subnet leaves the bridge (through the uplink only, when one
+ * is named); anything else out of the bridge (spoofed sources, other
+ * interfaces) is rejected at the end of FWA, after every ingress decision.
+ */
+static void gen_egress(struct gen *g, const char *uplink) {
+        struct vnc_fw_rule *r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_FWA", VNC_FW_ACCEPT);
+        if (r) {
+                r->has_src = true;
+                r->src = subnet(g->n);
+                BR(r, in);
+                if (uplink && *uplink)
+                        snprintf(r->out, sizeof(r->out), "%s", uplink);
+        }
+        r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_FWA", VNC_FW_REJECT);
+        if (r)
+                BR(r, in);
+}
+
+/* nat: replies come back in; nothing else enters unless forwarded. */
+static void gen_nat_ingress(struct gen *g) {
+        struct vnc_fw_rule *r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_FWI", VNC_FW_ACCEPT);
+        if (r) {
+                r->has_dst = true;
+                r->dst = subnet(g->n);
+                BR(r, out);
+                r->ctstate = VNC_CT_RELATED | VNC_CT_ESTABLISHED;
+        }
+        r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_FWI", VNC_FW_REJECT);
+        if (r)
+                BR(r, out);
+}
+
+/* routed: the subnet is reachable from anywhere the host routes from. */
+static void gen_routed_ingress(struct gen *g) {
+        struct vnc_fw_rule *r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_FWI", VNC_FW_ACCEPT);
+        if (r) {
+                r->has_dst = true;
+                r->dst = subnet(g->n);
+                BR(r, out);
+        }
+        r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_FWI", VNC_FW_REJECT);
+        if (r)
+                BR(r, out);
+}
+
+/* Masquerade what leaves the subnet, except multicast and broadcast (as libvirt does). */
+static void gen_masquerade(struct gen *g) {
+        static const struct vnc_ipv4_prefix exempt[] = {{0xe0000000, 24}, {0xffffffff, 32}};
+        struct vnc_fw_rule *r;
+
+        for (size_t i = 0; i < ELEMENTSOF(exempt); i++) {
+                r = rule(g, VNC_FW_TABLE_NAT, "VNETCFG_POST", VNC_FW_RETURN);
+                if (r) {
+                        r->has_src = true;
+                        r->src = subnet(g->n);
+                        r->has_dst = true;
+                        r->dst = exempt[i];
+                }
+        }
+        r = rule(g, VNC_FW_TABLE_NAT, "VNETCFG_POST", VNC_FW_MASQUERADE);
+        if (r) {
+                r->has_src = true;
+                r->src = subnet(g->n);
+                r->has_dst = true;
+                r->not_dst = true;
+                r->dst = subnet(g->n);
+                if (g->n->nat.uplink[0])
+                        snprintf(r->out, sizeof(r->out), "%s", g->n->nat.uplink);
+                else {
+                        BR(r, out);
+                        r->not_out = true;
+                }
+        }
+}
+
+static void gen_port_forward(struct gen *g, const struct vnc_port_forward *pf) {
+        uint8_t proto = pf->proto == VNC_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+        static const char *const dnat_chains[] = {"VNETCFG_PRE", "VNETCFG_NOUT"};
+        struct vnc_fw_rule *r;
+
+        /* To the host (one address, or any of its own), from outside and from the host itself. */
+        for (size_t i = 0; i < ELEMENTSOF(dnat_chains); i++) {
+                r = rule(g, VNC_FW_TABLE_NAT, dnat_chains[i], VNC_FW_DNAT);
+                if (!r)
+                        return;
+                if (pf->has_host_address) {
+                        r->has_dst = true;
+                        r->dst = host(pf->host_address);
+                } else
+                        r->dst_local = true;
+                r->proto = proto;
+                r->dport = pf->host_port;
+                r->to_addr = pf->guest;
+                r->to_port = pf->guest_port;
+        }
+        /* The forwarded flow may enter the bridge. */
+        r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_FWI", VNC_FW_ACCEPT);
+        if (r) {
+                r->has_dst = true;
+                r->dst = host(pf->guest);
+                BR(r, out);
+                r->proto = proto;
+                r->dport = pf->guest_port;
+                r->ctstate = VNC_CT_DNAT;
+        }
+        /* Hairpin: a guest of the same bridge reaching the forward gets its reply through the host. */
+        r = rule(g, VNC_FW_TABLE_NAT, "VNETCFG_POST", VNC_FW_MASQUERADE);
+        if (r) {
+                r->has_src = true;
+                r->src = subnet(g->n);
+                r->has_dst = true;
+                r->dst = host(pf->guest);
+                BR(r, out);
+                r->proto = proto;
+                r->dport = pf->guest_port;
+        }
+}
+
+/* ICMP echo between the host and the subnet, whatever INPUT/OUTPUT's policy. */
+static void gen_icmp(struct gen *g) {
+        static const int16_t types[] = {8, 0}; /* echo-request, echo-reply */
+        struct vnc_fw_rule *r;
+
+        for (size_t i = 0; i < ELEMENTSOF(types); i++) {
+                r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_INP", VNC_FW_ACCEPT);
+                if (r) {
+                        r->has_src = true;
+                        r->src = subnet(g->n);
+                        BR(r, in);
+                        r->proto = IPPROTO_ICMP;
+                        r->icmp_type = types[i];
+                }
+                r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_OUT", VNC_FW_ACCEPT);
+                if (r) {
+                        r->has_dst = true;
+                        r->dst = subnet(g->n);
+                        BR(r, out);
+                        r->proto = IPPROTO_ICMP;
+                        r->icmp_type = types[i];
+                }
+        }
+}
+
+/* DHCP and DNS from the bridge to the host's dnsmasq, and DHCP replies back. */
+static void gen_dhcp(struct gen *g) {
+        static const struct {
+                uint8_t proto;
+                uint16_t dport;
+        } in[] = {{IPPROTO_UDP, 67}, {IPPROTO_UDP, 53}, {IPPROTO_TCP, 53}};
+        struct vnc_fw_rule *r;
+
+        for (size_t i = 0; i < ELEMENTSOF(in); i++) {
+                r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_INP", VNC_FW_ACCEPT);
+                if (r) {
+                        BR(r, in);
+                        r->proto = in[i].proto;
+                        r->dport = in[i].dport;
+                }
+        }
+        r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_OUT", VNC_FW_ACCEPT);
+        if (r) {
+                BR(r, out);
+                r->proto = IPPROTO_UDP;
+                r->sport = 67;
+                r->dport = 68;
+        }
+}
+
+static void gen_network(struct gen *g) {
+        const struct vnc_network *n = g->n;
+
+        switch (n->mode) {
+        case VNC_MODE_NAT:
+                gen_same_bridge(g);
+                gen_nat_ingress(g);
+                gen_egress(g, n->nat.uplink);
+                gen_masquerade(g);
+                for (size_t i = 0; i < n->nat.n_forwards; i++)
+                        gen_port_forward(g, &n->nat.forwards[i]);
+                break;
+        case VNC_MODE_ROUTED:
+                gen_same_bridge(g);
+                gen_routed_ingress(g);
+                gen_egress(g, NULL);
+                break;
+        case VNC_MODE_HOST_ONLY:
+        case VNC_MODE_ISOLATED:
+                gen_same_bridge(g);
+                gen_closed(g);
+                break;
+        default:
+                /* bridged and vlan networks get their rules with their own issues */
+                return;
+        }
+        if (n->has_ipv4 && n->allow_icmp)
+                gen_icmp(g);
+        if (n->has_dhcp)
+                gen_dhcp(g);
+}
+
+int vnc_fw_rules_for_profile(const struct vnc_profile *p, struct vnc_fw_rule **ret, size_t *ret_n) {
+        struct gen g = {.p = p};
+
+        for (size_t i = 0; p && i < p->n_networks; i++) {
+                size_t first = g.n_rules;
+                g.n = &p->networks[i];
+                gen_network(&g);
+                for (size_t k = first; !g.error && k < g.n_rules; k++)
+                        vnc_fw_rule_seal(&g.rules[k], p->name, g.n->name);
+        }
+        if (g.error) {
+                free(g.rules);
+                return g.error;
+        }
+        *ret = g.rules;
+        *ret_n = g.n_rules;
+        return 0;
+}

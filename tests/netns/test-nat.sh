@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# NAT, isolation, port forwarding, DHCP and the firewall's manners, on the real
+# kernel with real dnsmasq. Topology (all inside this test's sandbox):
+#
+#   upstream ns "up": eth0 192.0.2.2/24 (no route back to 10.x: replies need NAT)
+#        |
+#   uplink0 192.0.2.1/24  (this sandbox is the host)
+#   vn-nat 10.10.0.1/24 nat via uplink0, port forward tcp 2222 -> 10.10.0.10:22
+#      |- g1 (10.10.0.10, static, listener on :22)     |- g2 (10.10.0.11, static)
+#      |- g3 (DHCP)                                     |- g4 (DHCP, MAC 52:54:00:00:00:20 -> 10.10.0.20)
+#   vn-ho 10.30.0.1/24 host-only   |- h1 (10.30.0.10)
+#   vn-iso isolated                |- i1 (10.40.0.10), i2 (10.40.0.11)
+. "$(dirname "$0")/lib.sh"
+
+ns_add() { # name bridge [addr/prefix] [gateway] [mac]
+        ip netns add "$1"
+        defer "ip netns del $1"
+        ip link add "$1-h" type veth peer name eth0 netns "$1"
+        [ -n "${5:-}" ] && ip -n "$1" link set eth0 address "$5"
+        ip link set "$1-h" master "$2" up
+        ip -n "$1" link set lo up
+        ip -n "$1" link set eth0 up
+        if [ -n "${3:-}" ]; then
+                ip -n "$1" addr add "$3" dev eth0
+                [ -n "${4:-}" ] && ip -n "$1" route add default via "$4"
+        fi
+}
+
+# A TCP listener in a namespace that answers each connection with the peer's address.
+listen() { # ns port
+        ip netns exec "$1" python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(8)
+while True:
+    c, a = s.accept(); c.sendall(("%s\n" % a[0]).encode()); c.close()' "$2" &
+        defer "kill $!"
+}
+connect() { # ns addr port -> prints what the listener said (the source it saw), or nothing
+        ip netns exec "$1" python3 -c '
+import socket, sys
+try:
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2); print(s.recv(100).decode().strip())
+except OSError:
+    pass' "$2" "$3"
+}
+# A process that exited but is not reaped yet (a zombie) has an empty cmdline.
+alive() { [ -n "$(tr -d '\0' <"/proc/$1/cmdline" 2>/dev/null)" ]; }
+pings() { ip netns exec "$1" busybox ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
+
+ip netns add up
+defer "ip netns del up"
+ip link add uplink0 type veth peer name eth0 netns up
+ip addr add 192.0.2.1/24 dev uplink0
+ip link set uplink0 up
+ip -n up link set lo up
+ip -n up addr add 192.0.2.2/24 dev eth0
+ip -n up link set eth0 up
+listen up 8080
+
+# Foreign rules, in both tables and a chain of their own, that must stay as they are and in order.
+iptables-legacy -A INPUT -p tcp --dport 9999 -j ACCEPT
+iptables-legacy -A FORWARD -s 203.0.113.0/24 -j DROP
+iptables-legacy -N SOMEONE
+iptables-legacy -A SOMEONE -j RETURN
+iptables-legacy -t nat -A POSTROUTING -s 203.0.113.0/24 -j MASQUERADE
+iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//' >"$TMP/ipt.before"
+
+cat >"$TMP/nat.json" <<'JSON'
+{
+  "version": 1,
+  "name": "lab",
+  "networks": [
+    {"name": "nat", "mode": "nat", "ipv4": {"address": "10.10.0.1/24"},
+     "nat": {"uplink": "uplink0",
+             "port_forwards": [{"proto": "tcp", "host_port": 2222, "guest": "10.10.0.10", "guest_port": 22}]},
+     "dhcp": {"start": "10.10.0.100", "end": "10.10.0.199",
+              "hosts": [{"mac": "52:54:00:00:00:20", "ip": "10.10.0.20", "name": "g4"}]}},
+    {"name": "ho", "mode": "host-only", "ipv4": {"address": "10.30.0.1/24"}},
+    {"name": "iso", "mode": "isolated"}
+  ]
+}
+JSON
+snap before
+expect_rc 0 apply "$TMP/nat.json"
+ns_add g1 vn-nat 10.10.0.10/24 10.10.0.1
+ns_add g2 vn-nat 10.10.0.11/24 10.10.0.1
+ns_add h1 vn-ho 10.30.0.10/24 10.30.0.1
+ns_add i1 vn-iso 10.40.0.10/24
+ns_add i2 vn-iso 10.40.0.11/24
+listen g1 22
+
+[ "$(connect g1 192.0.2.2 8080)" = 192.0.2.1 ] || fail "nat guest -> upstream must work, seen as the uplink address"
+pings g1 192.0.2.2 || fail "nat guest cannot ping upstream"
+ok "nat: guest reaches upstream, masqueraded to the uplink address"
+
+pings h1 10.30.0.1 || fail "host-only guest cannot ping the host"
+busybox ping -c 1 -W 1 10.30.0.10 >/dev/null || fail "host cannot ping the host-only guest"
+! pings h1 192.0.2.2 || fail "host-only guest reached upstream"
+[ -z "$(connect h1 192.0.2.2 8080)" ] || fail "host-only guest connected upstream"
+ok "host-only: guest <-> host, not upstream"
+
+pings i1 10.40.0.11 || fail "isolated guests cannot reach each other"
+! pings i1 192.0.2.2 || fail "isolated guest reached upstream"
+! pings i1 10.10.0.10 || fail "isolated guest reached a nat guest"
+! pings g1 10.40.0.10 || fail "nat guest reached an isolated guest"
+! pings g1 10.30.0.10 || fail "nat guest reached a host-only guest"
+ok "isolated: guests reach each other only; no network reaches into another"
+
+[ "$(connect up 192.0.2.1 2222)" = 192.0.2.2 ] || fail "port forward from upstream did not reach the guest listener"
+[ -n "$(connect g2 10.10.0.1 2222)" ] || fail "hairpin: a guest on the same bridge cannot use the forward"
+ok "port forward from upstream, and hairpin from a guest on the same bridge"
+
+ns_add g3 vn-nat
+ns_add g4 vn-nat "" "" 52:54:00:00:00:20
+cat >"$TMP/udhcpc.sh" <<'SH'
+#!/bin/sh
+[ "$1" = bound ] && echo "$ip" >"$LEASE_OUT"
+exit 0
+SH
+chmod +x "$TMP/udhcpc.sh"
+for g in g3 g4; do
+        LEASE_OUT="$TMP/lease.$g" ip netns exec $g busybox udhcpc -i eth0 -n -q -f -t 6 -T 1 -s "$TMP/udhcpc.sh" >/dev/null 2>&1 ||
+                fail "$g got no DHCP lease"
+done
+python3 -c "import ipaddress,sys; a=ipaddress.ip_address(open('$TMP/lease.g3').read().strip()); sys.exit(0 if ipaddress.ip_address('10.10.0.100') <= a <= ipaddress.ip_address('10.10.0.199') else 1)" ||
+        fail "g3 lease $(cat "$TMP/lease.g3") is not in 10.10.0.100-199"
+assert_eq "$(cat "$TMP/lease.g4")" 10.10.0.20 "static DHCP host"
+ok "DHCP: a lease in range, and the static host's fixed address"
+
+pid=$(cat "$STATE"/dnsmasq/lab.pid)
+kill -9 "$pid"
+expect_rc 0 status lab
+echo "$OUT" | grep -q 'dnsmasq.*not running' || fail "status does not report the dead dnsmasq: $OUT"
+expect_rc 0 --json apply "$TMP/nat.json"
+echo "$OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert [(a["op"], a["kind"]) for a in d["actions"]] == [("create", "dhcp")], d["actions"]' || fail "apply after dnsmasq died: $OUT"
+pid=$(cat "$STATE"/dnsmasq/lab.pid)
+alive "$pid" || fail "dnsmasq not restarted"
+ok "a dead dnsmasq: status reports it, apply restarts it"
+
+expect_rc 0 apply "$TMP/nat.json"
+echo "$OUT" | grep -q 'nothing to change' || fail "second apply: $OUT"
+
+# Foreign rules intact and in order while ours are in place.
+iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//' | grep -v VNETCFG >"$TMP/ipt.during"
+diff -u "$TMP/ipt.before" "$TMP/ipt.during" || fail "foreign rules changed by apply"
+
+# Deleting one end of a veth removes the pair at once; deleting a namespace does it later.
+for ns in g1 g2 g3 g4 h1 i1 i2; do ip link del "$ns-h"; ip netns del $ns; done
+expect_rc 0 rollback --all lab
+snap after
+same_snap before after
+iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//' >"$TMP/ipt.after"
+diff -u "$TMP/ipt.before" "$TMP/ipt.after" || fail "iptables-legacy-save differs after rollback"
+[ ! -e "$STATE/dnsmasq/lab.pid" ] || fail "dnsmasq pid file left"
+! alive "$pid" || fail "dnsmasq still running"
+ok "rollback: tables byte-identical to before (foreign rules in order), dnsmasq gone, exact snapshot"
+
+# A failure injected at the first firewall action: links and dnsmasq made before it are undone too.
+expect_rc 0 --json plan "$TMP/nat.json"
+k=$(echo "$OUT" | python3 -c 'import json,sys; print([a["kind"] for a in json.load(sys.stdin)["actions"]].index("chains"))')
+VNETCFG_FAIL_AT=$k expect_rc 1 apply "$TMP/nat.json"
+snap failed
+same_snap before failed
+pgrep -f "$STATE/" >/dev/null && fail "dnsmasq left running after a failed apply"
+iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//' >"$TMP/ipt.failed"
+diff -u "$TMP/ipt.before" "$TMP/ipt.failed" || fail "tables differ after a failed apply"
+ok "a failure in the firewall step rolls back links and dnsmasq too"
+echo "$TESTS_RUN passed, 0 failed"
