@@ -379,6 +379,15 @@ static void gen_dhcp(struct gen *g) {
                 r->sport = 67;
                 r->dport = 68;
         }
+        /* DNS answers, so they leave even when OUTPUT's policy drops. */
+        for (size_t i = 1; i < ELEMENTSOF(in); i++) {
+                r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_OUT", VNC_FW_ACCEPT);
+                if (r) {
+                        BR(r, out);
+                        r->proto = in[i].proto;
+                        r->sport = 53;
+                }
+        }
 }
 
 static void gen_network(struct gen *g) {

@@ -64,6 +64,16 @@ iptables-legacy -A FORWARD -s 203.0.113.0/24 -j DROP
 iptables-legacy -N SOMEONE
 iptables-legacy -A SOMEONE -j RETURN
 iptables-legacy -t nat -A POSTROUTING -s 203.0.113.0/24 -j MASQUERADE
+# Another tool's DROP policies: vnetcfg's accepts must still carry ICMP echo,
+# DHCP/DNS and the networks' own traffic.
+iptables-legacy -P INPUT DROP
+iptables-legacy -P OUTPUT DROP
+iptables-legacy -P FORWARD DROP
+iptables-legacy -A INPUT -i lo -j ACCEPT
+iptables-legacy -A OUTPUT -o lo -j ACCEPT
+# The sandbox's own link to upstream (the test's listener and port forward probe use it).
+iptables-legacy -A INPUT -i uplink0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+iptables-legacy -A OUTPUT -o uplink0 -j ACCEPT
 iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//' >"$TMP/ipt.before"
 
 cat >"$TMP/nat.json" <<'JSON'
@@ -94,11 +104,11 @@ listen g1 22
 pings g1 192.0.2.2 || fail "nat guest cannot ping upstream"
 ok "nat: guest reaches upstream, masqueraded to the uplink address"
 
-pings h1 10.30.0.1 || fail "host-only guest cannot ping the host"
-busybox ping -c 1 -W 1 10.30.0.10 >/dev/null || fail "host cannot ping the host-only guest"
+pings h1 10.30.0.1 || fail "host-only guest cannot ping the host (INPUT/OUTPUT policy DROP)"
+busybox ping -c 1 -W 1 10.30.0.10 >/dev/null || fail "host cannot ping the host-only guest (INPUT/OUTPUT policy DROP)"
 ! pings h1 192.0.2.2 || fail "host-only guest reached upstream"
 [ -z "$(connect h1 192.0.2.2 8080)" ] || fail "host-only guest connected upstream"
-ok "host-only: guest <-> host, not upstream"
+ok "host-only: guest <-> host (ICMP through DROP policies), not upstream"
 
 pings i1 10.40.0.11 || fail "isolated guests cannot reach each other"
 ! pings i1 192.0.2.2 || fail "isolated guest reached upstream"
@@ -126,7 +136,16 @@ done
 python3 -c "import ipaddress,sys; a=ipaddress.ip_address(open('$TMP/lease.g3').read().strip()); sys.exit(0 if ipaddress.ip_address('10.10.0.100') <= a <= ipaddress.ip_address('10.10.0.199') else 1)" ||
         fail "g3 lease $(cat "$TMP/lease.g3") is not in 10.10.0.100-199"
 assert_eq "$(cat "$TMP/lease.g4")" 10.10.0.20 "static DHCP host"
-ok "DHCP: a lease in range, and the static host's fixed address"
+ip -n g4 addr add 10.10.0.20/24 dev eth0
+ip netns exec g4 python3 -c '
+import socket, struct, sys
+# A DNS query for "g4" (a dhcp-host name dnsmasq knows) to the bridge address.
+q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + b"\x02g4\x00" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+s.sendto(q, ("10.10.0.1", 53))
+r = s.recv(512)
+sys.exit(0 if r[:2] == b"\x12\x34" else 1)' || fail "no DNS answer from the bridge address (OUTPUT policy DROP)"
+ok "DHCP: a lease in range, the static host's fixed address, and DNS answers"
 
 pid=$(cat "$STATE"/dnsmasq/lab.pid)
 kill -9 "$pid"
@@ -169,4 +188,14 @@ pgrep -f "$STATE/" >/dev/null && fail "dnsmasq left running after a failed apply
 iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//' >"$TMP/ipt.failed"
 diff -u "$TMP/ipt.before" "$TMP/ipt.failed" || fail "tables differ after a failed apply"
 ok "a failure in the firewall step rolls back links and dnsmasq too"
+
+# A failure in the nat table's commit, after the filter table's commit went through.
+VNETCFG_FAIL_COMMIT=nat expect_rc 1 apply "$TMP/nat.json"
+echo "$ERR" | grep -q 'iptables table "nat": could not commit' || fail "commit failure message: $ERR"
+snap failed2
+same_snap before failed2
+pgrep -f "$STATE/" >/dev/null && fail "dnsmasq left running after a failed commit"
+iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//' >"$TMP/ipt.failed2"
+diff -u "$TMP/ipt.before" "$TMP/ipt.failed2" || fail "tables differ after a failed commit (filter was committed first)"
+ok "a failed nat commit: the committed filter rules, links and dnsmasq are all undone"
 echo "$TESTS_RUN passed, 0 failed"
