@@ -10,6 +10,7 @@
 #      |- g3 (DHCP)                                     |- g4 (DHCP, MAC 52:54:00:00:00:20 -> 10.10.0.20)
 #   vn-ho 10.30.0.1/24 host-only   |- h1 (10.30.0.10)
 #   vn-iso isolated                |- i1 (10.40.0.10), i2 (10.40.0.11)
+#   vn-rt 10.50.0.1/24 routed      |- r1 (10.50.0.10, listener on :80); upstream routes 10.50.0.0/24 to us
 . "$(dirname "$0")/lib.sh"
 
 ns_add() { # name bridge [addr/prefix] [gateway] [mac]
@@ -87,7 +88,8 @@ cat >"$TMP/nat.json" <<'JSON'
      "dhcp": {"start": "10.10.0.100", "end": "10.10.0.199",
               "hosts": [{"mac": "52:54:00:00:00:20", "ip": "10.10.0.20", "name": "g4"}]}},
     {"name": "ho", "mode": "host-only", "ipv4": {"address": "10.30.0.1/24"}},
-    {"name": "iso", "mode": "isolated"}
+    {"name": "iso", "mode": "isolated"},
+    {"name": "rt", "mode": "routed", "ipv4": {"address": "10.50.0.1/24"}}
   ]
 }
 JSON
@@ -98,7 +100,9 @@ ns_add g2 vn-nat 10.10.0.11/24 10.10.0.1
 ns_add h1 vn-ho 10.30.0.10/24 10.30.0.1
 ns_add i1 vn-iso 10.40.0.10/24
 ns_add i2 vn-iso 10.40.0.11/24
+ns_add r1 vn-rt 10.50.0.10/24 10.50.0.1
 listen g1 22
+listen r1 80
 
 [ "$(connect g1 192.0.2.2 8080)" = 192.0.2.1 ] || fail "nat guest -> upstream must work, seen as the uplink address"
 pings g1 192.0.2.2 || fail "nat guest cannot ping upstream"
@@ -116,6 +120,13 @@ pings i1 10.40.0.11 || fail "isolated guests cannot reach each other"
 ! pings g1 10.40.0.10 || fail "nat guest reached an isolated guest"
 ! pings g1 10.30.0.10 || fail "nat guest reached a host-only guest"
 ok "isolated: guests reach each other only; no network reaches into another"
+
+ip -n up route add 10.50.0.0/24 via 192.0.2.1
+[ "$(connect up 10.50.0.10 80)" = 192.0.2.2 ] || fail "upstream with a static route must reach the routed guest, unNATed"
+[ "$(connect r1 192.0.2.2 8080)" = 10.50.0.10 ] || fail "routed guest -> upstream must keep its own address"
+! pings r1 10.40.0.10 || fail "routed guest reached an isolated guest"
+[ -z "$(connect r1 10.10.0.10 22)" ] || fail "routed guest opened a connection into the nat network"
+ok "routed: upstream reaches the guest directly and sees its real address; no way into nat or isolated"
 
 [ "$(connect up 192.0.2.1 2222)" = 192.0.2.2 ] || fail "port forward from upstream did not reach the guest listener"
 [ -n "$(connect g2 10.10.0.1 2222)" ] || fail "hairpin: a guest on the same bridge cannot use the forward"
@@ -147,6 +158,19 @@ r = s.recv(512)
 sys.exit(0 if r[:2] == b"\x12\x34" else 1)' || fail "no DNS answer from the bridge address (OUTPUT policy DROP)"
 ok "DHCP: a lease in range, the static host's fixed address, and DNS answers"
 
+# Reconfigure: a narrower range restarts dnsmasq with the new config, and the leases stay.
+sed 's/"10.10.0.199"/"10.10.0.180"/' "$TMP/nat.json" >"$TMP/nat2.json"
+lease_g3=$(cat "$TMP/lease.g3")
+expect_rc 0 --json apply "$TMP/nat2.json"
+echo "$OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert [(a["op"], a["kind"]) for a in d["actions"]] == [("modify", "dhcp")], d["actions"]' || fail "range change: $OUT"
+grep -q " $lease_g3 " "$STATE/dnsmasq/lab.leases" || fail "g3's lease $lease_g3 lost on reconfiguration"
+grep -q "dhcp-range=set:vn-nat,10.10.0.100,10.10.0.180," "$STATE"/blobs/* || fail "new range not in any config"
+expect_rc 0 rollback lab
+ok "DHCP reconfigured by apply (one restart, leases kept), and rolled back"
+
 pid=$(cat "$STATE"/dnsmasq/lab.pid)
 kill -9 "$pid"
 expect_rc 0 status lab
@@ -168,7 +192,7 @@ iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9:]*\]//' | grep -v VNETCFG >"
 diff -u "$TMP/ipt.before" "$TMP/ipt.during" || fail "foreign rules changed by apply"
 
 # Deleting one end of a veth removes the pair at once; deleting a namespace does it later.
-for ns in g1 g2 g3 g4 h1 i1 i2; do ip link del "$ns-h"; ip netns del $ns; done
+for ns in g1 g2 g3 g4 h1 i1 i2 r1; do ip link del "$ns-h"; ip netns del $ns; done
 expect_rc 0 rollback --all lab
 snap after
 same_snap before after
