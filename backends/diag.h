@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/*
+ * Host facts the doctor needs beyond vnc_live_read(), each read cheaply (one
+ * dump per kind). Read-only: nothing here changes the host. The one thing
+ * that sends a packet is the ARP probe, and only when asked, bounded in time.
+ * IPv4 addresses in host byte order.
+ */
+
+/* ---- neighbour table (RTM_GETNEIGH dump, IPv4) ---- */
+struct vnc_neigh {
+        int ifindex;
+        uint32_t ip;
+        uint16_t state; /* NUD_* */
+        bool has_lladdr;
+        uint8_t lladdr[6];
+};
+struct vnc_neigh_table {
+        struct vnc_neigh *v;
+        size_t n, alloc;
+};
+void vnc_neigh_table_done(struct vnc_neigh_table *t);
+int vnc_diag_neigh_read(struct vnc_neigh_table *ret, struct vnc_error *e);
+const struct vnc_neigh *vnc_neigh_find(const struct vnc_neigh_table *t, int ifindex, uint32_t ip);
+/* "REACHABLE", "STALE", "FAILED", "INCOMPLETE", "PERMANENT", ... (the strongest bit) */
+const char *vnc_neigh_state_to_string(uint16_t state);
+/* REACHABLE, STALE, DELAY, PROBE, PERMANENT, NOARP: the neighbour answered once. */
+bool vnc_neigh_state_valid(uint16_t state);
+
+/* ---- one route lookup, as `ip route get DST` ---- */
+struct vnc_route_lookup {
+        int error;      /* 0, or the kernel's -errno (-ENETUNREACH, -EHOSTUNREACH for unreachable routes...) */
+        int oif;        /* output interface */
+        bool has_gw;
+        uint32_t gw;
+        bool has_prefsrc;
+        uint32_t prefsrc;
+        uint8_t type;   /* RTN_UNICAST, RTN_LOCAL... */
+        uint32_t table;
+};
+/* Returns < 0 only when the question could not be asked; a kernel "no route" is ret->error. */
+int vnc_diag_route_get(uint32_t dst, struct vnc_route_lookup *ret, struct vnc_error *e);
+
+/* ---- sysctls ---- */
+/* net.ipv4.conf.<ifname>.<leaf> as an integer; ifname may be "all" or "default" (checked before any path). */
+int vnc_diag_conf_int(const char *ifname, const char *leaf, int *ret);
+/* net.bridge.bridge-nf-call-iptables: -ENOENT when br_netfilter is not loaded. */
+int vnc_diag_br_nf_call_iptables(int *ret);
+/* /sys/class/net/<ifname>/addr_assign_type (NET_ADDR_PERM 0, RANDOM 1, STOLEN 2, SET 3). */
+int vnc_diag_addr_assign_type(const char *ifname, int *ret);
+
+/* ---- sockets bound to given ports (/proc/net/udp, /proc/net/tcp LISTEN) ---- */
+struct vnc_listener {
+        uint8_t proto;  /* IPPROTO_UDP or IPPROTO_TCP */
+        uint32_t addr;  /* local address; 0 = wildcard */
+        uint16_t port;
+        unsigned long inode;
+        pid_t pid;      /* owning process, 0 when not found */
+        char comm[32];  /* /proc/<pid>/comm, "" when unknown */
+};
+int vnc_diag_listeners(const uint16_t *ports, size_t n_ports, struct vnc_listener **ret, size_t *ret_n,
+                       struct vnc_error *e);
+
+/* ---- active ARP probe ---- */
+/*
+ * Send an ARP request "who has target_ip" out of ifindex (an AF_PACKET socket
+ * bound to it: on a bridge, it floods to the ports, never to the host's own
+ * stack) from src_mac/sender_ip (sender_ip 0 = an RFC 5227 probe that poisons
+ * no cache), twice, and collect the distinct MACs that answer for target_ip
+ * within timeout_ms. ret_macs is an array of *ret_n entries of 6 bytes.
+ */
+int vnc_diag_arp_probe(int ifindex, const uint8_t src_mac[6], uint32_t sender_ip, uint32_t target_ip,
+                       unsigned timeout_ms, uint8_t (**ret_macs)[6], size_t *ret_n, struct vnc_error *e);
+
+/* "aa:bb:cc:dd:ee:ff" into buf of at least 18 bytes. */
+const char *vnc_diag_mac_str(const uint8_t mac[6], char buf[static 18]);
