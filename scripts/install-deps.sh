@@ -6,6 +6,6 @@ apt-get -o DPkg::Lock::Timeout=600 update -qq
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
         build-essential cmake pkg-config \
         libjansson-dev libnl-3-dev libnl-route-3-dev libcmocka-dev \
-        libip4tc-dev iptables \
+        libip4tc-dev iptables libnftables-dev nftables \
         iproute2 util-linux procps python3 python3-jsonschema dnsmasq-base busybox-static \
         clang libclang-rt-14-dev >/dev/null
