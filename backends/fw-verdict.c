@@ -102,6 +102,7 @@ struct ruleset {
         bool nft;
         bool read;    /* false: not readable, see error */
         char *error;
+        char *absent; /* read as empty: the kernel has no such rule set (why) */
         struct xchain *chains;
         size_t n, alloc;
 };
@@ -123,6 +124,7 @@ static void ruleset_done(struct ruleset *s) {
         }
         free(s->chains);
         free(s->error);
+        free(s->absent);
         *s = (struct ruleset){0};
 }
 
@@ -758,7 +760,14 @@ static int legacy_load(const struct vnc_flow *f, const char *table, struct rules
         }
         h = iptc_init(table);
         if (!h) {
-                s->error = vnc_strdup_printf("table %s: %s", table, iptc_strerror(errno));
+                int err = errno;
+                if (err == ENOPROTOOPT || err == ENOENT) {
+                        /* No x_tables in this kernel: no legacy rule can exist. */
+                        s->absent = vnc_strdup_printf("%s", iptc_strerror(err));
+                        s->read = true;
+                        return s->absent ? 0 : vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+                }
+                s->error = vnc_strdup_printf("table %s: %s", table, iptc_strerror(err));
                 return s->error ? 0 : vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
         }
         for (const char *cn = iptc_first_chain(h); cn; cn = iptc_next_chain(h)) {
@@ -1055,7 +1064,9 @@ static int nft_load_rule(const struct vnc_flow *f, json_t *expr, struct xrule *r
                                 free(why);
                                 return -ENOMEM;
                         }
-                } else if (streq(k, "xt") && json_is(v, "type", "match")) {
+                } else if (streq(k, "xt") && json_is(v, "type", "match") && json_is(v, "name", "comment"))
+                        continue; /* iptables-nft's -m comment */
+                else if (streq(k, "xt") && json_is(v, "type", "match")) {
                         r->match = tri_and(r->match, T_MAYBE);
                         if (!why)
                                 why = vnc_strdup_printf("an iptables-nft \"%s\" match cannot be decided",
@@ -1148,6 +1159,9 @@ static int nft_texts_parse(const char *out, struct nft_texts *t) {
                         continue;
                 }
                 if (in_chain && depth == 2 && h) {
+                        /* An xt expression nft cannot translate prints as nothing: "443  counter". */
+                        for (char *d; (d = strstr(s, "  "));)
+                                memmove(d, d + 1, strlen(d + 1) + 1);
                         if (VNC_GROW(t->v, t->alloc, t->n + 1) < 0)
                                 return -ENOMEM;
                         struct nft_text *x = &t->v[t->n];
@@ -1197,6 +1211,28 @@ static char *nft_list(struct ruleset *s, unsigned flags) {
         return strdup(out ? out : "");
 }
 
+/*
+ * Listing nf_tables needs CAP_NET_ADMIN; without it libnftables also prints
+ * its complaint on stderr itself, so ask the kernel's view of us first.
+ */
+static bool have_net_admin(void) {
+        _cleanup_free_ char *line = NULL;
+        size_t n = 0;
+        FILE *fp = fopen("/proc/self/status", "re");
+        bool yes = true; /* cannot tell: let libnftables try */
+
+        if (!fp)
+                return yes;
+        while (getline(&line, &n, fp) > 0)
+                if (strncmp(line, "CapEff:", 7) == 0) {
+                        unsigned long long caps = strtoull(line + 7, NULL, 16);
+                        yes = caps & (1ULL << 12); /* CAP_NET_ADMIN */
+                        break;
+                }
+        fclose(fp);
+        return yes;
+}
+
 static int nft_load(const struct vnc_flow *f, struct ruleset *s, struct vnc_error *e) {
         _cleanup_free_ char *json = NULL, *text = NULL;
         _cleanup_(json_decrefp) json_t *root = NULL;
@@ -1205,9 +1241,21 @@ static int nft_load(const struct vnc_flow *f, struct ruleset *s, struct vnc_erro
         int r = 0;
 
         s->nft = true;
-        json = nft_list(s, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
-        if (!json)
+        if (!have_net_admin()) {
+                s->error = strdup("listing the ruleset needs CAP_NET_ADMIN: Operation not permitted");
                 return s->error ? 0 : vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        }
+        json = nft_list(s, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+        if (!json) {
+                if (!s->error)
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+                if (strstr(s->error, "Protocol not supported") || strstr(s->error, "Address family not supported")) {
+                        /* No nf_tables in this kernel: no nft rule can exist. */
+                        s->absent = TAKE_PTR(s->error);
+                        s->read = true;
+                }
+                return 0;
+        }
         text = nft_list(s, NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS);
         if (!text) { /* texts are only for evidence */
                 free(s->error);
@@ -1567,10 +1615,25 @@ int vnc_fw_evaluate(const struct vnc_flow *f, struct vnc_verdict_result *ret, st
                                 sb_printf(&ev, "no iptables-legacy or nft chain filters at hook %s", hook_nft(f->hook));
                 }
         }
+        struct sbuf notes = {0};
         if (!legacy.read)
-                sb_printf(&ev, "; iptables-legacy not read: %s", legacy.error ? legacy.error : "?");
+                sb_printf(&notes, "; iptables-legacy not read: %s", legacy.error ? legacy.error : "?");
+        else if (legacy.absent)
+                sb_printf(&notes, "; no iptables-legacy tables: %s", legacy.absent);
         if (!nft.read)
-                sb_printf(&ev, "; nft not read: %s", nft.error ? nft.error : "?");
+                sb_printf(&notes, "; nft not read: %s", nft.error ? nft.error : "?");
+        else if (nft.absent)
+                sb_printf(&notes, "; no nf_tables: %s", nft.absent);
+        /* A rule set that could not be read may hold the drop: no ACCEPT (or NO_NAT) is promised then. */
+        if ((!legacy.read || !nft.read) && (v == VNC_VERDICT_ACCEPT || v == VNC_VERDICT_NO_NAT)) {
+                _cleanup_free_ char *read_part = sb_take(&ev);
+                v = VNC_VERDICT_UNKNOWN;
+                sb_done(&fix);
+                sb_printf(&ev, "cannot tell: %s; what was read: %s", notes.s ? notes.s + 2 : "?",
+                          read_part ? read_part : "?");
+        } else if (notes.s)
+                sb_printf(&ev, "%s", notes.s);
+        sb_done(&notes);
         if (ev.oom || fix.oom) {
                 sb_done(&ev);
                 sb_done(&fix);

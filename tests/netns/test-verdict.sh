@@ -228,6 +228,32 @@ iptables-legacy -A INPUT -p icmp -j DROP
 expect DROP "iptables-legacy: filter INPUT rule 1: -A INPUT -p icmp -j DROP" "${PING_IN[@]}"
 ok "undecidable matches (mark) before the deciding rule: UNKNOWN naming them, unless both ways agree"
 
+# Docker's way: iptables-nft (the host's "iptables") sets FORWARD policy DROP in nf_tables.
+reset_fw
+iptables-nft -P FORWARD DROP
+iptables-nft -A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+iptables-nft -A FORWARD -o eth0 -p tcp --dport 443 -m comment --comment "web out" -j ACCEPT
+iptables-nft -A FORWARD -o eth0 -p udp --dport 53 -m conntrack --ctstate NEW -j ACCEPT
+expect DROP "nft: table ip filter chain FORWARD: policy drop" "${PING_FWD[@]}"
+fix_gives "" ACCEPT "${PING_FWD[@]}"
+expect ACCEPT "nft: table ip filter chain FORWARD: rule 'oifname \"eth0\" tcp dport 443 counter accept'" "${TCP_FWD[@]}"
+# iptables-nft keeps -m conntrack as an xt expression, whose data the JSON does not show.
+expect UNKNOWN "an iptables-nft \"conntrack\" match cannot be decided" FORWARD in=vn-a out=eth0 src=10.10.0.5 dst=192.0.2.2 proto=udp dport=53
+iptables-nft -F FORWARD
+iptables-nft -P FORWARD ACCEPT
+ok "iptables-nft (Docker's FORWARD policy DROP) is seen as nf_tables, rules and comments decoded"
+
+# A rule set that cannot be read is no ACCEPT.
+reset_fw
+ev "${PING_IN[@]}"
+[ "$VERDICT" = ACCEPT ] || fail "root sees both rule sets: $VERDICT ($EVIDENCE)"
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$VC" "${PING_IN[@]}" 2>"$TMP/unpriv.err") ||
+        fail "verdict-check without privileges failed: $(cat "$TMP/unpriv.err")"
+[[ "$out" == *"verdict: UNKNOWN"*"cannot tell: "*"nft not read: "*"Operation not permitted"* ]] ||
+        fail "unprivileged: $out"
+[ ! -s "$TMP/unpriv.err" ] || fail "the library printed on stderr: $(cat "$TMP/unpriv.err")"
+ok "unreadable rule sets: UNKNOWN saying which and why, nothing on stderr"
+
 # vnetcfg's own chains, from a real apply.
 reset_fw
 iptables-legacy -P INPUT DROP
