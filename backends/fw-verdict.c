@@ -881,7 +881,7 @@ static bool ifname_eq(const char *flow_if, const char *pat) {
 
 /* Is the flow's value v in the right-hand side element r? */
 static enum tri element_match(const struct fval *v, json_t *r) {
-        json_t *inner;
+        json_t *inner = NULL;
         const char *key = json_only_key(r, &inner);
 
         if (key && streq(key, "set")) {
@@ -951,7 +951,7 @@ static enum tri element_match(const struct fval *v, json_t *r) {
 /* One {"match": {...}} expression. */
 static enum tri nft_match(const struct vnc_flow *f, json_t *m, char **why) {
         const char *op = json_string_value(json_object_get(m, "op"));
-        json_t *left = json_object_get(m, "left"), *right = json_object_get(m, "right"), *lv;
+        json_t *left = json_object_get(m, "left"), *right = json_object_get(m, "right"), *lv = NULL;
         const char *lk = json_only_key(left, &lv);
         struct fval v = {.num = -1};
         enum tri dep = T_YES; /* the protocol a header field implies */
