@@ -391,18 +391,37 @@ static int build_addr(struct run *R, size_t i) {
         }
         if (r < 0)
                 return r;
+        struct nl_msg *m = nlmsg_alloc_simple(del ? RTM_DELADDR : RTM_NEWADDR, del ? 0 : NLM_F_CREATE | NLM_F_EXCL);
+        if (a->family == AF_INET6) {
+                /* An address moved from the uplink was already checked there: no second DAD. */
+                struct ifaddrmsg ifa6 = {
+                        .ifa_family = AF_INET6,
+                        .ifa_prefixlen = a->addr.prefix,
+                        .ifa_flags = IFA_F_NODAD,
+                        .ifa_scope = RT_SCOPE_UNIVERSE,
+                        .ifa_index = (uint32_t)ifindex,
+                };
+                if (m && (nlmsg_append(m, &ifa6, sizeof(ifa6), NLMSG_ALIGNTO) < 0 ||
+                          nla_put(m, IFA_ADDRESS, 16, a->ip6) < 0 ||
+                          (!del && nla_put_u32(m, IFA_FLAGS, IFA_F_NODAD) < 0))) {
+                        nlmsg_free(m);
+                        m = NULL;
+                }
+                return queue(R, i, ROLE_MAIN, m);
+        }
         struct ifaddrmsg ifa = {
                 .ifa_family = AF_INET,
                 .ifa_prefixlen = a->addr.prefix,
                 .ifa_scope = RT_SCOPE_UNIVERSE,
                 .ifa_index = (uint32_t)ifindex,
         };
-        struct nl_msg *m = nlmsg_alloc_simple(del ? RTM_DELADDR : RTM_NEWADDR, del ? 0 : NLM_F_CREATE | NLM_F_EXCL);
         if (m && (nlmsg_append(m, &ifa, sizeof(ifa), NLMSG_ALIGNTO) < 0 || put_ipv4(m, IFA_LOCAL, a->addr.addr) < 0 ||
                   put_ipv4(m, IFA_ADDRESS, a->addr.addr) < 0 ||
-                  /* "brd +": host bits set; /31 and /32 have no broadcast address */
-                  (!del && a->addr.prefix <= 30 &&
-                   put_ipv4(m, IFA_BROADCAST, a->addr.addr | ~vnc_prefix_mask(a->addr.prefix)) < 0))) {
+                  /* "brd +": host bits set; /31 and /32 have no broadcast address. Addresses moved
+                   * from an uplink keep exactly the broadcast they had. */
+                  (!del && a->brd_mode == VNC_BRD_PLUS && a->addr.prefix <= 30 &&
+                   put_ipv4(m, IFA_BROADCAST, a->addr.addr | ~vnc_prefix_mask(a->addr.prefix)) < 0) ||
+                  (!del && a->brd_mode == VNC_BRD_EXACT && put_ipv4(m, IFA_BROADCAST, a->brd) < 0))) {
                 nlmsg_free(m);
                 m = NULL;
         }
@@ -422,18 +441,24 @@ static int build_route(struct run *R, size_t i) {
         }
         if (r < 0)
                 return r;
+        bool v6 = a->family == AF_INET6, gw = v6 ? a->has_gw6 : a->via != 0;
+        uint32_t table = a->table ? a->table : RT_TABLE_MAIN;
         struct rtmsg rtm = {
-                .rtm_family = AF_INET,
+                .rtm_family = v6 ? AF_INET6 : AF_INET,
                 .rtm_dst_len = a->addr.prefix,
-                .rtm_table = RT_TABLE_MAIN,
-                .rtm_protocol = RTPROT_STATIC,
+                .rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC,
+                .rtm_protocol = a->protocol ? a->protocol : RTPROT_STATIC,
                 /* deletion matches any scope */
-                .rtm_scope = del ? RT_SCOPE_NOWHERE : a->via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,
+                .rtm_scope = del ? RT_SCOPE_NOWHERE : gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,
                 .rtm_type = RTN_UNICAST,
         };
         struct nl_msg *m = nlmsg_alloc_simple(del ? RTM_DELROUTE : RTM_NEWROUTE, del ? 0 : NLM_F_CREATE | NLM_F_EXCL);
-        if (m && (nlmsg_append(m, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 || put_ipv4(m, RTA_DST, a->addr.addr) < 0 ||
-                  (a->via && put_ipv4(m, RTA_GATEWAY, a->via) < 0) || nla_put_u32(m, RTA_OIF, (uint32_t)ifindex) < 0)) {
+        if (m && (nlmsg_append(m, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+                  (v6 ? nla_put(m, RTA_DST, 16, a->ip6) : put_ipv4(m, RTA_DST, a->addr.addr)) < 0 ||
+                  (gw && (v6 ? nla_put(m, RTA_GATEWAY, 16, a->gw6) : put_ipv4(m, RTA_GATEWAY, a->via)) < 0) ||
+                  nla_put_u32(m, RTA_OIF, (uint32_t)ifindex) < 0 || nla_put_u32(m, RTA_TABLE, table) < 0 ||
+                  (a->metric && nla_put_u32(m, RTA_PRIORITY, a->metric) < 0) ||
+                  (!v6 && a->prefsrc && put_ipv4(m, RTA_PREFSRC, a->prefsrc) < 0))) {
                 nlmsg_free(m);
                 m = NULL;
         }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
 #include <inttypes.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -87,13 +89,21 @@ static const char *mac_str(const uint8_t m[6], char buf[static 18]) {
 }
 
 char *vnc_action_name(const struct vnc_action *a) {
-        char ip[16], gw[16];
+        char ip[16], gw[16], ip6[INET6_ADDRSTRLEN], g6[INET6_ADDRSTRLEN];
 
         switch (a->kind) {
         case VNC_ACT_ADDR:
+                if (a->family == AF_INET6)
+                        return vnc_strdup_printf("%s/%u dev %s", inet_ntop(AF_INET6, a->ip6, ip6, sizeof(ip6)),
+                                                 a->addr.prefix, a->ifname);
                 return vnc_strdup_printf("%s/%u dev %s", vnc_ipv4_str(a->addr.addr, ip), a->addr.prefix,
                                          a->ifname);
         case VNC_ACT_ROUTE:
+                if (a->family == AF_INET6)
+                        return vnc_strdup_printf("%s/%u%s%s dev %s", inet_ntop(AF_INET6, a->ip6, ip6, sizeof(ip6)),
+                                                 a->addr.prefix, a->has_gw6 ? " via " : "",
+                                                 a->has_gw6 ? inet_ntop(AF_INET6, a->gw6, g6, sizeof(g6)) : "",
+                                                 a->ifname);
                 if (a->via)
                         return vnc_strdup_printf("%s/%u via %s dev %s", vnc_ipv4_str(a->addr.addr, ip),
                                                  a->addr.prefix, vnc_ipv4_str(a->via, gw), a->ifname);
@@ -167,6 +177,16 @@ char *vnc_action_detail(const struct vnc_action *a) {
                         append(&s, "%s -> %s", a->old_up ? "up" : "down", a->up ? "up" : "down");
                 if (a->set & VNC_SET_ALIAS)
                         append(&s, "alias \"%s\" -> \"%s\"", a->old_alias, a->alias);
+                break;
+        case VNC_ACT_ROUTE:
+                if (a->table)
+                        append(&s, "table %" PRIu32, a->table);
+                if (a->metric)
+                        append(&s, "metric %" PRIu32, a->metric);
+                if (a->prefsrc) {
+                        char src[16];
+                        append(&s, "src %s", vnc_ipv4_str(a->prefsrc, src));
+                }
                 break;
         case VNC_ACT_SYSCTL:
                 if (a->op == VNC_OP_CREATE)
@@ -299,11 +319,28 @@ char *vnc_action_serialize(const struct vnc_action *a) {
                 put_u(f, "vnet_hdr", 1);
         if (a->multi_queue)
                 put_u(f, "multi_queue", 1);
-        if (a->kind == VNC_ACT_ADDR || a->kind == VNC_ACT_ROUTE) {
+        if ((a->kind == VNC_ACT_ADDR || a->kind == VNC_ACT_ROUTE) && a->family == AF_INET6) {
+                char b6[INET6_ADDRSTRLEN];
+                fprintf(f, " ip6=%s/%u", inet_ntop(AF_INET6, a->ip6, b6, sizeof(b6)), a->addr.prefix);
+                if (a->has_gw6)
+                        fprintf(f, " gw6=%s", inet_ntop(AF_INET6, a->gw6, b6, sizeof(b6)));
+        } else if (a->kind == VNC_ACT_ADDR || a->kind == VNC_ACT_ROUTE) {
                 fprintf(f, " addr=%s/%u", vnc_ipv4_str(a->addr.addr, ip), a->addr.prefix);
                 if (a->via)
                         put_kv(f, "via", vnc_ipv4_str(a->via, ip));
+                if (a->prefsrc)
+                        put_kv(f, "prefsrc", vnc_ipv4_str(a->prefsrc, ip));
+                if (a->brd_mode == VNC_BRD_NONE)
+                        put_kv(f, "brd", "none");
+                else if (a->brd_mode == VNC_BRD_EXACT)
+                        put_kv(f, "brd", vnc_ipv4_str(a->brd, ip));
         }
+        if (a->table)
+                put_u(f, "rt_table", a->table);
+        if (a->metric)
+                put_u(f, "rt_metric", a->metric);
+        if (a->protocol)
+                put_u(f, "rt_proto", a->protocol);
         if (a->key[0])
                 put_kv(f, "key", a->key);
         if (a->value[0])
@@ -484,6 +521,43 @@ int vnc_action_parse(const char *line, struct vnc_action *ret) {
                                 return -EINVAL;
                 }
                 STR(blob) STR(old_blob)
+                else if (streq(key, "rt_table") || streq(key, "rt_metric")) {
+                        if (parse_u32(val, &u) < 0)
+                                return -EINVAL;
+                        *(streq(key, "rt_table") ? &a.table : &a.metric) = u;
+                }
+                else if (streq(key, "rt_proto")) {
+                        if (parse_u32(val, &u) < 0 || u > 255)
+                                return -EINVAL;
+                        a.protocol = (uint8_t)u;
+                }
+                else if (streq(key, "brd")) {
+                        if (streq(val, "none"))
+                                a.brd_mode = VNC_BRD_NONE;
+                        else if (vnc_ipv4_parse(val, &a.brd) == 0)
+                                a.brd_mode = VNC_BRD_EXACT;
+                        else
+                                return -EINVAL;
+                }
+                else if (streq(key, "prefsrc")) {
+                        if (vnc_ipv4_parse(val, &a.prefsrc) < 0)
+                                return -EINVAL;
+                }
+                else if (streq(key, "ip6")) {
+                        char *slash = strchr(val, '/');
+                        if (!slash || parse_u32(slash + 1, &u) < 0 || u > 128)
+                                return -EINVAL;
+                        *slash = 0;
+                        if (inet_pton(AF_INET6, val, a.ip6) != 1)
+                                return -EINVAL;
+                        a.addr.prefix = (uint8_t)u;
+                        a.family = AF_INET6;
+                }
+                else if (streq(key, "gw6")) {
+                        if (inet_pton(AF_INET6, val, a.gw6) != 1)
+                                return -EINVAL;
+                        a.has_gw6 = true;
+                }
                 else if (parse_rule_field(&a.rule, key, val) == 0) {
                 }
                 else return -EINVAL;

@@ -42,6 +42,12 @@ enum vnc_action_op vnc_action_op_from_string(const char *s);
 
 #define VNC_ALIAS_MAX 80 /* "vnetcfg:" + profile + "/" + network + NUL */
 
+enum {
+        VNC_BRD_PLUS = 0,
+        VNC_BRD_NONE = 1,
+        VNC_BRD_EXACT = 2,
+};
+
 /* LINK_SET: which fields the modify changes. */
 enum {
         VNC_SET_MTU = 1 << 0,
@@ -80,6 +86,18 @@ struct vnc_action {
         /* ADDR: addr/prefix; ROUTE: destination addr/prefix via gateway */
         struct vnc_ipv4_prefix addr;
         uint32_t via;
+        /* ADDR/ROUTE of any family, in any table (bridged mode moves what the uplink
+         * holds). Defaults (all zero) mean IPv4 with the fields above, main table. */
+        uint8_t family;    /* AF_INET6: ip6/gw6 instead of addr.addr/via; prefix stays in addr.prefix */
+        uint8_t ip6[16];
+        bool has_gw6;
+        uint8_t gw6[16];
+        uint32_t table;    /* ROUTE: 0 = main */
+        uint32_t metric;   /* ROUTE: priority */
+        uint8_t protocol;  /* ROUTE: 0 = static (what vnetcfg adds itself) */
+        uint32_t prefsrc;  /* ROUTE, IPv4: preferred source, 0 = none */
+        uint8_t brd_mode;  /* ADDR, IPv4: VNC_BRD_PLUS (host bits set, "brd +"), _NONE, or _EXACT (brd) */
+        uint32_t brd;
 
         /* SYSCTL */
         char key[128];

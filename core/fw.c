@@ -412,8 +412,12 @@ static void gen_network(struct gen *g) {
                 gen_same_bridge(g);
                 gen_closed(g);
                 break;
+        case VNC_MODE_BRIDGED:
+                /* Guests and the LAN meet at layer 2; with br_netfilter those frames pass FORWARD. */
+                gen_same_bridge(g);
+                return;
         default:
-                /* bridged and vlan networks get their rules with their own issues */
+                /* vlan networks get their rules with their own issue */
                 return;
         }
         if (n->has_ipv4 && n->allow_icmp)

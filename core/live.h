@@ -29,6 +29,8 @@ struct vnc_live_addr {
         uint8_t prefix;
         uint32_t flags; /* IFA_F_* (IFA_F_PERMANENT, IFA_F_DYNAMIC...) */
         uint8_t scope;
+        bool has_broadcast; /* IPv4 */
+        uint8_t broadcast[4];
 };
 
 struct vnc_live_route {

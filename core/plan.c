@@ -13,6 +13,7 @@
  * Every delete carries what its inverse needs to recreate the object exactly.
  */
 #include <arpa/inet.h>
+#include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #define SYSCTL_IP_FORWARD "net.ipv4.ip_forward"
 
 enum phase {
+        PH_UPLINK_BACK, /* a bridged network going away: its uplink's addresses and routes go home first */
         PH_DEL_ROUTE,
         PH_DEL_ADDR,
         PH_DEL_TAP,
@@ -32,6 +34,7 @@ enum phase {
         PH_NEW_BRIDGE,
         PH_NEW_TAP,
         PH_SET_LINK,
+        PH_UPLINK, /* bridged: enslave the uplink and move its addresses and routes (one netlink batch) */
         PH_NEW_ADDR,
         PH_NEW_ROUTE,
         PH_SYSCTL,
@@ -317,6 +320,190 @@ static int check_subnet(struct planner *pl, size_t ni, const struct vnc_profile 
         return 0;
 }
 
+/* ---- bridged mode: the uplink joins the bridge, its addresses and routes move -------- */
+
+static bool addr_is_moved(const struct vnc_live_addr *a) {
+        /* The kernel's own IPv6 link-local addresses follow the MAC; the bridge has the same MAC. */
+        return !(a->family == AF_INET6 && a->scope == RT_SCOPE_LINK);
+}
+
+static bool route_is_moved(const struct vnc_live_route *r) {
+        /* Prefix routes of addresses move with the addresses; routes learned from router
+         * advertisements are learned again on the bridge. */
+        return (r->family == AF_INET || r->family == AF_INET6) && r->type == RTN_UNICAST &&
+               r->protocol != RTPROT_KERNEL && r->protocol != RTPROT_RA && r->table != RT_TABLE_LOCAL;
+}
+
+static int check_uplink(struct planner *pl, size_t ni) {
+        const struct vnc_network *n = &pl->want->networks[ni];
+        const struct vnc_live_link *u = vnc_live_link_by_name(pl->live, n->uplink);
+        char path[64], buf[INET6_ADDRSTRLEN];
+
+        snprintf(path, sizeof(path), "networks[%zu].uplink", ni);
+        if (!u)
+                return conflict(pl, path, "\"%s\": no such interface on this host", n->uplink);
+        if (u->wireless)
+                return conflict(pl, path,
+                                "\"%s\" is a wireless interface: an access point drops frames from MAC addresses "
+                                "that did not associate, so guests behind a bridge get nothing (unless 4-address "
+                                "mode is on); use mode \"nat\" with this uplink instead",
+                                n->uplink);
+        const struct vnc_live_link *m = vnc_live_link_by_index(pl->live, u->master);
+        if (m && !(streq(m->name, n->bridge) && owned(pl, m)))
+                return conflict(pl, path, "\"%s\" is already a port of \"%s\"; take it out first (ip link set %s nomaster)",
+                                n->uplink, m->name, n->uplink);
+        if (m)
+                return 0; /* ours already: its addresses live on the bridge */
+        for (size_t i = 0; i < pl->live->n_addrs; i++) {
+                const struct vnc_live_addr *a = &pl->live->addrs[i];
+                if (a->ifindex != u->ifindex || !addr_is_moved(a) || (a->flags & IFA_F_PERMANENT))
+                        continue;
+                inet_ntop(a->family, a->addr, buf, sizeof(buf));
+                return conflict(pl, path,
+                                "\"%s\" has the dynamic address %s/%u (DHCP or autoconfiguration): its client would "
+                                "keep managing it on \"%s\", not on the bridge. Make the address static, or stop "
+                                "the client and run it on \"%s\" after apply",
+                                n->uplink, buf, a->prefix, n->uplink, n->bridge);
+        }
+        return 0;
+}
+
+static void addr_action(struct planner *pl, struct vnc_action *a, const char *net, enum vnc_action_op op,
+                        const char *ifname, const struct vnc_live_addr *x) {
+        vnc_action_init(a, VNC_ACT_ADDR, op, pl->profile, net);
+        snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
+        a->addr.prefix = x->prefix;
+        if (x->family == AF_INET6) {
+                a->family = AF_INET6;
+                memcpy(a->ip6, x->addr, 16);
+        } else {
+                uint32_t be;
+                memcpy(&be, x->addr, 4);
+                a->addr.addr = ntohl(be);
+                a->brd_mode = x->has_broadcast ? VNC_BRD_EXACT : VNC_BRD_NONE;
+                if (x->has_broadcast) {
+                        memcpy(&be, x->broadcast, 4);
+                        a->brd = ntohl(be);
+                }
+        }
+}
+
+static void route_action(struct planner *pl, struct vnc_action *a, const char *net, enum vnc_action_op op,
+                         const char *ifname, const struct vnc_live_route *x) {
+        vnc_action_init(a, VNC_ACT_ROUTE, op, pl->profile, net);
+        snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
+        a->addr.prefix = x->dst_len;
+        a->table = x->table == RT_TABLE_MAIN ? 0 : x->table;
+        a->metric = x->metric;
+        a->protocol = x->protocol == RTPROT_STATIC ? 0 : x->protocol;
+        if (x->family == AF_INET6) {
+                a->family = AF_INET6;
+                memcpy(a->ip6, x->dst, 16);
+                a->has_gw6 = x->has_gw;
+                memcpy(a->gw6, x->gw, 16);
+        } else {
+                uint32_t be;
+                memcpy(&be, x->dst, 4);
+                a->addr.addr = ntohl(be);
+                if (x->has_gw) {
+                        memcpy(&be, x->gw, 4);
+                        a->via = ntohl(be);
+                }
+                if (x->has_prefsrc) {
+                        memcpy(&be, x->prefsrc, 4);
+                        a->prefsrc = ntohl(be);
+                }
+        }
+}
+
+/*
+ * Move what from holds to to, in an order that keeps the host reachable and
+ * lets no kernel flush take a moved route: addresses added at the destination,
+ * routes deleted at the source, addresses deleted at the source (IPv4 flushes
+ * routes whose preferred source disappears), routes added at the destination.
+ * All of it is one netlink batch, so the gap is one round trip.
+ */
+static int plan_move(struct planner *pl, enum phase ph, const char *net, const struct vnc_live_link *from,
+                     const char *to) {
+        struct vnc_action a;
+        int r;
+
+        for (int step = 0; step < 4; step++) {
+                if (step == 0 || step == 2)
+                        for (size_t i = 0; i < pl->live->n_addrs; i++) {
+                                const struct vnc_live_addr *x = &pl->live->addrs[i];
+                                if (x->ifindex != from->ifindex || !addr_is_moved(x))
+                                        continue;
+                                addr_action(pl, &a, net, step == 0 ? VNC_OP_CREATE : VNC_OP_DELETE,
+                                            step == 0 ? to : from->name, x);
+                                if ((r = push(pl, ph, &a)) < 0)
+                                        return r;
+                        }
+                else
+                        for (size_t i = 0; i < pl->live->n_routes; i++) {
+                                const struct vnc_live_route *x = &pl->live->routes[i];
+                                if (x->oif != from->ifindex || !route_is_moved(x))
+                                        continue;
+                                route_action(pl, &a, net, step == 1 ? VNC_OP_DELETE : VNC_OP_CREATE,
+                                             step == 1 ? from->name : to, x);
+                                if ((r = push(pl, ph, &a)) < 0)
+                                        return r;
+                        }
+        }
+        return 0;
+}
+
+static int plan_enslave(struct planner *pl, enum phase ph, const char *net, const struct vnc_live_link *port,
+                        const char *master) {
+        struct vnc_action a;
+        vnc_action_init(&a, VNC_ACT_LINK_SET, VNC_OP_MODIFY, pl->profile, net);
+        snprintf(a.ifname, sizeof(a.ifname), "%s", port->name);
+        a.set = VNC_SET_MASTER;
+        snprintf(a.master, sizeof(a.master), "%s", master);
+        snprintf(a.old_master, sizeof(a.old_master), "%s", master_name(pl, port));
+        a.mtu = a.old_mtu = port->mtu;
+        a.up = a.old_up = port->admin_up;
+        /* The uplink is not vnetcfg's: it keeps its own alias. */
+        snprintf(a.alias, sizeof(a.alias), "%s", port->alias ? port->alias : "");
+        snprintf(a.old_alias, sizeof(a.old_alias), "%s", a.alias);
+        return push(pl, ph, &a);
+}
+
+static int plan_bridged(struct planner *pl, const struct vnc_network *n) {
+        const struct vnc_live_link *u = vnc_live_link_by_name(pl->live, n->uplink);
+        const struct vnc_live_link *m = u ? vnc_live_link_by_index(pl->live, u->master) : NULL;
+        int r;
+
+        if (!u || m)
+                return 0; /* refused in check_uplink, or already a port of our bridge */
+        r = plan_enslave(pl, PH_UPLINK, n->name, u, n->bridge);
+        if (r >= 0)
+                r = plan_move(pl, PH_UPLINK, n->name, u, n->bridge);
+        return r;
+}
+
+/* A bridged network that goes away gives its uplink back, addresses and routes first. */
+static int plan_unbridge(struct planner *pl, const struct vnc_live_link *br) {
+        const char *net = "";
+        int r;
+
+        vnc_alias_is_profile(br->alias, pl->profile, &net);
+        for (size_t i = 0; i < pl->live->n_links; i++) {
+                const struct vnc_live_link *port = &pl->live->links[i];
+                if (port->master != br->ifindex || owned(pl, port))
+                        continue;
+                const struct vnc_network *old = find_network(pl->applied, net);
+                if (!old || old->mode != VNC_MODE_BRIDGED || !streq(old->uplink, port->name))
+                        continue;
+                r = plan_move(pl, PH_UPLINK_BACK, net, br, port->name);
+                if (r >= 0)
+                        r = plan_enslave(pl, PH_UPLINK_BACK, net, port, "");
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int check_conflicts(struct planner *pl, const struct vnc_profile *const *others, size_t n_others) {
         char path[80];
         int r;
@@ -332,7 +519,12 @@ static int check_conflicts(struct planner *pl, const struct vnc_profile *const *
         for (size_t i = 0; i < pl->want->n_networks; i++) {
                 const struct vnc_network *n = &pl->want->networks[i];
 
-                if (n->mode == VNC_MODE_BRIDGED || n->mode == VNC_MODE_VLAN) {
+                if (n->mode == VNC_MODE_BRIDGED) {
+                        r = check_uplink(pl, i);
+                        if (r < 0)
+                                return r;
+                }
+                if (n->mode == VNC_MODE_VLAN) {
                         int line = 0, col = 0;
                         snprintf(path, sizeof(path), "networks[%zu].mode", i);
                         vnc_profile_locate(pl->want, path, &line, &col);
@@ -487,6 +679,8 @@ static int plan_link_teardown(struct planner *pl) {
                         bool is_tap = streq(l->kind, "tun");
                         if (!owned(pl, l) || is_tap != (pass == 0) || link_wanted(pl, l))
                                 continue;
+                        if (!is_tap && (r = plan_unbridge(pl, l)) < 0)
+                                return r;
                         r = plan_link_delete(pl, l);
                         if (r < 0)
                                 return r;
@@ -545,6 +739,15 @@ static int plan_network(struct planner *pl, const struct vnc_network *n) {
                 snprintf(a.ifname, sizeof(a.ifname), "%s", n->bridge);
                 a.mtu = n->mtu;
                 a.up = true;
+                const struct vnc_live_link *u =
+                        n->mode == VNC_MODE_BRIDGED ? vnc_live_link_by_name(pl->live, n->uplink) : NULL;
+                if (u && u->has_mac) {
+                        /* The uplink's MAC: DHCP reservations and switch port security keep working. */
+                        a.has_mac = true;
+                        memcpy(a.mac, u->mac, 6);
+                        if (!a.mtu)
+                                a.mtu = u->mtu;
+                }
                 r = push(pl, PH_NEW_BRIDGE, &a);
         } else
                 r = plan_link_modify(pl, n, br, NULL);
@@ -579,6 +782,8 @@ static int plan_network(struct planner *pl, const struct vnc_network *n) {
                         return r;
         }
 
+        if (n->mode == VNC_MODE_BRIDGED && (r = plan_bridged(pl, n)) < 0)
+                return r;
         if (n->has_ipv4 && !(br && live_has_addr(pl->live, br->ifindex, &n->ipv4))) {
                 r = plan_addr(pl, PH_NEW_ADDR, VNC_OP_CREATE, n->name, n->bridge, &n->ipv4);
                 if (r < 0)

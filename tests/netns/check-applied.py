@@ -80,7 +80,13 @@ for net in prof["networks"]:
                 check(field not in data, f"{t['name']}: {key} set to {data.get(field)} but not asked for")
     v4 = [f"{a['local']}/{a['prefixlen']}" for x in addrs if x["ifname"] == br
           for a in x.get("addr_info", []) if a["family"] == "inet"]
-    if "ipv4" in net:
+    if net["mode"] == "bridged":
+        up = links.get(net["uplink"], {})
+        check(up.get("master") == br, f"{net['uplink']}: master {up.get('master')} != {br}")
+        check(l.get("address") == up.get("address"), f"{br}: MAC {l.get('address')} != uplink's {up.get('address')}")
+        up_v4 = [a for x in addrs if x["ifname"] == net["uplink"] for a in x.get("addr_info", []) if a["family"] == "inet"]
+        check(up_v4 == [], f"{net['uplink']}: IPv4 left on the uplink: {up_v4}")
+    elif "ipv4" in net:
         check(v4 == [net["ipv4"]["address"]], f"{br}: IPv4 {v4} != [{net['ipv4']['address']}]")
     else:
         check(v4 == [], f"{br}: unexpected IPv4 {v4}")

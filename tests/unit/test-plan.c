@@ -9,9 +9,9 @@
  * VNC_REGENERATE=1 rewrites expected from the current output: review every diff.
  *
  * live.txt lines:
- *   link IFINDEX NAME [kind=K] [master=IDX] [mtu=N] [down] [alias=A] [mac=M]
- *   addr IFINDEX A.B.C.D/N
- *   route A.B.C.D/N dev IFINDEX [via A.B.C.D] [table N]
+ *   link IFINDEX NAME [kind=K] [master=IDX] [mtu=N] [down] [alias=A] [mac=M] [wireless]
+ *   addr IFINDEX A.B.C.D/N [dynamic]
+ *   route A.B.C.D/N dev IFINDEX [via A.B.C.D] [table N] [metric N] [proto N]
  *   sysctl KEY VALUE
  *   fw unavailable REASON...      (default: the tables are readable and empty)
  *   fw-chains all                 vnetcfg's chains and jumps exist
@@ -76,6 +76,8 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                                 k->alias = strdup(w + 6);
                         else if (!strncmp(w, "mac=", 4))
                                 k->has_mac = vnc_mac_parse(w + 4, k->mac) == 0;
+                        else if (streq(w, "wireless"))
+                                k->wireless = true;
                         else
                                 fail_msg("%s:%d: unknown link attribute %s", file, lineno, w);
                 }
@@ -89,6 +91,9 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                 memcpy(a->addr, &be, 4);
                 a->prefix = p.prefix;
                 a->flags = 0x80; /* IFA_F_PERMANENT */
+                char *extra = strtok_r(NULL, " \t\n", &save);
+                if (extra && streq(extra, "dynamic"))
+                        a->flags = 0;
         } else if (streq(w, "route")) {
                 struct vnc_live_route *r = vnc_live_add_route(l);
                 struct vnc_ipv4_prefix p;
@@ -100,6 +105,7 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                 r->dst_len = p.prefix;
                 r->table = RT_TABLE_MAIN;
                 r->type = RTN_UNICAST;
+                r->protocol = RTPROT_BOOT;
                 while ((w = strtok_r(NULL, " \t\n", &save))) {
                         if (streq(w, "dev"))
                                 r->oif = atoi(strtok_r(NULL, " \t\n", &save));
@@ -111,6 +117,10 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                                 r->has_gw = true;
                         } else if (streq(w, "table"))
                                 r->table = (uint32_t)atoi(strtok_r(NULL, " \t\n", &save));
+                        else if (streq(w, "metric"))
+                                r->metric = (uint32_t)atoi(strtok_r(NULL, " \t\n", &save));
+                        else if (streq(w, "proto"))
+                                r->protocol = (uint8_t)atoi(strtok_r(NULL, " \t\n", &save));
                         else
                                 fail_msg("%s:%d: unknown route attribute %s", file, lineno, w);
                 }
