@@ -1,0 +1,1088 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The verify probe: see probe.h. Everything here is netlink, raw ICMP and
+ * packet sockets; no tool is run.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/errqueue.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <netinet/ip.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+
+#include "live.h"
+#include "model.h"
+#include "nl.h"
+#include "probe.h"
+
+#ifndef IPV6_DONTFRAG
+#define IPV6_DONTFRAG 62
+#endif
+
+struct vnc_probe {
+        char ifname[VNC_IFNAMSIZ]; /* host end */
+        char bridge[VNC_IFNAMSIZ];
+        int bridge_ifindex;
+        int host_ifindex;          /* of the host end, 0 until created */
+        int eth0_ifindex;          /* in the probe namespace */
+        uint32_t mtu;
+        uint8_t mac[6];            /* eth0's */
+        pid_t pid;                 /* namespace holder */
+        int ctl_fd;                /* write end of its control pipe */
+        int ns_fd;                 /* the probe's network namespace */
+        int host_ns_fd;            /* the namespace the creating thread was in */
+        struct vnc_nl *nl;         /* host namespace */
+        struct vnc_nl *nl_in;      /* probe namespace */
+};
+
+static double now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void vnc_live_freep(struct vnc_live **l) { vnc_live_free(*l); }
+
+/* ---- entering and leaving the probe namespace (this thread only) ---- */
+
+static int enter(struct vnc_probe *p) {
+        return setns(p->ns_fd, CLONE_NEWNET) < 0 ? -errno : 0;
+}
+
+static void leave(struct vnc_probe *p) {
+        /* Returning to the namespace we came from cannot fail short of a kernel bug;
+         * staying in the probe's would be worse than stopping. */
+        if (setns(p->host_ns_fd, CLONE_NEWNET) < 0)
+                abort();
+}
+
+/* A socket opened in the probe's namespace (it stays bound to it). */
+static int socket_in(struct vnc_probe *p, bool in_probe, int domain, int type, int proto) {
+        int fd, r;
+
+        if (!in_probe) {
+                fd = socket(domain, type | SOCK_CLOEXEC, proto);
+                return fd < 0 ? -errno : fd;
+        }
+        r = enter(p);
+        if (r < 0)
+                return r;
+        fd = socket(domain, type | SOCK_CLOEXEC, proto);
+        r = fd < 0 ? -errno : fd;
+        leave(p);
+        return r;
+}
+
+/* ---- the namespace holder ---- */
+
+static int spawn_holder(struct vnc_probe *p, struct vnc_error *e) {
+        int st[2], ctl[2], child_err = 0;
+        pid_t parent = getpid();
+        char path[64];
+
+        if (pipe2(st, O_CLOEXEC) < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "probe: could not make a pipe: %m");
+        if (pipe2(ctl, O_CLOEXEC) < 0) {
+                int r = -errno;
+                close(st[0]);
+                close(st[1]);
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "probe: could not make a pipe: %s", strerror(-r));
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = -errno;
+                close(st[0]);
+                close(st[1]);
+                close(ctl[0]);
+                close(ctl[1]);
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "probe: could not fork: %s", strerror(-r));
+        }
+        if (pid == 0) {
+                /* The child: system calls only, then wait for the end. */
+                char c;
+                close(st[0]);
+                close(ctl[1]);
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(1);
+                if (unshare(CLONE_NEWNET) < 0)
+                        child_err = errno;
+                if (write(st[1], &child_err, sizeof(child_err)) != (ssize_t)sizeof(child_err) || child_err)
+                        _exit(1);
+                close(st[1]);
+                for (;;) {
+                        ssize_t k = read(ctl[0], &c, 1);
+                        if (k == 0 || (k < 0 && errno != EINTR))
+                                _exit(0);
+                }
+        }
+        close(st[1]);
+        close(ctl[0]);
+        p->pid = pid;
+        p->ctl_fd = ctl[1];
+        ssize_t k;
+        do
+                k = read(st[0], &child_err, sizeof(child_err));
+        while (k < 0 && errno == EINTR);
+        close(st[0]);
+        if (k != (ssize_t)sizeof(child_err))
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ECHILD, "probe: the namespace holder died");
+        if (child_err)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -child_err,
+                                     "probe: could not make a network namespace: %s", strerror(child_err));
+        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+        p->ns_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (p->ns_fd < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "probe: could not open \"%s\": %m", path);
+        return 0;
+}
+
+/* ---- netlink helpers ---- */
+
+/* Send one request and wait for its ack; the kernel's text goes into e. */
+static int nl_do(struct vnc_nl *nl, struct nl_msg *m, const char *what, struct vnc_error *e) {
+        _cleanup_(vnc_nl_batch_donep) struct vnc_nl_batch b = {0};
+        int r;
+
+        if ((r = vnc_nl_batch_add(&b, m, 0)) < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "%s: out of memory", what);
+        r = vnc_nl_batch_flush(nl, &b, true, e);
+        if (r < 0)
+                return r;
+        if (b.res[0].error < 0) {
+                vnc_nl_result_error(e, &b.res[0], "%s", what);
+                return b.res[0].error;
+        }
+        return 0;
+}
+
+static void random_bytes(void *buf, size_t n) {
+        if (getrandom(buf, n, 0) != (ssize_t)n) {
+                /* getrandom of a few bytes does not fail after boot; be safe anyway */
+                uint8_t *b = buf;
+                unsigned s = (unsigned)getpid() ^ (unsigned)now_ms();
+                for (size_t i = 0; i < n; i++)
+                        b[i] = (uint8_t)rand_r(&s);
+        }
+}
+
+static int bridge_info(struct vnc_probe *p, struct vnc_error *e) {
+        _cleanup_close_ int fd = -1;
+        struct ifreq ifr = {0};
+
+        p->bridge_ifindex = (int)if_nametoindex(p->bridge);
+        if (p->bridge_ifindex <= 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENODEV, "bridge \"%s\" does not exist", p->bridge);
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "probe: could not open a socket: %m");
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->bridge);
+        if (ioctl(fd, SIOCGIFMTU, &ifr) < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "bridge \"%s\": could not read its MTU: %m",
+                                     p->bridge);
+        p->mtu = (uint32_t)ifr.ifr_mtu;
+        return 0;
+}
+
+/* In the probe namespace: no DAD for the link-local address eth0 is about to get. */
+static void no_dad_in_probe(struct vnc_probe *p) {
+        if (enter(p) < 0)
+                return;
+        int fd = open("/proc/sys/net/ipv6/conf/default/accept_dad", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                (void)!write(fd, "0\n", 2);
+                close(fd);
+        }
+        leave(p);
+}
+
+static int create_veth(struct vnc_probe *p, const char *profile, const char *network, struct vnc_error *e) {
+        _cleanup_(vnc_nl_batch_donep) struct vnc_nl_batch b = {0};
+        _cleanup_free_ char *alias = vnc_strdup_printf(VNC_PROBE_ALIAS_PREFIX "%s/%s", profile, network);
+        uint8_t host_mac[6];
+        struct nl_msg *m;
+        int r;
+
+        if (!alias)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        /* fe:.. as libvirt does for taps: a bridge never adopts it as its own address,
+         * so the bridge's MAC does not change while the probe is attached. */
+        random_bytes(host_mac, sizeof(host_mac));
+        host_mac[0] = 0xfe;
+        random_bytes(p->mac, sizeof(p->mac));
+        p->mac[0] = (uint8_t)((p->mac[0] & 0xfc) | 0x02); /* locally administered unicast */
+
+        m = vnc_nl_link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, IFF_UP, IFF_UP);
+        if (!m)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        struct nlattr *li, *data, *peer;
+        /* The peer cannot be created up: veth_open() refuses (-ENOTCONN) before the pair is linked. */
+        struct ifinfomsg pifi = {.ifi_family = AF_UNSPEC};
+        if (nla_put_string(m, IFLA_IFNAME, p->ifname) < 0 || nla_put(m, IFLA_ADDRESS, 6, host_mac) < 0 ||
+            nla_put_u32(m, IFLA_MTU, p->mtu) < 0 || nla_put_u32(m, IFLA_MASTER, (uint32_t)p->bridge_ifindex) < 0 ||
+            !(li = nla_nest_start(m, IFLA_LINKINFO)) || nla_put_string(m, IFLA_INFO_KIND, "veth") < 0 ||
+            !(data = nla_nest_start(m, IFLA_INFO_DATA)) || !(peer = nla_nest_start(m, VETH_INFO_PEER)) ||
+            nlmsg_append(m, &pifi, sizeof(pifi), NLMSG_ALIGNTO) < 0 || nla_put_string(m, IFLA_IFNAME, "eth0") < 0 ||
+            nla_put(m, IFLA_ADDRESS, 6, p->mac) < 0 || nla_put_u32(m, IFLA_MTU, p->mtu) < 0 ||
+            nla_put_u32(m, IFLA_NET_NS_FD, (uint32_t)p->ns_fd) < 0) {
+                nlmsg_free(m);
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        }
+        nla_nest_end(m, peer);
+        nla_nest_end(m, data);
+        nla_nest_end(m, li);
+        if ((r = vnc_nl_batch_add(&b, m, 0)) < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory");
+        /* The alias in the same datagram, by name: the window without a mark is one kernel pass. */
+        m = vnc_nl_link_msg(RTM_SETLINK, 0, 0, 0, 0);
+        if (m && (nla_put_string(m, IFLA_IFNAME, p->ifname) < 0 || nla_put_string(m, IFLA_IFALIAS, alias) < 0)) {
+                nlmsg_free(m);
+                m = NULL;
+        }
+        if ((r = vnc_nl_batch_add(&b, m, 1)) < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory");
+        r = vnc_nl_batch_flush(p->nl, &b, true, e);
+        if (r < 0)
+                return r;
+        if (b.res[0].error < 0) {
+                vnc_nl_result_error(e, &b.res[0], "probe \"%s\" on bridge \"%s\": could not create its veth pair",
+                                    p->ifname, p->bridge);
+                return b.res[0].error;
+        }
+        p->host_ifindex = (int)if_nametoindex(p->ifname);
+        if (b.res[1].error < 0) {
+                vnc_nl_result_error(e, &b.res[1], "probe \"%s\": could not set its alias", p->ifname);
+                return b.res[1].error;
+        }
+        if (p->host_ifindex <= 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENODEV, "probe \"%s\": vanished after its creation",
+                                     p->ifname);
+        return 0;
+}
+
+static int ll_of_mac(const uint8_t mac[6], struct in6_addr *ret) {
+        memset(ret, 0, sizeof(*ret));
+        ret->s6_addr[0] = 0xfe;
+        ret->s6_addr[1] = 0x80;
+        ret->s6_addr[8] = mac[0] ^ 0x02;
+        ret->s6_addr[9] = mac[1];
+        ret->s6_addr[10] = mac[2];
+        ret->s6_addr[11] = 0xff;
+        ret->s6_addr[12] = 0xfe;
+        ret->s6_addr[13] = mac[3];
+        ret->s6_addr[14] = mac[4];
+        ret->s6_addr[15] = mac[5];
+        return 0;
+}
+
+static struct nl_msg *addr_msg(int family, int ifindex, const void *addr, size_t len, uint8_t prefix, uint8_t scope,
+                               uint32_t flags) {
+        struct ifaddrmsg ifa = {.ifa_family = (uint8_t)family,
+                                .ifa_prefixlen = prefix,
+                                .ifa_flags = (uint8_t)flags,
+                                .ifa_scope = scope,
+                                .ifa_index = (uint32_t)ifindex};
+        struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
+
+        if (!m)
+                return NULL;
+        if (nlmsg_append(m, &ifa, sizeof(ifa), NLMSG_ALIGNTO) < 0 || nla_put(m, IFA_LOCAL, (int)len, addr) < 0 ||
+            nla_put(m, IFA_ADDRESS, (int)len, addr) < 0 || nla_put_u32(m, IFA_FLAGS, flags) < 0) {
+                nlmsg_free(m);
+                return NULL;
+        }
+        return m;
+}
+
+/* Inside: the netlink socket, eth0's index, and its link-local address without DAD. */
+static int setup_inside(struct vnc_probe *p, struct vnc_error *e) {
+        struct in6_addr ll;
+        int r;
+
+        r = enter(p);
+        if (r < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "probe \"%s\": could not enter its namespace: %s",
+                                     p->ifname, strerror(-r));
+        r = vnc_nl_open(&p->nl_in, e);
+        p->eth0_ifindex = (int)if_nametoindex("eth0");
+        leave(p);
+        if (r < 0)
+                return r;
+        if (p->eth0_ifindex <= 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENODEV, "probe \"%s\": its peer eth0 is missing",
+                                     p->ifname);
+        struct nl_msg *up = vnc_nl_link_msg(RTM_SETLINK, 0, p->eth0_ifindex, IFF_UP, IFF_UP);
+        if (!up)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        r = nl_do(p->nl_in, up, "probe eth0: could not bring it up", e);
+        if (r < 0)
+                return r;
+        ll_of_mac(p->mac, &ll);
+        /* The kernel adds the same address when the carrier comes up; either way it is
+         * there once this is acknowledged, and usable at once (no DAD). IPv6 may be
+         * disabled on this host: then the bridged checks say so. */
+        struct nl_msg *m = addr_msg(AF_INET6, p->eth0_ifindex, &ll, sizeof(ll), 64, RT_SCOPE_LINK,
+                                    IFA_F_NODAD | IFA_F_PERMANENT);
+        if (!m)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        struct vnc_error ignored = {0};
+        (void)nl_do(p->nl_in, m, "probe eth0: IPv6 link-local address", &ignored);
+        vnc_error_clear(&ignored);
+        return 0;
+}
+
+int vnc_probe_new(const char *bridge, const char *profile, const char *network, struct vnc_probe **ret,
+                  struct vnc_error *e) {
+        _cleanup_(vnc_probe_freep) struct vnc_probe *p = calloc(1, sizeof(*p));
+        uint32_t rnd;
+        int r;
+
+        if (!p)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        p->ctl_fd = p->ns_fd = p->host_ns_fd = -1;
+        p->pid = -1;
+        snprintf(p->bridge, sizeof(p->bridge), "%s", bridge);
+        random_bytes(&rnd, sizeof(rnd));
+        snprintf(p->ifname, sizeof(p->ifname), VNC_PROBE_IFNAME_PREFIX "%08x", rnd);
+
+        r = bridge_info(p, e);
+        if (r < 0)
+                return r;
+        p->host_ns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (p->host_ns_fd < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "probe: could not open this thread's namespace: %m");
+        r = vnc_nl_open(&p->nl, e);
+        if (r < 0)
+                return r;
+        r = spawn_holder(p, e);
+        if (r < 0)
+                return r;
+        no_dad_in_probe(p);
+        r = create_veth(p, profile, network, e);
+        if (r < 0)
+                return r;
+        r = setup_inside(p, e);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+void vnc_probe_free(struct vnc_probe *p) {
+        if (!p)
+                return;
+        if (p->host_ifindex > 0 && p->nl) {
+                struct nl_msg *m = vnc_nl_link_msg(RTM_DELLINK, 0, p->host_ifindex, 0, 0);
+                struct vnc_error ignored = {0};
+                /* -ENODEV: gone already. Other failures leave a stale probe the next run removes. */
+                if (m)
+                        (void)nl_do(p->nl, m, "probe: delete", &ignored);
+                vnc_error_clear(&ignored);
+        }
+        if (p->ctl_fd >= 0)
+                close(p->ctl_fd);
+        if (p->pid > 0) {
+                (void)kill(p->pid, SIGKILL);
+                while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        if (p->ns_fd >= 0)
+                close(p->ns_fd);
+        if (p->host_ns_fd >= 0)
+                close(p->host_ns_fd);
+        vnc_nl_free(p->nl_in);
+        vnc_nl_free(p->nl);
+        free(p);
+}
+
+const char *vnc_probe_ifname(const struct vnc_probe *p) { return p->ifname; }
+uint32_t vnc_probe_bridge_mtu(const struct vnc_probe *p) { return p->mtu; }
+
+/* ---- stale probes ---- */
+
+int vnc_probe_cleanup_stale(unsigned *ret_removed, struct vnc_error *e) {
+        _cleanup_(vnc_nl_freep) struct vnc_nl *nl = NULL;
+        _cleanup_(vnc_live_freep) struct vnc_live *links = NULL;
+        _cleanup_(vnc_nl_batch_donep) struct vnc_nl_batch b = {0};
+        unsigned removed = 0;
+        int r;
+
+        r = vnc_nl_open(&nl, e);
+        if (r < 0)
+                return r;
+        r = vnc_nl_read_links(nl, &links, NULL, e);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < links->n_links; i++) {
+                const struct vnc_live_link *l = &links->links[i];
+                bool ours = l->alias ? strncmp(l->alias, VNC_PROBE_ALIAS_PREFIX, strlen(VNC_PROBE_ALIAS_PREFIX)) == 0
+                                     : streq(l->kind, "veth") && strncmp(l->name, VNC_PROBE_IFNAME_PREFIX,
+                                                                         strlen(VNC_PROBE_IFNAME_PREFIX)) == 0;
+                if (!ours)
+                        continue;
+                if ((r = vnc_nl_batch_add(&b, vnc_nl_link_msg(RTM_DELLINK, 0, l->ifindex, 0, 0), i)) < 0)
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory");
+        }
+        if (b.n > 0) {
+                r = vnc_nl_batch_flush(nl, &b, false, e);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t k = 0; k < b.n; k++) {
+                const struct vnc_live_link *l = &links->links[b.res[k].tag];
+                if (b.res[k].error == 0)
+                        removed++;
+                else if (b.res[k].error != -ENODEV) {
+                        /* gone meanwhile (its namespace ended, or a concurrent cleanup) is fine */
+                        vnc_nl_result_error(e, &b.res[k], "stale probe \"%s\": could not delete", l->name);
+                        return b.res[k].error;
+                }
+        }
+        if (ret_removed)
+                *ret_removed = removed;
+        return 0;
+}
+
+/* ---- addresses ---- */
+
+int vnc_probe_set_ipv4(struct vnc_probe *p, uint32_t addr, uint8_t prefix, uint32_t gateway, bool default_onlink,
+                       struct vnc_error *e) {
+        uint32_t a = htonl(addr);
+        char buf[16];
+        int r;
+
+        struct nl_msg *m = addr_msg(AF_INET, p->eth0_ifindex, &a, sizeof(a), prefix, RT_SCOPE_UNIVERSE,
+                                    IFA_F_PERMANENT);
+        if (!m)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        _cleanup_free_ char *what = vnc_strdup_printf("probe \"%s\": could not add %s/%u to its eth0", p->ifname,
+                                                      vnc_ipv4_str(addr, buf), prefix);
+        r = nl_do(p->nl_in, m, what ? what : "probe: address", e);
+        if (r < 0)
+                return r;
+        if (!gateway && !default_onlink)
+                return 0;
+
+        struct rtmsg rtm = {.rtm_family = AF_INET,
+                            .rtm_table = RT_TABLE_MAIN,
+                            .rtm_protocol = RTPROT_BOOT,
+                            .rtm_scope = gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,
+                            .rtm_type = RTN_UNICAST};
+        uint32_t gw = htonl(gateway);
+        m = nlmsg_alloc_simple(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
+        if (!m || nlmsg_append(m, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+            nla_put_u32(m, RTA_OIF, (uint32_t)p->eth0_ifindex) < 0 ||
+            (gateway && nla_put(m, RTA_GATEWAY, sizeof(gw), &gw) < 0)) {
+                if (m)
+                        nlmsg_free(m);
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        }
+        free(what);
+        what = gateway ? vnc_strdup_printf("probe \"%s\": could not add its default route via %s", p->ifname,
+                                           vnc_ipv4_str(gateway, buf))
+                       : vnc_strdup_printf("probe \"%s\": could not add its default route", p->ifname);
+        return nl_do(p->nl_in, m, what ? what : "probe: route", e);
+}
+
+static int find_addr(struct vnc_probe *p, bool probe_side, int family, void *ret, struct vnc_error *e) {
+        struct ifaddrs *ifa = NULL;
+        int r, ifindex = probe_side ? p->eth0_ifindex : p->bridge_ifindex;
+        const char *name = probe_side ? "eth0" : p->bridge;
+
+        if (probe_side && (r = enter(p)) < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "probe \"%s\": could not enter its namespace: %s",
+                                     p->ifname, strerror(-r));
+        r = getifaddrs(&ifa) < 0 ? -errno : 0;
+        if (probe_side)
+                leave(p);
+        if (r < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "could not read the addresses of \"%s\": %s", name,
+                                     strerror(-r));
+        r = -EADDRNOTAVAIL;
+        for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+                if (!i->ifa_addr || i->ifa_addr->sa_family != family || !streq(i->ifa_name, name))
+                        continue;
+                if (family == AF_INET) {
+                        *(uint32_t *)ret = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+                        r = 0;
+                        break;
+                }
+                const struct in6_addr *a6 = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+                if (IN6_IS_ADDR_LINKLOCAL(a6)) {
+                        *(struct in6_addr *)ret = *a6;
+                        r = 0;
+                        break;
+                }
+        }
+        freeifaddrs(ifa);
+        (void)ifindex;
+        if (r < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "\"%s\" has no %s address", name,
+                                     family == AF_INET ? "IPv4" : "IPv6 link-local");
+        return 0;
+}
+
+int vnc_probe_ipv6_ll(struct vnc_probe *p, bool probe_side, struct in6_addr *ret, struct vnc_error *e) {
+        return find_addr(p, probe_side, AF_INET6, ret, e);
+}
+
+int vnc_probe_bridge_ipv4(struct vnc_probe *p, uint32_t *ret, struct vnc_error *e) {
+        return find_addr(p, false, AF_INET, ret, e);
+}
+
+/* ---- ARP probes ---- */
+
+struct arp_pkt {
+        uint16_t htype, ptype;
+        uint8_t hlen, plen;
+        uint16_t op;
+        uint8_t sha[6];
+        uint8_t spa[4];
+        uint8_t tha[6];
+        uint8_t tpa[4];
+} __attribute__((packed));
+
+static int packet_socket(struct vnc_probe *p, uint16_t proto, struct vnc_error *e) {
+        int fd = socket_in(p, true, AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK, htons(proto));
+        if (fd < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, fd, "probe \"%s\": could not open a packet socket: %s",
+                                     p->ifname, strerror(-fd));
+        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(proto), .sll_ifindex = p->eth0_ifindex};
+        if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+                int r = -errno;
+                close(fd);
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "probe \"%s\": could not bind a packet socket: %s",
+                                     p->ifname, strerror(-r));
+        }
+        return fd;
+}
+
+static int send_broadcast(struct vnc_probe *p, int fd, uint16_t proto, const void *buf, size_t len) {
+        struct sockaddr_ll to = {.sll_family = AF_PACKET,
+                                 .sll_protocol = htons(proto),
+                                 .sll_ifindex = p->eth0_ifindex,
+                                 .sll_halen = 6};
+        memset(to.sll_addr, 0xff, 6);
+        return sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0 ? -errno : 0;
+}
+
+int vnc_probe_arp_free(struct vnc_probe *p, const uint32_t *cands, size_t n, int wait_ms, bool *ret_free,
+                       struct vnc_error *e) {
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                ret_free[i] = true;
+        fd = packet_socket(p, ETH_P_ARP, e);
+        if (fd < 0)
+                return fd;
+        for (size_t i = 0; i < n; i++) {
+                struct arp_pkt a = {.htype = htons(ARPHRD_ETHER),
+                                    .ptype = htons(ETH_P_IP),
+                                    .hlen = 6,
+                                    .plen = 4,
+                                    .op = htons(ARPOP_REQUEST)};
+                uint32_t t = htonl(cands[i]);
+                memcpy(a.sha, p->mac, 6);
+                memcpy(a.tpa, &t, 4);
+                r = send_broadcast(p, fd, ETH_P_ARP, &a, sizeof(a));
+                if (r < 0)
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, r, "probe \"%s\": could not send an ARP probe: %s",
+                                             p->ifname, strerror(-r));
+        }
+        double deadline = now_ms() + wait_ms;
+        for (;;) {
+                double left = deadline - now_ms();
+                if (left <= 0)
+                        break;
+                struct pollfd pfd = {.fd = fd, .events = POLLIN};
+                int k = poll(&pfd, 1, (int)left + 1);
+                if (k < 0 && errno != EINTR)
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "probe: poll: %m");
+                if (k <= 0)
+                        continue;
+                struct arp_pkt a;
+                struct sockaddr_ll from;
+                socklen_t fl = sizeof(from);
+                ssize_t got = recvfrom(fd, &a, sizeof(a), 0, (struct sockaddr *)&from, &fl);
+                if (got < (ssize_t)sizeof(a) || from.sll_pkttype == PACKET_OUTGOING)
+                        continue;
+                if (ntohs(a.ptype) != ETH_P_IP || a.plen != 4 || memcmp(a.sha, p->mac, 6) == 0)
+                        continue;
+                uint32_t spa, tpa;
+                memcpy(&spa, a.spa, 4);
+                memcpy(&tpa, a.tpa, 4);
+                for (size_t i = 0; i < n; i++) {
+                        /* someone uses it, or someone else is probing for it (RFC 5227 2.1.1) */
+                        if (ntohl(spa) == cands[i] ||
+                            (spa == 0 && ntohs(a.op) == ARPOP_REQUEST && ntohl(tpa) == cands[i]))
+                                ret_free[i] = false;
+                }
+        }
+        return 0;
+}
+
+/* ---- DHCP ---- */
+
+static uint16_t csum_fold(uint32_t sum) {
+        while (sum >> 16)
+                sum = (sum & 0xffff) + (sum >> 16);
+        return (uint16_t)~sum;
+}
+
+static uint32_t csum_add(uint32_t sum, const void *data, size_t len) {
+        const uint8_t *b = data;
+        for (size_t i = 0; i + 1 < len; i += 2)
+                sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+        if (len & 1)
+                sum += (uint32_t)(b[len - 1] << 8);
+        return sum;
+}
+
+#define DHCP_MAGIC 0x63825363u
+#define BOOTP_FIXED 236 /* op .. file */
+
+static size_t build_discover(const struct vnc_probe *p, uint32_t xid, uint8_t *pkt, size_t cap) {
+        const size_t iphl = 20, udphl = 8, bootp = 300;
+        size_t len = iphl + udphl + bootp;
+        if (cap < len)
+                return 0;
+        memset(pkt, 0, len);
+        uint8_t *b = pkt + iphl + udphl;
+        b[0] = 1; /* BOOTREQUEST */
+        b[1] = 1; /* Ethernet */
+        b[2] = 6;
+        uint32_t x = htonl(xid);
+        memcpy(b + 4, &x, 4);
+        b[10] = 0x80; /* broadcast flag: the offer comes back to 255.255.255.255 */
+        memcpy(b + 28, p->mac, 6);
+        uint32_t magic = htonl(DHCP_MAGIC);
+        memcpy(b + BOOTP_FIXED, &magic, 4);
+        uint8_t *o = b + BOOTP_FIXED + 4;
+        *o++ = 53, *o++ = 1, *o++ = 1;                         /* DHCPDISCOVER */
+        *o++ = 61, *o++ = 7, *o++ = 1;                         /* client id: type 1 + MAC */
+        memcpy(o, p->mac, 6), o += 6;
+        *o++ = 55, *o++ = 3, *o++ = 1, *o++ = 3, *o++ = 6;     /* subnet mask, router, DNS */
+        *o++ = 255;
+
+        uint8_t *u = pkt + iphl;
+        u[0] = 0, u[1] = 68, u[2] = 0, u[3] = 67;
+        u[4] = (uint8_t)((udphl + bootp) >> 8), u[5] = (uint8_t)(udphl + bootp);
+        uint8_t pseudo[12] = {0, 0, 0, 0, 255, 255, 255, 255, 0, IPPROTO_UDP, u[4], u[5]};
+        uint16_t c = csum_fold(csum_add(csum_add(0, pseudo, sizeof(pseudo)), u, udphl + bootp));
+        if (c == 0)
+                c = 0xffff;
+        u[6] = (uint8_t)(c >> 8), u[7] = (uint8_t)c;
+
+        pkt[0] = 0x45;
+        pkt[2] = (uint8_t)(len >> 8), pkt[3] = (uint8_t)len;
+        pkt[8] = 64;
+        pkt[9] = IPPROTO_UDP;
+        memset(pkt + 16, 0xff, 4);
+        c = csum_fold(csum_add(0, pkt, iphl));
+        pkt[10] = (uint8_t)(c >> 8), pkt[11] = (uint8_t)c;
+        return len;
+}
+
+/* An OFFER for xid: its yiaddr and server id (host byte order). */
+static bool parse_offer(const uint8_t *pkt, size_t len, uint32_t xid, uint32_t *ret_offer, uint32_t *ret_server) {
+        if (len < 20 || (pkt[0] >> 4) != 4 || pkt[9] != IPPROTO_UDP)
+                return false;
+        size_t ihl = (size_t)(pkt[0] & 0xf) * 4;
+        if (len < ihl + 8 + BOOTP_FIXED + 4)
+                return false;
+        const uint8_t *u = pkt + ihl;
+        if (u[2] != 0 || u[3] != 68)
+                return false;
+        const uint8_t *b = u + 8;
+        size_t blen = len - ihl - 8;
+        uint32_t x, magic, yi, server = 0;
+        memcpy(&x, b + 4, 4);
+        memcpy(&magic, b + BOOTP_FIXED, 4);
+        if (b[0] != 2 || ntohl(x) != xid || ntohl(magic) != DHCP_MAGIC)
+                return false;
+        memcpy(&yi, b + 16, 4);
+        bool offer = false;
+        for (size_t i = BOOTP_FIXED + 4; i < blen;) {
+                uint8_t code = b[i];
+                if (code == 255)
+                        break;
+                if (code == 0) {
+                        i++;
+                        continue;
+                }
+                if (i + 1 >= blen || i + 2 + b[i + 1] > blen)
+                        break;
+                uint8_t olen = b[i + 1];
+                if (code == 53 && olen == 1)
+                        offer = b[i + 2] == 2;
+                if (code == 54 && olen == 4)
+                        memcpy(&server, b + i + 2, 4);
+                i += 2 + (size_t)olen;
+        }
+        if (!offer)
+                return false;
+        *ret_offer = ntohl(yi);
+        *ret_server = ntohl(server);
+        return true;
+}
+
+int vnc_probe_dhcp_offer(struct vnc_probe *p, int tries, int interval_ms, uint32_t *ret_offer,
+                         uint32_t *ret_server, double *ret_ms, struct vnc_error *e) {
+        _cleanup_close_ int fd = -1;
+        uint8_t pkt[512];
+        _cleanup_free_ uint8_t *in = malloc(65536);
+        uint32_t xid;
+        int r;
+
+        *ret_offer = *ret_server = 0;
+        *ret_ms = -1;
+        if (!in)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        fd = packet_socket(p, ETH_P_IP, e);
+        if (fd < 0)
+                return fd;
+        random_bytes(&xid, sizeof(xid));
+        size_t len = build_discover(p, xid, pkt, sizeof(pkt));
+        double start = now_ms(), sent_at = 0;
+        for (int t = 0; t < tries; t++) {
+                sent_at = now_ms();
+                r = send_broadcast(p, fd, ETH_P_IP, pkt, len);
+                if (r < 0)
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, r, "probe \"%s\": could not send a DHCPDISCOVER: %s",
+                                             p->ifname, strerror(-r));
+                double deadline = start + (double)(t + 1) * interval_ms;
+                for (;;) {
+                        double left = deadline - now_ms();
+                        if (left <= 0)
+                                break;
+                        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+                        int k = poll(&pfd, 1, (int)left + 1);
+                        if (k < 0 && errno != EINTR)
+                                return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "probe: poll: %m");
+                        if (k <= 0)
+                                continue;
+                        struct sockaddr_ll from;
+                        socklen_t fl = sizeof(from);
+                        ssize_t got = recvfrom(fd, in, 65536, 0, (struct sockaddr *)&from, &fl);
+                        if (got <= 0 || from.sll_pkttype == PACKET_OUTGOING)
+                                continue;
+                        if (parse_offer(in, (size_t)got, xid, ret_offer, ret_server)) {
+                                *ret_ms = now_ms() - sent_at;
+                                return 0;
+                        }
+                }
+        }
+        return 0;
+}
+
+/* ---- ICMP echo ---- */
+
+struct echo_run {
+        struct vnc_probe_echo *x;
+        int fd;
+        uint16_t id;
+        int sent;           /* requests sent */
+        double sent_at[8];  /* per sequence number */
+        double start;
+        bool done;
+};
+
+static void echo_run_close(struct echo_run *runs, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (runs[i].fd >= 0)
+                        close(runs[i].fd);
+}
+
+static int echo_open(struct vnc_probe *p, struct echo_run *er, struct vnc_error *e) {
+        struct vnc_probe_echo *x = er->x;
+        bool v6 = x->family == AF_INET6;
+        int fd, one = 1, r;
+
+        fd = socket_in(p, x->from_probe, v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_NONBLOCK,
+                       v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+        if (fd < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, fd, "could not open a raw ICMP socket%s: %s",
+                                     x->from_probe ? " in the probe" : "", strerror(-fd));
+        er->fd = fd;
+        if (v6) {
+                struct icmp6_filter_s {
+                        uint32_t data[8];
+                } f;
+                memset(&f, 0xff, sizeof(f)); /* block all ... */
+                f.data[ICMPV6_ECHO_REPLY >> 5] &= ~(1u << (ICMPV6_ECHO_REPLY & 31)); /* ... but echo replies */
+                (void)setsockopt(fd, IPPROTO_ICMPV6, ICMPV6_FILTER, &f, sizeof(f));
+                (void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+                if (x->dont_fragment) {
+                        int v = IPV6_PMTUDISC_DO;
+                        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v, sizeof(v));
+                        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &one, sizeof(one));
+                }
+                struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_addr = x->dst6};
+                if (IN6_IS_ADDR_LINKLOCAL(&x->dst6))
+                        to.sin6_scope_id = (uint32_t)(x->from_probe ? p->eth0_ifindex : p->bridge_ifindex);
+                r = connect(fd, (struct sockaddr *)&to, sizeof(to));
+        } else {
+                struct icmp_filter f = {.data = ~(1u << ICMP_ECHOREPLY)};
+                (void)setsockopt(fd, SOL_RAW, ICMP_FILTER, &f, sizeof(f));
+                (void)setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+                int v = x->dont_fragment ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+                (void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
+                struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(x->dst4)};
+                r = connect(fd, (struct sockaddr *)&to, sizeof(to));
+        }
+        if (r < 0) {
+                /* no route: nothing can be sent; a result, not a failure to run */
+                x->error = -errno;
+                er->done = true;
+        }
+        return 0;
+}
+
+static void echo_send(struct echo_run *er) {
+        struct vnc_probe_echo *x = er->x;
+        uint32_t payload = x->payload ? x->payload : 56;
+        size_t len = 8 + (size_t)payload;
+        _cleanup_free_ uint8_t *b = calloc(1, len);
+
+        if (!b) {
+                x->error = -ENOMEM;
+                er->done = true;
+                return;
+        }
+        uint16_t seq = (uint16_t)er->sent;
+        b[0] = x->family == AF_INET6 ? ICMPV6_ECHO_REQUEST : ICMP_ECHO;
+        b[4] = (uint8_t)(er->id >> 8), b[5] = (uint8_t)er->id;
+        b[6] = (uint8_t)(seq >> 8), b[7] = (uint8_t)seq;
+        for (size_t i = 8; i < len; i++)
+                b[i] = (uint8_t)(i & 0xff);
+        if (x->family == AF_INET) {
+                uint16_t c = csum_fold(csum_add(0, b, len));
+                b[2] = (uint8_t)(c >> 8), b[3] = (uint8_t)c; /* ICMPv6: the kernel does it */
+        }
+        er->sent_at[er->sent] = now_ms();
+        er->sent++;
+        if (send(er->fd, b, len, 0) < 0) {
+                int err = errno;
+                if (err == EMSGSIZE) {
+                        int mtu = 0;
+                        socklen_t sl = sizeof(mtu);
+                        if (getsockopt(er->fd, x->family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+                                       x->family == AF_INET6 ? IPV6_MTU : IP_MTU, &mtu, &sl) == 0)
+                                x->mtu = (uint32_t)mtu;
+                }
+                x->error = -err;
+                er->done = true;
+        }
+}
+
+static void echo_read_errqueue(struct echo_run *er) {
+        struct vnc_probe_echo *x = er->x;
+        uint8_t data[256], ctrl[512];
+
+        for (;;) {
+                struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+                struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof(ctrl)};
+                if (recvmsg(er->fd, &mh, MSG_ERRQUEUE) < 0)
+                        return;
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                        if (!((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+                              (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)))
+                                continue;
+                        const struct sock_extended_err *ee = (const void *)CMSG_DATA(c);
+                        if (ee->ee_origin == SO_EE_ORIGIN_LOCAL && ee->ee_errno == EMSGSIZE) {
+                                x->error = -EMSGSIZE;
+                                x->mtu = ee->ee_info;
+                                er->done = true;
+                                continue;
+                        }
+                        if (ee->ee_origin != SO_EE_ORIGIN_ICMP && ee->ee_origin != SO_EE_ORIGIN_ICMP6)
+                                continue;
+                        if (x->answered)
+                                continue;
+                        x->icmp_error = true;
+                        x->icmp_type = ee->ee_type;
+                        x->icmp_code = ee->ee_code;
+                        const struct sockaddr *off = SO_EE_OFFENDER(ee);
+                        x->icmp_family = off->sa_family;
+                        if (off->sa_family == AF_INET)
+                                memcpy(x->icmp_from, &((const struct sockaddr_in *)off)->sin_addr, 4);
+                        else if (off->sa_family == AF_INET6)
+                                memcpy(x->icmp_from, &((const struct sockaddr_in6 *)off)->sin6_addr, 16);
+                        if (ee->ee_errno == EMSGSIZE) {
+                                x->error = -EMSGSIZE;
+                                x->mtu = ee->ee_info;
+                        }
+                        er->done = true;
+                }
+        }
+}
+
+static void echo_read(struct echo_run *er, uint8_t *buf, size_t cap) {
+        struct vnc_probe_echo *x = er->x;
+
+        for (;;) {
+                ssize_t got = recv(er->fd, buf, cap, 0);
+                if (got < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno != EAGAIN && errno != EWOULDBLOCK)
+                                echo_read_errqueue(er);
+                        return;
+                }
+                const uint8_t *icmp = buf;
+                size_t len = (size_t)got;
+                uint8_t want = ICMPV6_ECHO_REPLY;
+                if (x->family == AF_INET) {
+                        if (len < 20)
+                                continue;
+                        size_t ihl = (size_t)(buf[0] & 0xf) * 4;
+                        if (len < ihl + 8)
+                                continue;
+                        icmp += ihl;
+                        len -= ihl;
+                        want = ICMP_ECHOREPLY;
+                }
+                if (len < 8 || icmp[0] != want || icmp[1] != 0)
+                        continue;
+                uint16_t id = (uint16_t)(icmp[4] << 8 | icmp[5]), seq = (uint16_t)(icmp[6] << 8 | icmp[7]);
+                if (id != er->id || seq >= er->sent || er->done)
+                        continue;
+                x->answered = true;
+                x->ms = now_ms() - er->sent_at[seq];
+                er->done = true;
+        }
+}
+
+int vnc_probe_echo(struct vnc_probe *p, struct vnc_probe_echo *echoes, size_t n, struct vnc_error *e) {
+        _cleanup_free_ struct echo_run *runs = calloc(n ? n : 1, sizeof(*runs));
+        _cleanup_free_ struct pollfd *pfds = calloc(n ? n : 1, sizeof(*pfds));
+        _cleanup_free_ uint8_t *buf = malloc(65536 + 64);
+        uint16_t id0;
+        int r = 0;
+
+        if (!runs || !pfds || !buf)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        random_bytes(&id0, sizeof(id0));
+        for (size_t i = 0; i < n; i++) {
+                struct vnc_probe_echo *x = &echoes[i];
+                x->answered = x->icmp_error = false;
+                x->ms = -1;
+                x->error = 0;
+                x->mtu = 0;
+                if (x->tries < 1)
+                        x->tries = 1;
+                if (x->tries > (int)ELEMENTSOF(runs[i].sent_at))
+                        x->tries = (int)ELEMENTSOF(runs[i].sent_at);
+                if (x->interval_ms < 1)
+                        x->interval_ms = 1000;
+                runs[i] = (struct echo_run){.x = x, .fd = -1, .id = (uint16_t)(id0 + i)};
+        }
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = echo_open(p, &runs[i], e);
+        if (r < 0) {
+                echo_run_close(runs, n);
+                return r;
+        }
+        double start = now_ms();
+        for (;;) {
+                double t = now_ms(), next = -1;
+                size_t np = 0;
+                for (size_t i = 0; i < n; i++) {
+                        struct echo_run *er = &runs[i];
+                        if (er->done)
+                                continue;
+                        double due = start + (double)er->sent * er->x->interval_ms;
+                        if (er->sent < er->x->tries && t >= due) {
+                                echo_send(er);
+                                if (er->done)
+                                        continue;
+                                due = start + (double)er->sent * er->x->interval_ms;
+                        }
+                        /* the next send, or the deadline after the last one */
+                        if (t >= due && er->sent >= er->x->tries) {
+                                er->done = true;
+                                continue;
+                        }
+                        if (next < 0 || due < next)
+                                next = due;
+                        pfds[np++] = (struct pollfd){.fd = er->fd, .events = POLLIN};
+                }
+                if (np == 0)
+                        break;
+                int wait = (int)(next - now_ms()) + 1;
+                int k = poll(pfds, np, wait < 0 ? 0 : wait);
+                if (k < 0 && errno != EINTR) {
+                        r = vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "probe: poll: %m");
+                        break;
+                }
+                for (size_t j = 0; k > 0 && j < np; j++) {
+                        if (!pfds[j].revents)
+                                continue;
+                        for (size_t i = 0; i < n; i++)
+                                if (runs[i].fd == pfds[j].fd) {
+                                        if (pfds[j].revents & POLLERR)
+                                                echo_read_errqueue(&runs[i]);
+                                        if (pfds[j].revents & POLLIN)
+                                                echo_read(&runs[i], buf, 65536 + 64);
+                                }
+                }
+        }
+        echo_run_close(runs, n);
+        return r;
+}
+
+static const char *icmp4_what(uint8_t type, uint8_t code) {
+        static const char *const unreach[] = {
+                [ICMP_NET_UNREACH] = "network unreachable",   [ICMP_HOST_UNREACH] = "host unreachable",
+                [ICMP_PROT_UNREACH] = "protocol unreachable", [ICMP_PORT_UNREACH] = "port unreachable",
+                [ICMP_FRAG_NEEDED] = "fragmentation needed",  [ICMP_NET_ANO] = "network prohibited",
+                [ICMP_HOST_ANO] = "host prohibited",          [ICMP_PKT_FILTERED] = "administratively prohibited",
+        };
+        if (type == ICMP_DEST_UNREACH)
+                return code < ELEMENTSOF(unreach) && unreach[code] ? unreach[code] : "destination unreachable";
+        if (type == ICMP_TIME_EXCEEDED)
+                return "time exceeded";
+        return "ICMP error";
+}
+
+char *vnc_probe_echo_describe_error(const struct vnc_probe_echo *x) {
+        char from[INET6_ADDRSTRLEN] = "?";
+
+        if (x->error == -EMSGSIZE)
+                return vnc_strdup_printf("message too long: path MTU %u", x->mtu);
+        if (x->icmp_error) {
+                inet_ntop(x->icmp_family == AF_INET6 ? AF_INET6 : AF_INET, x->icmp_from, from, sizeof(from));
+                if (x->family == AF_INET6 || x->icmp_family == AF_INET6)
+                        return vnc_strdup_printf("ICMPv6 error type %u code %u from %s", x->icmp_type, x->icmp_code,
+                                                 from);
+                return vnc_strdup_printf("%s (ICMP type %u code %u) from %s", icmp4_what(x->icmp_type, x->icmp_code),
+                                         x->icmp_type, x->icmp_code, from);
+        }
+        if (x->error < 0)
+                return vnc_strdup_printf("could not send: %s", strerror(-x->error));
+        if (!x->answered)
+                return vnc_strdup_printf("no reply within %d ms (%d request%s)", x->tries * x->interval_ms, x->tries,
+                                         x->tries == 1 ? "" : "s");
+        return NULL;
+}

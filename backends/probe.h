@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/*
+ * The verify probe (SPEC section 5): a temporary network namespace with a
+ * veth port on a bridge.
+ *
+ *   host:  <bridge> -- vnp-<8 hex>  (alias "vnetcfg-probe:<profile>/<network>",
+ *                                    MTU = the bridge's, MAC fe:xx:..)
+ *   probe:             eth0          (up, MTU = the bridge's, IPv6 link-local
+ *                                    without DAD, IPv4 once set)
+ *
+ * The namespace is held by a forked child that does nothing but wait: it
+ * dies with the thread that made the probe (PR_SET_PDEATHSIG) and when its
+ * control pipe reaches EOF, so a killed vnetcfg leaves no namespace behind;
+ * the namespace's end deletes eth0 and with it the host end of the pair.
+ * Everything inside the namespace is done by the creating thread, which
+ * setns()es in and back around each socket it opens there.
+ *
+ * A probe belongs to the thread that made it: use and free it there.
+ * No shell, no subprocess: netlink, raw ICMP and packet sockets only.
+ */
+
+#define VNC_PROBE_ALIAS_PREFIX "vnetcfg-probe:"
+#define VNC_PROBE_IFNAME_PREFIX "vnp-"
+
+struct vnc_probe;
+
+/*
+ * Delete every link whose alias starts with "vnetcfg-probe:" (and veth links
+ * named vnp-* that have no alias: a crash between create and alias), in the
+ * calling thread's network namespace. ret_removed may be NULL.
+ */
+int vnc_probe_cleanup_stale(unsigned *ret_removed, struct vnc_error *e);
+
+/*
+ * Make a probe on bridge. -ENODEV (e filled) when the bridge does not exist.
+ * profile and network name the probe in its alias.
+ */
+int vnc_probe_new(const char *bridge, const char *profile, const char *network, struct vnc_probe **ret,
+                  struct vnc_error *e);
+/* Delete the veth pair and end the namespace. Accepts NULL. */
+void vnc_probe_free(struct vnc_probe *p);
+static inline void vnc_probe_freep(struct vnc_probe **p) { vnc_probe_free(*p); }
+
+const char *vnc_probe_ifname(const struct vnc_probe *p); /* host end, "vnp-1a2b3c4d" */
+uint32_t vnc_probe_bridge_mtu(const struct vnc_probe *p); /* the bridge's MTU when the probe was made */
+
+/*
+ * RFC 5227 style ARP probes (sender 0.0.0.0) from the probe for each of
+ * cands[0..n) at once; waits wait_ms. ret_free[i] tells whether nobody
+ * answered for cands[i]. Addresses in host byte order.
+ */
+int vnc_probe_arp_free(struct vnc_probe *p, const uint32_t *cands, size_t n, int wait_ms, bool *ret_free,
+                       struct vnc_error *e);
+
+/*
+ * Give the probe's eth0 addr/prefix. gateway != 0: default route via it;
+ * gateway == 0 and default_onlink: a default route straight out of eth0 (every
+ * destination is tried on the bridge itself); otherwise no default route.
+ */
+int vnc_probe_set_ipv4(struct vnc_probe *p, uint32_t addr, uint8_t prefix, uint32_t gateway, bool default_onlink,
+                       struct vnc_error *e);
+
+/*
+ * DHCPDISCOVER from the probe (broadcast from 0.0.0.0:68 through a packet
+ * socket on eth0, the probe's MAC as chaddr, broadcast flag set), sent tries
+ * times interval_ms apart; waits for an OFFER with the same xid. No offer is
+ * not an error: *ret_offer stays 0. Addresses in host byte order.
+ */
+int vnc_probe_dhcp_offer(struct vnc_probe *p, int tries, int interval_ms, uint32_t *ret_offer,
+                         uint32_t *ret_server, double *ret_ms, struct vnc_error *e);
+
+/* IPv6 link-local address of the probe's eth0 (probe_side) or of the bridge. -EADDRNOTAVAIL when none. */
+int vnc_probe_ipv6_ll(struct vnc_probe *p, bool probe_side, struct in6_addr *ret, struct vnc_error *e);
+/* First IPv4 address of the bridge (host byte order). -EADDRNOTAVAIL when none. */
+int vnc_probe_bridge_ipv4(struct vnc_probe *p, uint32_t *ret, struct vnc_error *e);
+
+/* One ICMP echo exchange (IPv4 or ICMPv6), run together with others by vnc_probe_echo(). */
+struct vnc_probe_echo {
+        /* in */
+        bool from_probe;      /* true: from inside the probe; false: from the host */
+        int family;           /* AF_INET or AF_INET6 */
+        uint32_t dst4;        /* host byte order */
+        struct in6_addr dst6; /* link-local ones are scoped to eth0 (probe) or the bridge (host) */
+        uint32_t payload;     /* ICMP payload bytes; 0 means 56 */
+        bool dont_fragment;   /* IP_PMTUDISC_DO / IPV6_DONTFRAG */
+        int tries;            /* requests sent, interval_ms apart; deadline tries * interval_ms */
+        int interval_ms;
+        /* out */
+        bool answered;
+        double ms;            /* round trip of the answered request, -1 when none */
+        int error;            /* -errno when a request could not be sent (-EMSGSIZE, -ENETUNREACH...) */
+        uint32_t mtu;         /* with -EMSGSIZE: the path MTU the kernel knows */
+        bool icmp_error;      /* an ICMP error came back instead of a reply */
+        uint8_t icmp_type, icmp_code;
+        int icmp_family;
+        uint8_t icmp_from[16]; /* who sent the ICMP error (network byte order) */
+};
+
+/*
+ * Run every echo at once (one raw socket each, connected, identifier and
+ * sequence matched, anything else ignored) until each is answered, failed or
+ * past its deadline. Returns < 0 only when a socket could not be opened.
+ */
+int vnc_probe_echo(struct vnc_probe *p, struct vnc_probe_echo *echoes, size_t n, struct vnc_error *e);
+
+/* "destination unreachable (port unreachable) from 10.0.0.1", for messages; caller frees. */
+char *vnc_probe_echo_describe_error(const struct vnc_probe_echo *x);

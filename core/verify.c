@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SPEC section 5: ping across the result. One probe per network (see
+ * backends/probe.h), each network checked by its own worker thread so that
+ * the checks that must time out ("must not answer") of several networks
+ * overlap; inside a network every echo runs at once. Results are merged in
+ * profile order, so the report does not depend on timing.
+ *
+ * Probe addresses: verify.probe_address when given. Otherwise, in a network
+ * with a host address, the highest address of the subnet that is not the
+ * host's, not in the DHCP range, not a static DHCP host, a port-forward guest
+ * or a route's gateway, and that nobody answers an ARP probe for. Isolated
+ * networks have no subnet: the probe takes an IPv4 link-local address
+ * (169.254/16, ARP-probed) and a default route out of its port, so every
+ * address it is told to try is tried on the bridge, as a guest would.
+ * Bridged networks (and VLAN networks without ipv4) use IPv6 link-local
+ * between the host and the probe: no LAN address is consumed.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include <sys/random.h>
+
+#include "probe.h"
+#include "verify.h"
+
+#define ECHO_TRIES 2
+#define ECHO_INTERVAL_MS 1000    /* positive checks: 1 s per echo, one retry */
+#define SILENCE_INTERVAL_MS 500  /* must-not-answer checks: two requests within 1 s */
+#define DHCP_TRIES 2
+#define DHCP_INTERVAL_MS 1000
+#define ARP_WAIT_MS 200
+#define ARP_BATCH 4
+#define ARP_ROUNDS 4
+#define MAX_WORKERS 16
+
+static const char *const check_kind_table[_VNC_CHECK_MAX] = {
+        [VNC_CHECK_PROBE_TO_HOST] = "probe-to-host",
+        [VNC_CHECK_HOST_TO_PROBE] = "host-to-probe",
+        [VNC_CHECK_TARGET] = "target",
+        [VNC_CHECK_TARGET_BLOCKED] = "target-blocked",
+        [VNC_CHECK_UNREACHABLE] = "unreachable",
+        [VNC_CHECK_MTU] = "mtu",
+        [VNC_CHECK_DHCP] = "dhcp",
+        [VNC_CHECK_VLAN_ISOLATION] = "vlan-isolation",
+};
+
+const char *vnc_check_kind_to_string(enum vnc_check_kind k) {
+        return k >= 0 && k < _VNC_CHECK_MAX ? check_kind_table[k] : NULL;
+}
+
+void vnc_verify_result_done(struct vnc_verify_result *r) {
+        if (!r)
+                return;
+        for (size_t i = 0; i < r->n_checks; i++) {
+                free(r->checks[i].name);
+                free(r->checks[i].detail);
+        }
+        free(r->checks);
+        *r = (struct vnc_verify_result){0};
+}
+
+int vnc_verify_add(struct vnc_verify_result *r, const char *network, enum vnc_check_kind kind, bool pass, double ms,
+                   char *name, char *detail) {
+        if (!name || VNC_GROW(r->checks, r->alloc, r->n_checks + 1) < 0) {
+                free(name);
+                free(detail);
+                return -ENOMEM;
+        }
+        struct vnc_check *c = &r->checks[r->n_checks++];
+        *c = (struct vnc_check){.kind = kind, .pass = pass, .ms = ms, .name = name, .detail = detail};
+        snprintf(c->network, sizeof(c->network), "%s", network ? network : "");
+        if (r->n_checks == 1)
+                r->ok = true;
+        if (!pass)
+                r->ok = false;
+        return 0;
+}
+
+/* ---- one network ---- */
+
+struct net_job {
+        const struct vnc_profile *p;
+        size_t index;
+        struct vnc_verify_result res;
+        struct vnc_error err;
+        int r;
+};
+
+static const char *ip4(uint32_t a, char buf[static 16]) { return vnc_ipv4_str(a, buf); }
+
+static bool address_taken(const struct vnc_network *n, uint32_t a) {
+        if (a == n->ipv4.addr)
+                return true;
+        if (n->has_dhcp) {
+                if (a >= n->dhcp.start && a <= n->dhcp.end)
+                        return true;
+                for (size_t i = 0; i < n->dhcp.n_hosts; i++)
+                        if (n->dhcp.hosts[i].ip == a)
+                                return true;
+        }
+        if (n->has_nat)
+                for (size_t i = 0; i < n->nat.n_forwards; i++)
+                        if (n->nat.forwards[i].guest == a)
+                                return true;
+        for (size_t i = 0; i < n->n_routes; i++)
+                if (n->routes[i].via == a)
+                        return true;
+        return false;
+}
+
+/* ARP-probe candidates in batches; the first free one wins. *ret = 0 when none is free. */
+static int pick_free(struct vnc_probe *probe, const uint32_t *cands, size_t n, uint32_t *ret, struct vnc_error *e) {
+        *ret = 0;
+        for (size_t off = 0; off < n; off += ARP_BATCH) {
+                size_t k = n - off < ARP_BATCH ? n - off : ARP_BATCH;
+                bool free_[ARP_BATCH];
+                int r = vnc_probe_arp_free(probe, cands + off, k, ARP_WAIT_MS, free_, e);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < k; i++)
+                        if (free_[i]) {
+                                *ret = cands[off + i];
+                                return 0;
+                        }
+        }
+        return 0;
+}
+
+static int probe_address(const struct vnc_network *n, struct vnc_probe *probe, struct vnc_ipv4_prefix *ret,
+                         struct vnc_error *e) {
+        uint32_t cands[ARP_BATCH * ARP_ROUNDS];
+        size_t nc = 0;
+
+        *ret = (struct vnc_ipv4_prefix){0};
+        if (n->has_ipv4) {
+                uint32_t mask = vnc_prefix_mask(n->ipv4.prefix), net = n->ipv4.addr & mask, last = net | ~mask;
+                uint32_t lo = n->ipv4.prefix >= 31 ? net : net + 1, hi = n->ipv4.prefix >= 31 ? last : last - 1;
+                if (n->ipv4.prefix == 32)
+                        return 0;
+                for (uint32_t a = hi; nc < ELEMENTSOF(cands); a--) {
+                        if (!address_taken(n, a))
+                                cands[nc++] = a;
+                        if (a == lo)
+                                break;
+                }
+                ret->prefix = n->ipv4.prefix;
+        } else {
+                /* 169.254.1.0 - 169.254.254.255 (RFC 3927 2.1), random */
+                for (; nc < ARP_BATCH; nc++) {
+                        uint32_t rnd = 0;
+                        if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+                                rnd = (uint32_t)nc * 7919u + (uint32_t)getpid();
+                        cands[nc] = (169u << 24 | 254u << 16) | (1 + rnd % 254) << 8 | (1 + (rnd >> 8) % 254);
+                }
+                ret->prefix = 16;
+        }
+        return pick_free(probe, cands, nc, &ret->addr, e);
+}
+
+static char *strdup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+struct echo_check {
+        enum vnc_check_kind kind;
+        bool must_answer;
+        char *name;
+        char *skip; /* could not be tried: a failure with this detail */
+};
+
+static void echo_set4(struct vnc_probe_echo *x, bool from_probe, uint32_t dst, bool must_answer) {
+        *x = (struct vnc_probe_echo){.from_probe = from_probe,
+                                     .family = AF_INET,
+                                     .dst4 = dst,
+                                     .tries = ECHO_TRIES,
+                                     .interval_ms = must_answer ? ECHO_INTERVAL_MS : SILENCE_INTERVAL_MS};
+}
+
+static void echo_set6(struct vnc_probe_echo *x, bool from_probe, const struct in6_addr *dst) {
+        *x = (struct vnc_probe_echo){.from_probe = from_probe,
+                                     .family = AF_INET6,
+                                     .dst6 = *dst,
+                                     .tries = ECHO_TRIES,
+                                     .interval_ms = ECHO_INTERVAL_MS};
+}
+
+static int report_echo(struct vnc_verify_result *res, const char *net, struct echo_check *c,
+                       const struct vnc_probe_echo *x) {
+        char *name = TAKE_PTR(c->name);
+
+        if (c->skip)
+                return vnc_verify_add(res, net, c->kind, false, -1, name, TAKE_PTR(c->skip));
+        if (c->must_answer) {
+                if (x->answered)
+                        return vnc_verify_add(res, net, c->kind, true, x->ms, name, NULL);
+                return vnc_verify_add(res, net, c->kind, false, -1, name, vnc_probe_echo_describe_error(x));
+        }
+        if (x->answered)
+                return vnc_verify_add(res, net, c->kind, false, x->ms, name,
+                                      vnc_strdup_printf("answered in %.1f ms", x->ms));
+        char *why = NULL;
+        if (x->icmp_error) {
+                _cleanup_free_ char *d = vnc_probe_echo_describe_error(x);
+                why = vnc_strdup_printf("rejected: %s", d ? d : "ICMP error");
+        }
+        return vnc_verify_add(res, net, c->kind, true, -1, name, why);
+}
+
+static int verify_network(struct net_job *job) {
+        const struct vnc_profile *p = job->p;
+        const struct vnc_network *n = &p->networks[job->index];
+        struct vnc_verify_result *res = &job->res;
+        struct vnc_error *e = &job->err;
+        _cleanup_(vnc_probe_freep) struct vnc_probe *probe = NULL;
+        struct vnc_probe_echo xs[64];
+        struct echo_check cs[64];
+        size_t nx = 0;
+        char b1[16], b2[16];
+        int r;
+
+        r = vnc_probe_new(n->bridge, p->name, n->name, &probe, e);
+        if (r == -ENODEV) {
+                _cleanup_free_ char *msg = e->message ? strdup(e->message) : NULL;
+                vnc_error_clear(e);
+                return vnc_verify_add(res, n->name, VNC_CHECK_PROBE_TO_HOST, false, -1,
+                                      vnc_strdup_printf("probe on bridge \"%s\"", n->bridge),
+                                      msg ? TAKE_PTR(msg) : strdup("bridge missing"));
+        }
+        if (r < 0)
+                return r;
+
+        /* DHCP first: the probe has no IPv4 address yet, as a booting guest. */
+        if (n->has_dhcp) {
+                uint32_t offer, server;
+                double ms;
+                r = vnc_probe_dhcp_offer(probe, DHCP_TRIES, DHCP_INTERVAL_MS, &offer, &server, &ms, e);
+                if (r < 0)
+                        return r;
+                if (offer)
+                        r = vnc_verify_add(res, n->name, VNC_CHECK_DHCP, true, ms, strdup("dhcp offer"),
+                                           vnc_strdup_printf("offered %s by %s", ip4(offer, b1), ip4(server, b2)));
+                else
+                        r = vnc_verify_add(res, n->name, VNC_CHECK_DHCP, false, -1, strdup("dhcp offer"),
+                                           vnc_strdup_printf("no offer within %d ms (%d discovers)",
+                                                             DHCP_TRIES * DHCP_INTERVAL_MS, DHCP_TRIES));
+                if (r < 0)
+                        return r;
+        }
+
+        /* The probe's IPv4 address. */
+        struct vnc_ipv4_prefix pa = {0};
+        bool ll = false; /* host <-> probe over IPv6 link-local */
+        if (n->verify.has_probe_address) {
+                pa = n->verify.probe_address;
+        } else if (n->has_ipv4 || n->mode == VNC_MODE_ISOLATED) {
+                r = probe_address(n, probe, &pa, e);
+                if (r < 0)
+                        return r;
+        }
+        if (!n->has_ipv4 && n->mode != VNC_MODE_ISOLATED)
+                ll = true;
+        char *no_v4 = NULL;
+        if (pa.addr) {
+                uint32_t gw = n->has_ipv4 ? n->ipv4.addr : 0;
+                r = vnc_probe_set_ipv4(probe, pa.addr, pa.prefix, gw, n->mode == VNC_MODE_ISOLATED, e);
+                if (r < 0)
+                        return r;
+        } else if (n->has_ipv4 || n->mode == VNC_MODE_ISOLATED) {
+                no_v4 = vnc_strdup_printf("no free address for the probe (set verify.probe_address)");
+        } else {
+                no_v4 = vnc_strdup_printf("the probe has no IPv4 address on a %s network (set verify.probe_address)",
+                                          vnc_mode_to_string(n->mode));
+        }
+#define ADD_CHECK(k, must, skipmsg, ...)                                                                     \
+        do {                                                                                                 \
+                if (nx >= ELEMENTSOF(xs))                                                                    \
+                        break;                                                                               \
+                cs[nx] = (struct echo_check){.kind = (k), .must_answer = (must),                             \
+                                             .name = vnc_strdup_printf(__VA_ARGS__),                         \
+                                             .skip = strdup_or_null(skipmsg)};                    \
+                nx++;                                                                                        \
+        } while (0)
+
+        /* Host <-> probe, and the MTU probe towards the host. */
+        uint32_t mtu = n->mtu ? n->mtu : vnc_probe_bridge_mtu(probe);
+        uint32_t host4 = n->has_ipv4 ? n->ipv4.addr : 0;
+        if (ll && pa.addr) {
+                /* bridged with verify.probe_address: the host's own address on the bridge, if it has one */
+                struct vnc_error ignored = {0};
+                if (vnc_probe_bridge_ipv4(probe, &host4, &ignored) == 0)
+                        ll = false;
+                vnc_error_clear(&ignored);
+        }
+        if (host4 && (pa.addr || no_v4)) {
+                echo_set4(&xs[nx], true, host4, true);
+                ADD_CHECK(VNC_CHECK_PROBE_TO_HOST, true, pa.addr ? NULL : no_v4, "probe -> host %s", ip4(host4, b1));
+                echo_set4(&xs[nx], false, pa.addr, true);
+                ADD_CHECK(VNC_CHECK_HOST_TO_PROBE, true, pa.addr ? NULL : no_v4, "host -> probe %s",
+                          pa.addr ? ip4(pa.addr, b1) : "(no address)");
+                echo_set4(&xs[nx], true, host4, true);
+                xs[nx].payload = mtu > 28 ? mtu - 28 : 0;
+                xs[nx].dont_fragment = true;
+                ADD_CHECK(VNC_CHECK_MTU, true, pa.addr ? NULL : no_v4, "mtu %u with DF: probe -> host", mtu);
+        } else if (ll) {
+                struct in6_addr host6 = IN6ADDR_ANY_INIT, probe6 = IN6ADDR_ANY_INIT;
+                struct vnc_error e6 = {0};
+                char h6[INET6_ADDRSTRLEN] = "?", p6[INET6_ADDRSTRLEN] = "?";
+                _cleanup_free_ char *why = NULL;
+                if (vnc_probe_ipv6_ll(probe, false, &host6, &e6) < 0 || vnc_probe_ipv6_ll(probe, true, &probe6, &e6) < 0)
+                        why = strdup(e6.message ? e6.message : "no IPv6 link-local address");
+                vnc_error_clear(&e6);
+                inet_ntop(AF_INET6, &host6, h6, sizeof(h6));
+                inet_ntop(AF_INET6, &probe6, p6, sizeof(p6));
+                echo_set6(&xs[nx], true, &host6);
+                ADD_CHECK(VNC_CHECK_PROBE_TO_HOST, true, why, "probe -> host %s", h6);
+                echo_set6(&xs[nx], false, &probe6);
+                ADD_CHECK(VNC_CHECK_HOST_TO_PROBE, true, why, "host -> probe %s", p6);
+                echo_set6(&xs[nx], true, &host6);
+                xs[nx].payload = mtu > 48 ? mtu - 48 : 0;
+                xs[nx].dont_fragment = true;
+                ADD_CHECK(VNC_CHECK_MTU, true, why, "mtu %u with DF: probe -> host", mtu);
+        }
+
+        /* Targets: answer from nat (and routed, vlan, bridged); never from host-only and isolated. */
+        bool closed = n->mode == VNC_MODE_HOST_ONLY || n->mode == VNC_MODE_ISOLATED;
+        for (size_t i = 0; i < n->verify.n_targets; i++) {
+                uint32_t t = n->verify.targets[i];
+                echo_set4(&xs[nx], true, t, !closed);
+                if (closed)
+                        ADD_CHECK(VNC_CHECK_TARGET_BLOCKED, false, pa.addr ? NULL : no_v4, "target %s must not answer",
+                                  ip4(t, b1));
+                else
+                        ADD_CHECK(VNC_CHECK_TARGET, true, pa.addr ? NULL : no_v4, "target %s answers", ip4(t, b1));
+        }
+        for (size_t i = 0; i < n->verify.n_unreachable; i++) {
+                uint32_t t = n->verify.unreachable[i];
+                echo_set4(&xs[nx], true, t, false);
+                ADD_CHECK(VNC_CHECK_UNREACHABLE, false, pa.addr ? NULL : no_v4, "unreachable %s must not answer",
+                          ip4(t, b1));
+        }
+        /* Isolated without targets: nothing of the host answers, e.g. another network's host address. */
+        if (n->mode == VNC_MODE_ISOLATED && n->verify.n_targets == 0) {
+                for (size_t i = 0; i < p->n_networks; i++) {
+                        const struct vnc_network *o = &p->networks[i];
+                        if (i == job->index || !o->has_ipv4)
+                                continue;
+                        echo_set4(&xs[nx], true, o->ipv4.addr, false);
+                        ADD_CHECK(VNC_CHECK_TARGET_BLOCKED, false, pa.addr ? NULL : no_v4,
+                                  "host %s (network %s) must not answer", ip4(o->ipv4.addr, b1), o->name);
+                        break;
+                }
+        }
+#undef ADD_CHECK
+        free(no_v4);
+
+        /* Run what can be run, all at once; skipped ones are reported as failed with their reason. */
+        struct vnc_probe_echo run[ELEMENTSOF(xs)];
+        size_t map[ELEMENTSOF(xs)], nrun = 0;
+        for (size_t i = 0; i < nx; i++)
+                if (!cs[i].skip) {
+                        map[i] = nrun;
+                        run[nrun++] = xs[i];
+                }
+        r = vnc_probe_echo(probe, run, nrun, e);
+        for (size_t i = 0; i < nx; i++) {
+                int k = r < 0 ? 0 : report_echo(res, n->name, &cs[i], cs[i].skip ? NULL : &run[map[i]]);
+                if (k < 0 && r >= 0)
+                        r = k;
+                free(cs[i].name);
+                free(cs[i].skip);
+        }
+        return r;
+}
+
+/* ---- the profile ---- */
+
+struct pool {
+        struct net_job *jobs;
+        size_t n, next;
+        pthread_mutex_t lock;
+};
+
+static void *worker(void *arg) {
+        struct pool *pool = arg;
+        for (;;) {
+                pthread_mutex_lock(&pool->lock);
+                size_t i = pool->next < pool->n ? pool->next++ : SIZE_MAX;
+                pthread_mutex_unlock(&pool->lock);
+                if (i == SIZE_MAX)
+                        return NULL;
+                pool->jobs[i].r = verify_network(&pool->jobs[i]);
+        }
+}
+
+int vnc_verify_profile(const struct vnc_profile *p, struct vnc_verify_result *ret, struct vnc_error *e) {
+        struct pool pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+        pthread_t threads[MAX_WORKERS];
+        size_t nthreads = 0;
+        int r;
+
+        *ret = (struct vnc_verify_result){.ok = true};
+        r = vnc_probe_cleanup_stale(NULL, e);
+        if (r < 0)
+                return r;
+        if (p->n_networks == 0)
+                return 0;
+        pool.jobs = calloc(p->n_networks, sizeof(*pool.jobs));
+        if (!pool.jobs)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        pool.n = p->n_networks;
+        for (size_t i = 0; i < pool.n; i++)
+                pool.jobs[i] = (struct net_job){.p = p, .index = i};
+        size_t want = pool.n < MAX_WORKERS ? pool.n : MAX_WORKERS;
+        for (; nthreads < want; nthreads++)
+                if (pthread_create(&threads[nthreads], NULL, worker, &pool) != 0)
+                        break;
+        if (nthreads == 0)
+                worker(&pool); /* no thread: do it here */
+        for (size_t i = 0; i < nthreads; i++)
+                pthread_join(threads[i], NULL);
+
+        r = 0;
+        for (size_t i = 0; i < pool.n; i++) {
+                struct net_job *j = &pool.jobs[i];
+                if (j->r < 0 && r == 0) {
+                        r = j->r;
+                        if (e && !vnc_error_isset(e)) {
+                                *e = j->err; /* hand it over */
+                                j->err = (struct vnc_error){0};
+                        }
+                }
+                vnc_error_clear(&j->err);
+                for (size_t k = 0; k < j->res.n_checks; k++) {
+                        struct vnc_check *c = &j->res.checks[k];
+                        if (r == 0 && vnc_verify_add(ret, c->network, c->kind, c->pass, c->ms, TAKE_PTR(c->name),
+                                                     TAKE_PTR(c->detail)) < 0)
+                                r = vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+                }
+                vnc_verify_result_done(&j->res);
+        }
+        free(pool.jobs);
+        if (r < 0)
+                vnc_verify_result_done(ret);
+        return r;
+}
