@@ -542,8 +542,109 @@ static int find_addr(struct vnc_probe *p, bool probe_side, int family, void *ret
         return 0;
 }
 
+/*
+ * The first IPv6 link-local address of ifindex that has finished DAD, read
+ * with one RTM_GETADDR dump. 1 found, 0 only tentative or none, -errno.
+ */
+static int ll_dump(int fd, int ifindex, struct in6_addr *ret, bool *ret_tentative, uint32_t seq) {
+        struct {
+                struct nlmsghdr h;
+                struct ifaddrmsg ifa;
+        } req = {.h = {.nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETADDR,
+                       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = seq},
+                 .ifa = {.ifa_family = AF_INET6}};
+        _cleanup_free_ uint8_t *buf = malloc(65536);
+        int found = 0;
+
+        *ret_tentative = false;
+        if (!buf)
+                return -ENOMEM;
+        if (send(fd, &req, sizeof(req), 0) < 0)
+                return -errno;
+        for (;;) {
+                struct pollfd pfd = {.fd = fd, .events = POLLIN};
+                int k = poll(&pfd, 1, 2000);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return k < 0 ? -errno : -ETIMEDOUT;
+                ssize_t got = recv(fd, buf, 65536, 0);
+                if (got < 0) {
+                        if (errno == EINTR || errno == EAGAIN)
+                                continue;
+                        return -errno;
+                }
+                size_t len = (size_t)got;
+                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+                        if (h->nlmsg_seq != seq)
+                                continue;
+                        if (h->nlmsg_type == NLMSG_DONE)
+                                return found;
+                        if (h->nlmsg_type == NLMSG_ERROR) {
+                                const struct nlmsgerr *err = NLMSG_DATA(h);
+                                return err->error < 0 ? err->error : -EIO;
+                        }
+                        if (h->nlmsg_type != RTM_NEWADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
+                                continue;
+                        const struct ifaddrmsg *ifa = NLMSG_DATA(h);
+                        if ((int)ifa->ifa_index != ifindex || found)
+                                continue;
+                        uint32_t flags = ifa->ifa_flags;
+                        const struct in6_addr *a = NULL;
+                        int alen = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*ifa));
+                        for (struct rtattr *rta = IFA_RTA(ifa); RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen)) {
+                                if (rta->rta_type == IFA_ADDRESS && RTA_PAYLOAD(rta) == 16)
+                                        a = RTA_DATA(rta);
+                                else if (rta->rta_type == IFA_FLAGS && RTA_PAYLOAD(rta) == 4)
+                                        memcpy(&flags, RTA_DATA(rta), 4);
+                        }
+                        if (!a || !IN6_IS_ADDR_LINKLOCAL(a))
+                                continue;
+                        if (flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)) {
+                                *ret_tentative = true;
+                                continue;
+                        }
+                        *ret = *a;
+                        found = 1;
+                }
+        }
+}
+
+#define LL_WAIT_MS 3000 /* DAD of a bridge made just now: one NS and a second's wait */
+#define LL_POLL_MS 10
+
 int vnc_probe_ipv6_ll(struct vnc_probe *p, bool probe_side, struct in6_addr *ret, struct vnc_error *e) {
-        return find_addr(p, probe_side, AF_INET6, ret, e);
+        _cleanup_close_ int fd = -1;
+        const char *name = probe_side ? "eth0" : p->bridge;
+        int ifindex = probe_side ? p->eth0_ifindex : p->bridge_ifindex;
+        double deadline = now_ms() + LL_WAIT_MS;
+        bool tentative = false;
+        int r;
+
+        fd = socket_in(p, probe_side, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+        if (fd < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, fd, "could not open a rtnetlink socket: %s", strerror(-fd));
+        /*
+         * Addresses are tentative until DAD has run, even with nodad (the DAD work
+         * clears the flag a moment later), and a tentative address is no source.
+         * Addresses have no event worth a subscription here: poll with a deadline.
+         */
+        for (uint32_t seq = 1;; seq++) {
+                r = ll_dump(fd, ifindex, ret, &tentative, seq);
+                if (r < 0)
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, r, "could not read the addresses of \"%s\": %s", name,
+                                             strerror(-r));
+                if (r > 0)
+                        return 0;
+                if (!tentative || now_ms() >= deadline)
+                        break;
+                struct timespec ts = {.tv_nsec = LL_POLL_MS * 1000000L};
+                nanosleep(&ts, NULL);
+        }
+        return vnc_error_set(e, VNC_ERR_RUNTIME, -EADDRNOTAVAIL,
+                             tentative ? "\"%s\": its IPv6 link-local address is still tentative (DAD) after %d ms"
+                                       : "\"%s\" has no IPv6 link-local address",
+                             name, LL_WAIT_MS);
 }
 
 int vnc_probe_bridge_ipv4(struct vnc_probe *p, uint32_t *ret, struct vnc_error *e) {
