@@ -43,6 +43,7 @@ int cli_load_profile(struct cli *c, const char *path, struct vnc_profile **ret);
 json_t *cli_plan_json(const struct vnc_plan *p);
 void cli_plan_print(FILE *f, const struct vnc_plan *p, const char *indent);
 void cli_json_emit(json_t *doc); /* dumps to stdout and decrefs */
+int cli_spawn_watcher(const struct cli *c, const char *name, unsigned gen, long long deadline);
 
 int cmd_validate(struct cli *c, int argc, char **argv);
 int cmd_plan(struct cli *c, int argc, char **argv);

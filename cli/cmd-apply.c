@@ -54,14 +54,23 @@ int cmd_apply(struct cli *c, int argc, char **argv) {
         }
         if (optind != argc - 1)
                 return cli_usage_error(c, "apply", "expected exactly one PROFILE");
-        if (confirm)
-                return cli_usage_error(c, "apply", "--confirm-timeout is not available in this version yet");
+        unsigned confirm_seconds = 0;
+        if (confirm) {
+                char *end;
+                errno = 0;
+                unsigned long v = strtoul(confirm, &end, 10);
+                if (errno || end == confirm || *end || v == 0 || v > 86400)
+                        return cli_usage_error(c, "apply", "--confirm-timeout \"%s\": expected seconds (1..86400)",
+                                               confirm);
+                confirm_seconds = (unsigned)v;
+        }
         if (cli_load_profile(c, argv[optind], &p) < 0)
                 return cli_fail(c);
 
         cli_engine(c, &eng);
         eng.progress = show_progress;
         eng.userdata = &pr;
+        eng.confirm_seconds = confirm_seconds;
         r = vnc_engine_apply(&eng, p, &res, &c->err);
         if (pr.shown)
                 fprintf(stderr, "\r\033[K");
@@ -74,12 +83,27 @@ int cmd_apply(struct cli *c, int argc, char **argv) {
                 vnc_profile_free(p);
                 return cli_fail(c);
         }
+        if (res.confirm_deadline > 0) {
+                int w = cli_spawn_watcher(c, p->name, res.generation, res.confirm_deadline);
+                if (w < 0) {
+                        /* No watcher, no safety net: undo now rather than leave it unguarded. */
+                        struct vnc_rollback_result rb;
+                        (void)vnc_engine_rollback(&eng, p->name, false, &rb, &c->err);
+                        vnc_error_set(&c->err, VNC_ERR_RUNTIME, w,
+                                      "could not start the confirmation watcher; the apply was rolled back");
+                        vnc_apply_result_done(&res);
+                        vnc_profile_free(p);
+                        return cli_fail(c);
+                }
+        }
         /* The verify step (SPEC section 5) lands with the verify issue; say so rather than pretend. */
         json_t *verify = json_pack("{s:s, s:s}", "status", "skipped", "reason",
                                    no_verify ? "--no-verify" : "verify is not available in this version yet");
         if (c->json)
-                cli_json_emit(json_pack("{s:s, s:b, s:o, s:o, s:b}", "profile", p->name, "changed", res.changed,
-                                        "actions", cli_plan_json(&res.plan), "verify", verify, "rolled_back", 0));
+                cli_json_emit(json_pack("{s:s, s:b, s:o, s:o, s:b, s:o}", "profile", p->name, "changed", res.changed,
+                                        "actions", cli_plan_json(&res.plan), "verify", verify, "rolled_back", 0,
+                                        "confirm_deadline",
+                                        res.confirm_deadline ? json_integer(res.confirm_deadline) : json_null()));
         else {
                 json_decref(verify);
                 if (c->verbosity >= 0 && res.changed) {
@@ -87,6 +111,10 @@ int cmd_apply(struct cli *c, int argc, char **argv) {
                                res.plan.n_actions == 1 ? "" : "s", res.generation);
                         if (c->verbosity > 0)
                                 cli_plan_print(stdout, &res.plan, "  ");
+                        if (res.confirm_deadline > 0)
+                                printf("awaiting confirmation: run \"vnetcfg confirm %s\" within %u s, or this apply "
+                                       "is rolled back\n",
+                                       p->name, confirm_seconds);
                 } else if (c->verbosity >= 0)
                         printf("\"%s\" is up to date: nothing to change\n", p->name);
                 if (!no_verify && c->verbosity > 0)

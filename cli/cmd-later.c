@@ -1,20 +1,51 @@
 /* SPDX-License-Identifier: MIT */
-/* Commands whose issues have not landed yet: they say so plainly and exit 1. */
+#include <signal.h>
+#include <stdio.h>
+
 #include "cli.h"
 
-static int not_yet(const char *what) {
-        fprintf(stderr, "vnetcfg: %s is not available in this version yet\n", what);
-        return EXIT_RUNTIME;
-}
-
-int cmd_verify(struct cli *c, int argc, char **argv) {
-        return not_yet("verify");
+/* Is pid a vnetcfg process (the watcher), not something that took over a recycled pid? */
+static bool is_vnetcfg(int pid) {
+        char path[64], cmd[256] = "";
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return false;
+        size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
+        fclose(f);
+        cmd[n] = 0;
+        const char *base = strrchr(cmd, '/');
+        return strstr(base ? base : cmd, "vnetcfg") != NULL;
 }
 
 int cmd_confirm(struct cli *c, int argc, char **argv) {
-        return not_yet("confirm");
+        struct vnc_engine eng;
+        int watcher = 0;
+
+        if (argc != 2)
+                return cli_usage_error(c, "confirm", "expected exactly one NAME");
+        if (!vnc_name_valid(argv[1]))
+                return cli_usage_error(c, "confirm", "\"%s\": not a profile name", argv[1]);
+        cli_engine(c, &eng);
+        if (vnc_engine_confirm(&eng, argv[1], &watcher, &c->err) < 0)
+                return cli_fail(c);
+        /* The record is gone, so the watcher would do nothing at the deadline; stop it now. */
+        if (watcher > 0 && is_vnetcfg(watcher))
+                (void)kill(watcher, SIGTERM);
+        if (c->json)
+                cli_json_emit(json_pack("{s:s, s:b}", "profile", argv[1], "confirmed", 1));
+        else if (c->verbosity >= 0)
+                printf("confirmed \"%s\": the changes stay\n", argv[1]);
+        return EXIT_OK;
+}
+
+/* Until the verify and doctor issue lands: say so plainly and exit 1. */
+int cmd_verify(struct cli *c, int argc, char **argv) {
+        fprintf(stderr, "vnetcfg: verify is not available in this version yet\n");
+        return EXIT_RUNTIME;
 }
 
 int cmd_doctor(struct cli *c, int argc, char **argv) {
-        return not_yet("doctor");
+        fprintf(stderr, "vnetcfg: doctor is not available in this version yet\n");
+        return EXIT_RUNTIME;
 }

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <time.h>
+
 #include "cli.h"
 
 /* One object: a line of text or one JSON element. */
@@ -69,6 +71,17 @@ int cmd_status(struct cli *c, int argc, char **argv) {
                         has_dhcp |= en->applied->networks[k].has_dhcp;
                 if (!c->json && has_dhcp)
                         printf("  dnsmasq: %s\n", en->dhcp_running ? "running" : "not running (apply restarts it)");
+                if (!c->json && en->pending) {
+                        char when[64] = "?";
+                        time_t t = (time_t)en->confirm.deadline;
+                        struct tm tm;
+                        if (localtime_r(&t, &tm))
+                                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+                        printf("  awaiting confirmation: generation %u is rolled back at %s (in %lld s) unless "
+                               "\"vnetcfg confirm %s\"%s\n",
+                               en->confirm.gen, when, en->confirm.deadline - (long long)time(NULL), en->name,
+                               en->watcher_alive ? "" : "; its watcher is gone: run confirm or rollback");
+                }
                 if (!c->json && en->drift.n_actions) {
                         printf("  drift: apply would do %zu action%s:\n", en->drift.n_actions,
                                en->drift.n_actions == 1 ? "" : "s");
@@ -79,6 +92,11 @@ int cmd_status(struct cli *c, int argc, char **argv) {
                                        cli_plan_json(&en->drift));
                 json_object_set_new(jp, "dnsmasq",
                                     has_dhcp ? json_string(en->dhcp_running ? "running" : "not running") : json_null());
+                json_object_set_new(jp, "confirm",
+                                    en->pending ? json_pack("{s:i, s:I, s:i, s:b}", "generation", (int)en->confirm.gen,
+                                                            "deadline", (json_int_t)en->confirm.deadline, "watcher",
+                                                            en->confirm.watcher, "watcher_alive", en->watcher_alive)
+                                                : json_null());
                 json_array_append_new(profiles, jp);
         }
         if (c->json)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "engine.h"
 
@@ -172,6 +174,18 @@ static int undo_recorded(struct vnc_backend_ctx *ctx, const struct vnc_action *a
         return r;
 }
 
+/* --confirm-timeout: the generation just made is rolled back at the deadline unless confirmed. */
+static int arm_confirm(const struct vnc_engine *eng, struct vnc_state *s, const char *name, unsigned gen,
+                       struct vnc_apply_result *ret, struct vnc_error *e) {
+        if (eng->confirm_seconds == 0)
+                return 0;
+        struct vnc_pending pending = {.gen = gen, .deadline = (long long)time(NULL) + eng->confirm_seconds};
+        int r = vnc_state_pending_write(s, name, &pending, e);
+        if (r >= 0)
+                ret->confirm_deadline = pending.deadline;
+        return r;
+}
+
 int vnc_engine_apply(const struct vnc_engine *eng, const struct vnc_profile *p, struct vnc_apply_result *ret,
                      struct vnc_error *e) {
         struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
@@ -192,6 +206,14 @@ int vnc_engine_apply(const struct vnc_engine *eng, const struct vnc_profile *p, 
         r = interrupted_check(&s, p->name, e);
         if (r < 0)
                 goto finish;
+        struct vnc_pending pend;
+        if (vnc_state_pending_read(&s, p->name, &pend) > 0) {
+                r = vnc_error_set(e, VNC_ERR_CONFLICT, -EBUSY,
+                                  "the last apply of \"%s\" awaits confirmation (it is rolled back in %lld s): run "
+                                  "\"vnetcfg confirm %s\" or \"vnetcfg rollback %s\" first",
+                                  p->name, pend.deadline - (long long)time(NULL), p->name, p->name);
+                goto finish;
+        }
         r = prepare(&s, true, p, &prep, e);
         if (r < 0)
                 goto finish;
@@ -246,6 +268,8 @@ int vnc_engine_apply(const struct vnc_engine *eng, const struct vnc_profile *p, 
         }
         ret->changed = true;
         ret->generation = gen;
+        vnc_journal_close(&j);
+        r = arm_confirm(eng, &s, p->name, gen, ret, e);
 finish:
         vnc_journal_close(&j);
         prepared_done(&prep);
@@ -308,6 +332,9 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
                 if (r < 0 || !all)
                         break;
         }
+        /* A pending confirmation was for the newest generation: it is gone now. */
+        if (r >= 0 && n > 0)
+                (void)vnc_state_pending_remove(&s, name);
         if (r >= 0 && all) {
                 /* Anything still carrying this profile's mark (a journal lost or damaged) goes too. */
                 struct vnc_live *live = NULL;
@@ -337,6 +364,26 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
 finish:
         vnc_state_close(&s);
         return r;
+}
+
+/* Running (not a zombie waiting to be reaped) and still vnetcfg, not a recycled pid. */
+static bool watcher_alive(int pid) {
+        char path[64], stat[512];
+        if (pid <= 0)
+                return false;
+        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return false;
+        size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+        fclose(f);
+        stat[n] = 0;
+        const char *close_paren = strrchr(stat, ')');
+        const char *open_paren = strchr(stat, '(');
+        if (!close_paren || !open_paren || close_paren[1] != ' ')
+                return false;
+        return close_paren[2] != 'Z' && close_paren[2] != 'X' && memmem(open_paren, (size_t)(close_paren - open_paren),
+                                                                          "vnetcfg", 7) != NULL;
 }
 
 void vnc_status_free(struct vnc_status *s) {
@@ -399,6 +446,10 @@ int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc
                 if (r < 0)
                         goto done;
                 en->interrupted = !committed;
+                if (vnc_state_pending_read(&s, names[i], &en->confirm) > 0) {
+                        en->pending = true;
+                        en->watcher_alive = watcher_alive(en->confirm.watcher);
+                }
                 r = vnc_state_load_applied(&s, names[i], &en->applied, e);
                 if (r < 0)
                         goto done;
@@ -432,5 +483,80 @@ done:
         return 0;
 fail:
         vnc_status_free(st);
+        return r;
+}
+
+static int locked_state(const struct vnc_engine *eng, struct vnc_state *s, struct vnc_error *e) {
+        bool missing;
+        int r = open_state(eng, true, s, &missing, e);
+        if (r >= 0)
+                r = vnc_state_lock(s, eng->wait_seconds, e);
+        return r;
+}
+
+int vnc_engine_confirm(const struct vnc_engine *eng, const char *name, int *ret_watcher, struct vnc_error *e) {
+        struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
+        struct vnc_pending p;
+        int r;
+
+        *ret_watcher = 0;
+        r = locked_state(eng, &s, e);
+        if (r >= 0) {
+                r = vnc_state_pending_read(&s, name, &p);
+                if (r == 0)
+                        r = vnc_error_set(e, VNC_ERR_USAGE, -ENOENT, "no apply of \"%s\" awaits confirmation", name);
+                else if (r > 0) {
+                        r = vnc_state_pending_remove(&s, name);
+                        if (r < 0)
+                                vnc_error_set(e, VNC_ERR_RUNTIME, r, "could not remove the pending record of \"%s\"",
+                                              name);
+                        else
+                                *ret_watcher = p.watcher;
+                }
+        }
+        vnc_state_close(&s);
+        return r;
+}
+
+int vnc_engine_pending_watcher(const struct vnc_engine *eng, const char *name, unsigned gen, int pid,
+                               struct vnc_error *e) {
+        struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
+        struct vnc_pending p;
+        int r = locked_state(eng, &s, e);
+
+        if (r >= 0 && vnc_state_pending_read(&s, name, &p) > 0 && p.gen == gen) {
+                p.watcher = pid;
+                r = vnc_state_pending_write(&s, name, &p, e);
+        }
+        vnc_state_close(&s);
+        return r;
+}
+
+int vnc_engine_confirm_expired(const struct vnc_engine *eng, const char *name, unsigned gen, struct vnc_error *e) {
+        struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
+        _cleanup_free_ unsigned *gens = NULL;
+        struct vnc_rollback_result res = {0};
+        struct vnc_pending p;
+        size_t n = 0;
+        int r = locked_state(eng, &s, e);
+
+        if (r < 0)
+                goto finish;
+        if (vnc_state_pending_read(&s, name, &p) <= 0 || p.gen != gen) {
+                r = 0; /* confirmed, or rolled back by hand */
+                goto finish;
+        }
+        r = vnc_state_generations(&s, name, &gens, &n);
+        if (r >= 0 && n > 0 && gens[n - 1] == gen) {
+                r = rollback_generation(&s, name, gen, &res, e);
+                if (r >= 0)
+                        vnc_state_gc_blobs(&s);
+        }
+        if (r >= 0) {
+                (void)vnc_state_pending_remove(&s, name);
+                r = 1;
+        }
+finish:
+        vnc_state_close(&s);
         return r;
 }

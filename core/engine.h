@@ -12,6 +12,7 @@ struct vnc_engine {
         double wait_seconds; /* for the lock */
         vnc_progress_fn progress;
         void *userdata;
+        unsigned confirm_seconds; /* apply: roll back at the deadline unless confirmed (0: no) */
 };
 
 struct vnc_apply_result {
@@ -19,6 +20,7 @@ struct vnc_apply_result {
         unsigned generation; /* 0 when nothing changed */
         struct vnc_plan plan;
         bool rolled_back; /* a failure undid this run's changes */
+        long long confirm_deadline; /* pending confirmation: CLOCK_REALTIME deadline, 0 when none */
 };
 void vnc_apply_result_done(struct vnc_apply_result *r);
 
@@ -44,6 +46,9 @@ struct vnc_status_entry {
         struct vnc_profile *applied; /* NULL when interrupted before any commit */
         struct vnc_plan drift;   /* what apply would do to repair: empty = no drift */
         bool dhcp_running;       /* its dnsmasq */
+        bool pending;            /* an apply awaits `vnetcfg confirm` */
+        struct vnc_pending confirm;
+        bool watcher_alive;
 };
 struct vnc_status {
         struct vnc_status_entry *entries;
@@ -52,3 +57,11 @@ struct vnc_status {
 };
 void vnc_status_free(struct vnc_status *s);
 int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc_status **ret, struct vnc_error *e);
+
+/* confirm NAME: keep the pending apply; *ret_watcher is the watcher to stop (0 if none). */
+int vnc_engine_confirm(const struct vnc_engine *eng, const char *name, int *ret_watcher, struct vnc_error *e);
+/* The watcher records itself. */
+int vnc_engine_pending_watcher(const struct vnc_engine *eng, const char *name, unsigned gen, int pid,
+                               struct vnc_error *e);
+/* At the deadline: roll generation gen back unless it was confirmed (or replaced). Returns 1 when rolled back. */
+int vnc_engine_confirm_expired(const struct vnc_engine *eng, const char *name, unsigned gen, struct vnc_error *e);

@@ -516,3 +516,68 @@ void vnc_state_gc_blobs(struct vnc_state *s) {
         closedir(d);
         (void)unlinkat(s->dir_fd, "blobs", AT_REMOVEDIR); /* only when empty */
 }
+
+/* ---- pending confirmation ------------------------------------------------ */
+
+int vnc_state_pending_read(struct vnc_state *s, const char *profile, struct vnc_pending *ret) {
+        char buf[128];
+        int dfd = profile_dir(s, profile, false), fd;
+        ssize_t n;
+
+        if (dfd < 0)
+                return dfd == -ENOENT ? 0 : dfd;
+        fd = openat(dfd, "pending", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        close(dfd);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+                return -EBADMSG;
+        buf[n] = 0;
+        *ret = (struct vnc_pending){0};
+        if (sscanf(buf, "gen=%u deadline=%lld watcher=%d", &ret->gen, &ret->deadline, &ret->watcher) != 3)
+                return -EBADMSG;
+        return 1;
+}
+
+int vnc_state_pending_write(struct vnc_state *s, const char *profile, const struct vnc_pending *p, struct vnc_error *e) {
+        char buf[128];
+        int dfd = profile_dir(s, profile, true), fd, r;
+
+        if (dfd < 0)
+                return state_error(e, dfd, "open the directory of profile", profile);
+        snprintf(buf, sizeof(buf), "gen=%u deadline=%lld watcher=%d\n", p->gen, p->deadline, p->watcher);
+        fd = openat(dfd, ".pending.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+                r = -errno;
+                close(dfd);
+                return state_error(e, r, "write", "pending");
+        }
+        r = write_all(fd, buf, strlen(buf));
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        close(fd);
+        if (r == 0 && renameat(dfd, ".pending.tmp", dfd, "pending") < 0)
+                r = -errno;
+        if (r == 0)
+                fsync(dfd);
+        close(dfd);
+        return r < 0 ? state_error(e, r, "write", "pending") : 0;
+}
+
+int vnc_state_pending_remove(struct vnc_state *s, const char *profile) {
+        int dfd = profile_dir(s, profile, false);
+
+        if (dfd < 0)
+                return dfd == -ENOENT ? 0 : dfd;
+        int r = unlinkat(dfd, "pending", 0) < 0 && errno != ENOENT ? -errno : 0;
+        (void)unlinkat(dfd, ".pending.tmp", 0);
+        fsync(dfd);
+        close(dfd);
+        /* The profile's directory goes when nothing is left in it (rolled back to nothing). */
+        char path[128];
+        snprintf(path, sizeof(path), "profiles/%s", profile);
+        (void)unlinkat(s->dir_fd, path, AT_REMOVEDIR);
+        return r;
+}

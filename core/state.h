@@ -48,6 +48,17 @@ int vnc_state_write_blob(struct vnc_state *s, const char *hash, const char *text
  * of the generation that started it). Called after rollbacks. */
 void vnc_state_gc_blobs(struct vnc_state *s);
 
+/* An apply made with --confirm-timeout waits for `vnetcfg confirm`: profiles/<name>/pending. */
+struct vnc_pending {
+        unsigned gen;           /* the generation rolled back at the deadline */
+        long long deadline;     /* CLOCK_REALTIME seconds */
+        int watcher;            /* pid of the watcher, 0 before it recorded itself */
+};
+/* 1 and *ret filled when a confirmation is pending, 0 when not. */
+int vnc_state_pending_read(struct vnc_state *s, const char *profile, struct vnc_pending *ret);
+int vnc_state_pending_write(struct vnc_state *s, const char *profile, const struct vnc_pending *p, struct vnc_error *e);
+int vnc_state_pending_remove(struct vnc_state *s, const char *profile);
+
 /* Journal of one generation. */
 struct vnc_journal {
         int fd;
