@@ -388,6 +388,31 @@ int vnc_probe_new(const char *bridge, const char *profile, const char *network, 
         return 0;
 }
 
+/*
+ * A bridge whose MTU was never set after creation follows its ports: when the
+ * probe, its last port, leaves, the kernel drops the bridge to 1500. Put back
+ * what the bridge had when the probe came (which also pins it there).
+ */
+static void restore_bridge_mtu(struct vnc_probe *p) {
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr = {0};
+
+        if (fd < 0)
+                return;
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->bridge);
+        if (ioctl(fd, SIOCGIFMTU, &ifr) < 0 || (uint32_t)ifr.ifr_mtu == p->mtu)
+                return;
+        struct nl_msg *m = vnc_nl_link_msg(RTM_SETLINK, 0, p->bridge_ifindex, 0, 0);
+        if (m && nla_put_u32(m, IFLA_MTU, p->mtu) < 0) {
+                nlmsg_free(m);
+                m = NULL;
+        }
+        struct vnc_error ignored = {0};
+        if (m)
+                (void)nl_do(p->nl, m, "bridge: restore its MTU", &ignored);
+        vnc_error_clear(&ignored);
+}
+
 void vnc_probe_free(struct vnc_probe *p) {
         if (!p)
                 return;
@@ -398,6 +423,7 @@ void vnc_probe_free(struct vnc_probe *p) {
                 if (m)
                         (void)nl_do(p->nl, m, "probe: delete", &ignored);
                 vnc_error_clear(&ignored);
+                restore_bridge_mtu(p);
         }
         if (p->ctl_fd >= 0)
                 close(p->ctl_fd);

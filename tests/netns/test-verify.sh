@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# Verify (SPEC section 5): a probe per network, checks by mode, each broken
+# on purpose and reported as exactly the failed check. Topology (inside this
+# test's sandbox):
+#
+#   upstream ns "up": eth0 192.0.2.2/24, .3 (targets), route 10.50.0.0/24 back via us
+#        |
+#   uplink0 192.0.2.1/24 (this sandbox is the host)
+#   vn-nat 10.10.0.1/24 nat + DHCP      target 192.0.2.2, unreachable 10.99.0.1
+#   vn-ho  10.30.0.1/24 host-only        target 192.0.2.3 (must not answer)
+#   vn-iso isolated                      (other host address must not answer)
+#   vn-rt  10.50.0.1/24 routed, mtu 9000 target 192.0.2.3
+#   vn-lan bridged over lan0 (a veth)    IPv6 link-local host <-> probe
+#
+# Probes are driven through verify-check (vnc_verify_profile, one line per check).
+. "$(dirname "$0")/lib.sh"
+
+CHECK=${VERIFY_CHECK:-$(dirname "$VNETCFG")/tests/verify-check}
+[ -x "$CHECK" ] || fail "verify-check not built at $CHECK"
+
+ip netns add up
+defer "ip netns del up"
+ip link add uplink0 type veth peer name eth0 netns up
+ip addr add 192.0.2.1/24 dev uplink0
+ip link set uplink0 up
+ip -n up link set lo up
+ip -n up addr add 192.0.2.2/24 dev eth0
+ip -n up addr add 192.0.2.3/24 dev eth0
+ip -n up link set eth0 up
+ip -n up route add 10.50.0.0/24 via 192.0.2.1
+
+cat >"$TMP/p.json" <<'JSON'
+{
+  "version": 1,
+  "name": "vt",
+  "networks": [
+    {"name": "nat", "mode": "nat", "ipv4": {"address": "10.10.0.1/24"}, "nat": {"uplink": "uplink0"},
+     "dhcp": {"start": "10.10.0.100", "end": "10.10.0.199"},
+     "verify": {"targets": ["192.0.2.2"], "unreachable": ["10.99.0.1"]}},
+    {"name": "ho", "mode": "host-only", "ipv4": {"address": "10.30.0.1/24"}, "verify": {"targets": ["192.0.2.3"]}},
+    {"name": "iso", "mode": "isolated"},
+    {"name": "rt", "mode": "routed", "mtu": 9000, "ipv4": {"address": "10.50.0.1/24"},
+     "verify": {"targets": ["192.0.2.3"]}}
+  ]
+}
+JSON
+expect_rc 0 apply "$TMP/p.json"
+defer "'$VNETCFG' --state-dir '$STATE' rollback --all vt"
+
+# Run the checks; RES holds the lines, FAILED the sorted "network: name" of failed checks.
+run_check() { # expected exit code
+        local rc=0
+        RES=$("$CHECK" "$TMP/p.json" 2>"$TMP/check.err") || rc=$?
+        [ "$rc" = "$1" ] || fail "verify-check exited $rc, expected $1:
+$RES
+$(cat "$TMP/check.err")"
+        FAILED=$(echo "$RES" | awk -F'\t' '$1 == "FAIL" {print $2 ": " $4}' | sort)
+        echo "$RES" | sed 's/^/    /'
+}
+expect_failed() { # what, then the expected failed checks, one per argument
+        local what=$1 want
+        shift
+        want=$(printf '%s\n' "$@" | sort)
+        [ "$FAILED" = "$want" ] || fail "$what: failed checks
+$FAILED
+expected
+$want"
+}
+detail_of() { # network name -> detail column
+        echo "$RES" | awk -F'\t' -v n="$1" -v c="$2" '$2 == n && $4 == c {print $6}'
+}
+
+t0=$(date +%s%N)
+run_check 0
+t1=$(date +%s%N)
+names=$(echo "$RES" | awk -F'\t' '$1 != "total" {print $2 "|" $3 "|" $4}')
+assert_eq "$names" "nat|dhcp|dhcp offer
+nat|probe-to-host|probe -> host 10.10.0.1
+nat|host-to-probe|host -> probe 10.10.0.254
+nat|mtu|mtu 1500 with DF: probe -> host
+nat|target|target 192.0.2.2 answers
+nat|unreachable|unreachable 10.99.0.1 must not answer
+ho|probe-to-host|probe -> host 10.30.0.1
+ho|host-to-probe|host -> probe 10.30.0.254
+ho|mtu|mtu 1500 with DF: probe -> host
+ho|target-blocked|target 192.0.2.3 must not answer
+iso|target-blocked|host 10.10.0.1 (network nat) must not answer
+rt|probe-to-host|probe -> host 10.50.0.1
+rt|host-to-probe|host -> probe 10.50.0.254
+rt|mtu|mtu 9000 with DF: probe -> host
+rt|target|target 192.0.2.3 answers" "checks of a healthy profile"
+expect_failed "healthy profile"
+offer=$(detail_of nat "dhcp offer")
+[[ $offer =~ ^offered\ 10\.10\.0\.1[0-9][0-9]\ by\ 10\.10\.0\.1$ ]] || fail "dhcp offer detail: \"$offer\""
+ms=$(( (t1 - t0) / 1000000 ))
+[ "$ms" -lt 3000 ] || fail "verify of four networks took $ms ms"
+[ -z "$(ip -br link | grep '^vnp-')" ] || fail "probe links left: $(ip -br link)"
+ok "healthy nat/host-only/isolated/routed with DHCP: every check passes ($ms ms)"
+
+# --- each check kind broken on purpose ---
+
+ip addr del 10.30.0.1/24 dev vn-ho
+run_check 3
+expect_failed "host address removed" "ho: host -> probe 10.30.0.254" "ho: mtu 1500 with DF: probe -> host" \
+        "ho: probe -> host 10.30.0.1"
+ip addr add 10.30.0.1/24 dev vn-ho
+ok "host address removed: probe -> host, host -> probe and the MTU probe fail, nothing else"
+
+iptables-legacy -I INPUT 1 -s 10.30.0.0/24 -p icmp -j DROP
+run_check 3
+expect_failed "ICMP dropped in INPUT" "ho: host -> probe 10.30.0.254" "ho: mtu 1500 with DF: probe -> host" \
+        "ho: probe -> host 10.30.0.1"
+assert_eq "$(detail_of ho "probe -> host 10.30.0.1")" "no reply within 2000 ms (2 requests)" "detail"
+iptables-legacy -D INPUT -s 10.30.0.0/24 -p icmp -j DROP
+ok "ICMP from the subnet dropped in INPUT before vnetcfg's jump: the echo checks of that network fail"
+
+ip netns exec up iptables-legacy -I INPUT 1 -d 192.0.2.2 -p icmp -j DROP
+run_check 3
+expect_failed "nat target silent" "nat: target 192.0.2.2 answers"
+ip netns exec up iptables-legacy -D INPUT -d 192.0.2.2 -p icmp -j DROP
+ok "a nat target that stops answering"
+
+iptables-legacy -I FORWARD 1 -i vn-ho -j ACCEPT
+iptables-legacy -I FORWARD 1 -o vn-ho -j ACCEPT
+ip -n up route add 10.30.0.0/24 via 192.0.2.1
+run_check 3
+expect_failed "host-only leak" "ho: target 192.0.2.3 must not answer"
+[[ $(detail_of ho "target 192.0.2.3 must not answer") == answered\ in* ]] || fail "leak detail"
+iptables-legacy -D FORWARD -i vn-ho -j ACCEPT
+iptables-legacy -D FORWARD -o vn-ho -j ACCEPT
+ip -n up route del 10.30.0.0/24
+ok "a host-only network whose target answers"
+
+ip -n up addr add 10.99.0.1/32 dev eth0
+ip route add 10.99.0.1/32 via 192.0.2.2
+run_check 3
+expect_failed "unreachable answers" "nat: unreachable 10.99.0.1 must not answer"
+ip route del 10.99.0.1/32
+ip -n up addr del 10.99.0.1/32 dev eth0
+ok "an unreachable address that answers"
+
+ip link set vn-rt mtu 1500
+run_check 3
+expect_failed "mtu" "rt: mtu 9000 with DF: probe -> host"
+assert_eq "$(detail_of rt "mtu 9000 with DF: probe -> host")" "message too long: path MTU 1500" "mtu detail"
+ip link set vn-rt mtu 9000
+ok "bridge MTU below the profile's: the DF probe fails with the path MTU"
+
+pid=$(cat "$STATE/dnsmasq/vt.pid")
+kill -9 "$pid"
+run_check 3
+expect_failed "dhcp down" "nat: dhcp offer"
+expect_rc 0 apply "$TMP/p.json" # restarts dnsmasq
+ok "DHCP server killed: only the offer check fails"
+
+ip link set vn-iso down
+ip link del vn-ho
+run_check 3
+echo "$FAILED" | grep -qx 'ho: probe on bridge "vn-ho"' || fail "missing bridge not reported: $FAILED"
+[ "$(detail_of ho 'probe on bridge "vn-ho"')" = 'bridge "vn-ho" does not exist' ] || fail "missing bridge detail"
+expect_rc 0 apply "$TMP/p.json"
+ip link set vn-iso up
+ok "a missing bridge is a failed check naming it"
+
+# --- a killed verify leaves no namespace; its links go on the next run ---
+"$CHECK" "$TMP/p.json" >/dev/null 2>&1 &
+vpid=$!
+sleep 0.4
+ip -br link | grep -q '^vnp-' || fail "no probe link while verify runs"
+holders=$(pgrep -P $vpid | tr '\n' ' ')
+[ -n "$holders" ] || fail "no namespace holder while verify runs"
+kill -9 $vpid
+wait $vpid 2>/dev/null
+sleep 0.2
+for h in $holders; do
+        # gone, or a zombie waiting for its new parent to reap it (it holds no namespace then)
+        st=$(awk '/^State:/ {print $2}' "/proc/$h/status" 2>/dev/null || true)
+        [ -z "$st" ] || [ "$st" = Z ] || fail "namespace holder $h outlived the killed verify (state $st, parent $(awk '/^PPid:/ {print $2}' /proc/$h/status))"
+        [ "$st" = Z ] && [ -n "$(readlink /proc/$h/ns/net 2>/dev/null)" ] && fail "zombie holder $h still has a namespace"
+done
+left=$(ip -br link | grep -c '^vnp-' || true)
+out=$("$CHECK" cleanup) || fail "cleanup failed"
+echo "    killed mid-run: $left probe link(s) left, then cleanup: $out"
+run_check 0
+[ -z "$(ip -br link | grep '^vnp-')" ] || fail "probe links after the next run: $(ip -br link)"
+ok "SIGKILL mid-run: no probe namespace survives, no vnp-* link after the next run"
+
+# A stale probe marked by alias (a vnetcfg killed between create and delete) is removed.
+ip link add vnp-deadbeef type veth peer name vnp-peer
+ip link set vnp-deadbeef alias "vetcfg-not-ours"
+ip link set vnp-peer alias "vnetcfg-probe:vt/old"
+ip link add other0 type veth peer name other1
+ip link set other0 alias "vnetcfg-probe-lookalike"
+out=$("$CHECK" cleanup)
+assert_eq "$out" "removed 1" "stale cleanup"
+ip link show other0 >/dev/null 2>&1 || fail "cleanup removed a link it does not own"
+ip link del other0
+ok "stale cleanup deletes vnetcfg-probe: links (and their pair) only"
+
+# --- bridged: IPv6 link-local between host and probe, no LAN address used ---
+ip link add lan0 type veth peer name lan1
+ip link set lan0 up
+ip link set lan1 up
+ip addr add 192.168.77.5/24 dev lan0
+cat >"$TMP/b.json" <<'JSON'
+{"version": 1, "name": "vb", "networks": [{"name": "lan", "mode": "bridged", "uplink": "lan0", "bridge": "vn-lan"}]}
+JSON
+expect_rc 0 apply "$TMP/b.json"
+defer "'$VNETCFG' --state-dir '$STATE' rollback --all vb"
+rc=0
+RES=$("$CHECK" "$TMP/b.json") || rc=$?
+echo "$RES" | sed 's/^/    /'
+[ "$rc" = 0 ] || fail "bridged verify failed"
+ll=$(ip -6 -br addr show dev vn-lan | grep -o 'fe80::[0-9a-f:]*')
+names=$(echo "$RES" | awk -F'\t' '$1 != "total" {print $3 "|" $4}')
+[[ $names == "probe-to-host|probe -> host $ll"$'\n'"host-to-probe|host -> probe fe80::"*$'\n'"mtu|mtu 1500 with DF: probe -> host" ]] ||
+        fail "bridged checks: $names"
+ok "bridged: host <-> probe over IPv6 link-local, and the MTU probe"
+expect_rc 0 rollback --all vb
+
+expect_rc 0 rollback --all vt
+echo "$TESTS_RUN passed, 0 failed"
