@@ -62,7 +62,9 @@ snap() {
                 echo "## addresses"
                 # IPv6 link-local addresses are made by the kernel when a link gains
                 # carrier (addrconf), on its own schedule: derived, like carrier.
-                ip -o addr show | grep -v ' inet6 fe80::' | sed -E 's/^[0-9]+: //; s/\\ +/ /g' | sort
+                # Remaining lifetimes of dynamic addresses count down: keep that they are finite.
+                ip -o addr show | grep -v ' inet6 fe80::' | sed -E 's/^[0-9]+: //; s/\\ +/ /g' |
+                        sed -E 's/(valid|preferred)_lft [0-9]+sec/\1_lft Nsec/g' | sort
                 echo "## routes"
                 # "linkdown" follows carrier, which the kernel updates on its own (linkwatch).
                 { ip route show table all; ip -6 route show table all; } | grep -v '^local fe80::' | sed 's/ linkdown//' | sort
