@@ -450,90 +450,147 @@ static int64_t now_ms(void) {
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int vnc_diag_arp_probe(int ifindex, const uint8_t src_mac[6], uint32_t sender_ip, uint32_t target_ip,
-                       unsigned timeout_ms, uint8_t (**ret_macs)[6], size_t *ret_n, struct vnc_error *e) {
-        _cleanup_close_ int fd = -1;
-        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP), .sll_ifindex = ifindex};
+void vnc_arp_probe_done(struct vnc_arp_probe *p) {
+        if (!p)
+                return;
+        free(p->macs);
+        p->macs = NULL;
+        p->n_macs = 0;
+}
+
+static int arp_open(struct vnc_arp_probe *p) {
+        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP),
+                                  .sll_ifindex = p->ifindex};
+        int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ARP));
+        if (fd < 0)
+                return -errno;
+        if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+static int arp_send(int fd, const struct vnc_arp_probe *p) {
         struct arp_frame req = {.ethertype = htons(ETH_P_ARP), .htype = htons(ARPHRD_ETHER),
                                 .ptype = htons(ETH_P_IP), .hlen = 6, .plen = 4, .op = htons(ARPOP_REQUEST)};
-        uint8_t(*macs)[6] = NULL;
-        size_t n = 0, alloc = 0;
         uint32_t be;
+
+        memset(req.dst, 0xff, 6);
+        memcpy(req.src, p->src_mac, 6);
+        memcpy(req.sha, p->src_mac, 6);
+        be = htonl(p->sender_ip);
+        memcpy(req.spa, &be, 4);
+        be = htonl(p->target_ip);
+        memcpy(req.tpa, &be, 4);
+        return send(fd, &req, sizeof(req), 0) < 0 ? -errno : 0;
+}
+
+/* Drain one socket: replies for the probe's target, distinct MACs kept. */
+static int arp_collect(int fd, struct vnc_arp_probe *p) {
+        for (;;) {
+                struct arp_frame a;
+                uint32_t be;
+                ssize_t got = recv(fd, &a, sizeof(a), 0);
+                if (got < 0)
+                        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+                if ((size_t)got < sizeof(a) || a.ethertype != htons(ETH_P_ARP) || a.op != htons(ARPOP_REPLY) ||
+                    a.plen != 4 || a.hlen != 6)
+                        continue;
+                memcpy(&be, a.spa, 4);
+                if (ntohl(be) != p->target_ip)
+                        continue;
+                bool seen = false;
+                for (size_t i = 0; i < p->n_macs; i++)
+                        seen = seen || memcmp(p->macs[i], a.sha, 6) == 0;
+                if (seen)
+                        continue;
+                uint8_t(*m)[6] = realloc(p->macs, (p->n_macs + 1) * sizeof(*m));
+                if (!m)
+                        return -ENOMEM;
+                p->macs = m;
+                memcpy(p->macs[p->n_macs++], a.sha, 6);
+        }
+}
+
+#define ARP_CHUNK 256 /* sockets open at once */
+
+int vnc_diag_arp_probe_many(struct vnc_arp_probe *probes, size_t n, unsigned timeout_ms, struct vnc_error *e) {
+        for (size_t base = 0; base < n; base += ARP_CHUNK) {
+                size_t k = n - base < ARP_CHUNK ? n - base : ARP_CHUNK;
+                struct pollfd pfd[ARP_CHUNK];
+                int r = 0;
+
+                for (size_t i = 0; i < k; i++) {
+                        struct vnc_arp_probe *p = &probes[base + i];
+                        p->error = 0;
+                        pfd[i] = (struct pollfd){.fd = arp_open(p), .events = POLLIN};
+                        if (pfd[i].fd < 0) {
+                                p->error = pfd[i].fd;
+                                pfd[i].fd = -1;
+                        }
+                }
+                /* Two requests each, the second a third of the way in: one lost frame is not a verdict. */
+                int64_t start = now_ms(), deadline = start + timeout_ms, second = start + timeout_ms / 3;
+                int sent = 0;
+                for (;;) {
+                        int64_t now = now_ms();
+                        if (sent < 2 && (sent == 0 || now >= second)) {
+                                for (size_t i = 0; i < k; i++)
+                                        if (pfd[i].fd >= 0) {
+                                                int s = arp_send(pfd[i].fd, &probes[base + i]);
+                                                if (s < 0 && !probes[base + i].error)
+                                                        probes[base + i].error = s;
+                                        }
+                                sent++;
+                        }
+                        if (now >= deadline)
+                                break;
+                        int64_t wait = (sent < 2 ? second : deadline) - now;
+                        int got = poll(pfd, k, (int)(wait > 0 ? wait : 0));
+                        if (got < 0 && errno != EINTR) {
+                                r = vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "could not wait for ARP replies");
+                                vnc_error_detail(e, "%s", strerror(errno));
+                                break;
+                        }
+                        for (size_t i = 0; got > 0 && i < k; i++)
+                                if (pfd[i].fd >= 0 && (pfd[i].revents & POLLIN)) {
+                                        int c = arp_collect(pfd[i].fd, &probes[base + i]);
+                                        if (c == -ENOMEM) {
+                                                r = vnc_error_set(e, VNC_ERR_RUNTIME, c, "out of memory");
+                                                break;
+                                        }
+                                }
+                        if (r < 0)
+                                break;
+                }
+                for (size_t i = 0; i < k; i++)
+                        if (pfd[i].fd >= 0)
+                                close(pfd[i].fd);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int vnc_diag_arp_probe(int ifindex, const uint8_t src_mac[6], uint32_t sender_ip, uint32_t target_ip,
+                       unsigned timeout_ms, uint8_t (**ret_macs)[6], size_t *ret_n, struct vnc_error *e) {
+        struct vnc_arp_probe p = {.ifindex = ifindex, .sender_ip = sender_ip, .target_ip = target_ip};
         int r;
 
-        fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ARP));
-        if (fd < 0) {
-                r = vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "could not open a packet socket for an ARP probe");
-                vnc_error_detail(e, "%s", strerror(-r));
-                return r;
-        }
-        if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-                r = vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "could not bind the ARP probe to interface %d",
+        memcpy(p.src_mac, src_mac, 6);
+        r = vnc_diag_arp_probe_many(&p, 1, timeout_ms, e);
+        if (r >= 0 && p.error < 0) {
+                r = vnc_error_set(e, VNC_ERR_RUNTIME, p.error, "could not send an ARP probe on interface %d",
                                   ifindex);
-                vnc_error_detail(e, "%s", strerror(-r));
+                vnc_error_detail(e, "%s", strerror(-p.error));
+        }
+        if (r < 0) {
+                vnc_arp_probe_done(&p);
                 return r;
         }
-        memset(req.dst, 0xff, 6);
-        memcpy(req.src, src_mac, 6);
-        memcpy(req.sha, src_mac, 6);
-        be = htonl(sender_ip);
-        memcpy(req.spa, &be, 4);
-        be = htonl(target_ip);
-        memcpy(req.tpa, &be, 4);
-
-        int64_t start = now_ms(), deadline = start + timeout_ms;
-        int sent = 0;
-        for (;;) {
-                int64_t now = now_ms();
-                /* Two requests, the second a third of the way in: one lost frame is not a verdict. */
-                if (sent < 2 && now >= start + (int64_t)(sent * timeout_ms / 3)) {
-                        if (send(fd, &req, sizeof(req), 0) < 0) {
-                                free(macs);
-                                r = vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "could not send an ARP probe");
-                                vnc_error_detail(e, "%s", strerror(errno));
-                                return r;
-                        }
-                        sent++;
-                }
-                if (now >= deadline)
-                        break;
-                int64_t wait = deadline - now;
-                if (sent < 2 && start + (int64_t)(timeout_ms / 3) - now < wait)
-                        wait = start + (int64_t)(timeout_ms / 3) - now;
-                struct pollfd p = {.fd = fd, .events = POLLIN};
-                int k = poll(&p, 1, (int)(wait > 0 ? wait : 0));
-                if (k < 0 && errno != EINTR) {
-                        free(macs);
-                        r = vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "could not wait for ARP replies");
-                        vnc_error_detail(e, "%s", strerror(errno));
-                        return r;
-                }
-                if (k <= 0)
-                        continue;
-                for (;;) {
-                        struct arp_frame a;
-                        ssize_t got = recv(fd, &a, sizeof(a), 0);
-                        if (got < 0)
-                                break;
-                        if ((size_t)got < sizeof(a) || a.ethertype != htons(ETH_P_ARP) ||
-                            a.op != htons(ARPOP_REPLY) || a.plen != 4 || a.hlen != 6)
-                                continue;
-                        memcpy(&be, a.spa, 4);
-                        if (ntohl(be) != target_ip)
-                                continue;
-                        bool seen = false;
-                        for (size_t i = 0; i < n; i++)
-                                seen = seen || memcmp(macs[i], a.sha, 6) == 0;
-                        if (seen)
-                                continue;
-                        if (VNC_GROW(macs, alloc, n + 1) < 0) {
-                                free(macs);
-                                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
-                        }
-                        memcpy(macs[n++], a.sha, 6);
-                }
-        }
-        *ret_macs = macs;
-        *ret_n = n;
+        *ret_macs = TAKE_PTR(p.macs);
+        *ret_n = p.n_macs;
         return 0;
 }

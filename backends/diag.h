@@ -80,5 +80,22 @@ int vnc_diag_listeners(const uint16_t *ports, size_t n_ports, struct vnc_listene
 int vnc_diag_arp_probe(int ifindex, const uint8_t src_mac[6], uint32_t sender_ip, uint32_t target_ip,
                        unsigned timeout_ms, uint8_t (**ret_macs)[6], size_t *ret_n, struct vnc_error *e);
 
+/*
+ * Many probes at once (one socket each, one poll loop): doctor on a profile
+ * with hundreds of networks waits timeout_ms once, not once per network.
+ * Returns < 0 only when waiting itself failed; a probe that could not be sent
+ * has error set (-errno). Free each with vnc_arp_probe_done().
+ */
+struct vnc_arp_probe {
+        int ifindex;
+        uint8_t src_mac[6];
+        uint32_t sender_ip, target_ip;
+        int error;           /* out */
+        uint8_t (*macs)[6];  /* out: distinct MACs that answered for target_ip */
+        size_t n_macs;
+};
+int vnc_diag_arp_probe_many(struct vnc_arp_probe *probes, size_t n, unsigned timeout_ms, struct vnc_error *e);
+void vnc_arp_probe_done(struct vnc_arp_probe *p);
+
 /* "aa:bb:cc:dd:ee:ff" into buf of at least 18 bytes. */
 const char *vnc_diag_mac_str(const uint8_t mac[6], char buf[static 18]);

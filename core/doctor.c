@@ -106,6 +106,7 @@ struct net {
         char up_name[VNC_IFNAMSIZ];
         bool layer2_ok;      /* bridge exists and is up, with a port up */
         bool target_answered; /* the target (a guest of this network) answered ARP */
+        size_t probe_host, probe_target; /* indexes into doc.probes, SIZE_MAX when none */
         char *notes[_HOP_MAX]; /* what was checked and found fine, per hop */
 };
 
@@ -124,6 +125,8 @@ struct doc {
         size_t n_tags, alloc_tags;
         struct net *nets;
         size_t n_nets;
+        struct vnc_arp_probe *probes;
+        size_t n_probes, alloc_probes;
 };
 
 static uint32_t addr4(const uint8_t a[16]) {
@@ -729,58 +732,69 @@ static int check_br_netfilter(struct doc *d, struct net *n) {
                        n->bridge, a, b, v.verdict == VNC_VERDICT_ACCEPT ? "accepted" : "undecided");
 }
 
-static void free_macs(uint8_t (**m)[6]) { free(*m); }
-
-/* Layer 2: who answers ARP for the host address, and for the target. */
-static int check_arp(struct doc *d, struct net *n) {
-        char a[16], m1[18], m2[18];
-        struct vnc_error err = {0};
-        int r;
-
+/* Layer 2, planned per network and sent for all networks at once: who answers ARP for the host address,
+ * and for the target. */
+static int arp_plan(struct doc *d, struct net *n) {
+        n->probe_host = n->probe_target = SIZE_MAX;
         if (!n->br || !n->has_subnet || !n->br->has_mac)
                 return 0;
         if (!n->layer2_ok)
                 return note(n, HOP_GUEST, "no ARP probe on %s: no port with carrier", n->bridge);
-
-        vnc_ipv4_str(n->host, a);
+        bool want_target = d->in->has_target && n->has_peer && n->peer == d->in->target;
+        if (VNC_GROW(d->probes, d->alloc_probes, d->n_probes + 2) < 0)
+                return -ENOMEM;
         if (n->host_on_bridge) {
-                _cleanup_(free_macs) uint8_t(*macs)[6] = NULL;
-                size_t k = 0;
-                r = vnc_diag_arp_probe(n->br->ifindex, n->br->mac, 0, n->host, ARP_PROBE_MS, &macs, &k, &err);
-                if (r < 0) {
-                        _cleanup_free_ char *msg = vnc_error_format(&err);
-                        vnc_error_clear(&err);
-                        r = note(n, HOP_GUEST, "ARP probe for %s not sent: %s", vnc_ipv4_str(n->host, a),
-                                 msg ? msg : "");
+                struct vnc_arp_probe *p = &d->probes[n->probe_host = d->n_probes++];
+                *p = (struct vnc_arp_probe){.ifindex = n->br->ifindex, .sender_ip = 0, .target_ip = n->host};
+                memcpy(p->src_mac, n->br->mac, 6);
+        }
+        if (want_target) {
+                struct vnc_arp_probe *p = &d->probes[n->probe_target = d->n_probes++];
+                *p = (struct vnc_arp_probe){.ifindex = n->br->ifindex, .sender_ip = n->host_on_bridge ? n->host : 0,
+                                            .target_ip = n->peer};
+                memcpy(p->src_mac, n->br->mac, 6);
+        }
+        return 0;
+}
+
+static int arp_judge(struct doc *d, struct net *n) {
+        char a[16], m1[18], m2[18];
+        int r;
+
+        if (n->probe_host != SIZE_MAX) {
+                const struct vnc_arp_probe *p = &d->probes[n->probe_host];
+                vnc_ipv4_str(n->host, a);
+                if (p->error < 0) {
+                        r = note(n, HOP_GUEST, "ARP probe for %s not sent: %s", a, strerror(-p->error));
                         if (r < 0)
                                 return r;
-                } else {
-                        for (size_t i = 0; i < k; i++) {
-                                if (memcmp(macs[i], n->br->mac, 6) == 0)
-                                        continue;
-                                r = finding(d, n, HOP_GUEST, "ip-conflict", VNC_SEV_ERROR,
-                                            FIX("bridge fdb show br %s | grep -i %s  # the port of the host that "
-                                                "holds %s: remove the address there",
-                                                n->bridge, vnc_diag_mac_str(macs[i], m1), vnc_ipv4_str(n->host, a)),
-                                            "another host answers ARP for the host address %s on %s: MAC %s (the "
-                                            "bridge's is %s)",
-                                            vnc_ipv4_str(n->host, a), n->bridge, m1, vnc_diag_mac_str(n->br->mac, m2));
-                                if (r < 0)
-                                        return r;
-                        }
-                        if (k == 0) {
-                                r = note(n, HOP_GUEST, "nobody else answers ARP for %s", a);
-                                if (r < 0)
-                                        return r;
-                        }
+                }
+                bool other = false;
+                for (size_t i = 0; i < p->n_macs; i++) {
+                        if (memcmp(p->macs[i], n->br->mac, 6) == 0)
+                                continue;
+                        other = true;
+                        r = finding(d, n, HOP_GUEST, "ip-conflict", VNC_SEV_ERROR,
+                                    FIX("bridge fdb show br %s | grep -i %s  # the port of the host that holds %s: "
+                                        "remove the address there",
+                                        n->bridge, vnc_diag_mac_str(p->macs[i], m1), a),
+                                    "another host answers ARP for the host address %s on %s: MAC %s (the bridge's is "
+                                    "%s)",
+                                    a, n->bridge, m1, vnc_diag_mac_str(n->br->mac, m2));
+                        if (r < 0)
+                                return r;
+                }
+                if (!other && p->error >= 0) {
+                        r = note(n, HOP_GUEST, "nobody else answers ARP for %s", a);
+                        if (r < 0)
+                                return r;
                 }
         }
-
-        if (!d->in->has_target || !n->has_peer || n->peer != d->in->target)
+        if (n->probe_target == SIZE_MAX)
                 return 0;
+
         /* The target is a guest of this network: does it answer ARP at all? */
-        _cleanup_(free_macs) uint8_t(*macs)[6] = NULL;
-        size_t k = 0;
+        const struct vnc_arp_probe *p = &d->probes[n->probe_target];
         const struct vnc_neigh *nb = vnc_neigh_find(&d->neigh, n->br->ifindex, n->peer);
         char state[64];
         if (nb && nb->has_lladdr)
@@ -788,16 +802,11 @@ static int check_arp(struct doc *d, struct net *n) {
                          vnc_diag_mac_str(nb->lladdr, m1));
         else
                 snprintf(state, sizeof(state), "%s", nb ? vnc_neigh_state_to_string(nb->state) : "no entry");
-        r = vnc_diag_arp_probe(n->br->ifindex, n->br->mac, n->host_on_bridge ? n->host : 0, n->peer, ARP_PROBE_MS,
-                               &macs, &k, &err);
-        if (r < 0) {
-                _cleanup_free_ char *msg = vnc_error_format(&err);
-                vnc_error_clear(&err);
-                return note(n, HOP_GUEST, "ARP probe for %s not sent: %s (neighbour %s)",
-                            vnc_ipv4_str(n->peer, a), msg ? msg : "", state);
-        }
         vnc_ipv4_str(n->peer, a);
-        if (k == 0)
+        if (p->error < 0)
+                return note(n, HOP_GUEST, "ARP probe for %s not sent: %s (neighbour %s)", a, strerror(-p->error),
+                            state);
+        if (p->n_macs == 0)
                 return finding(d, n, HOP_GUEST, "neigh-failed", VNC_SEV_ERROR,
                                FIX("bridge link show master %s; ip neigh show dev %s %s  # then check the guest: its "
                                    "interface up, address %s/%u, ARP enabled",
@@ -805,18 +814,19 @@ static int check_arp(struct doc *d, struct net *n) {
                                "%s never answered ARP on %s (2 requests, %u ms; neighbour entry: %s): layer 2 "
                                "problem, not layer 3",
                                a, n->bridge, ARP_PROBE_MS, state);
-        if (k > 1) {
+        if (p->n_macs > 1) {
                 _cleanup_free_ char *all = NULL;
-                for (size_t i = 0; i < k; i++)
-                        if (sappend(&all, "%s", vnc_diag_mac_str(macs[i], m1)) < 0)
+                for (size_t i = 0; i < p->n_macs; i++)
+                        if (sappend(&all, "%s", vnc_diag_mac_str(p->macs[i], m1)) < 0)
                                 return -ENOMEM;
                 return finding(d, n, HOP_GUEST, "ip-conflict", VNC_SEV_ERROR,
                                FIX("bridge fdb show br %s  # find the ports of %s and remove %s from all but one",
                                    n->bridge, all, a),
-                               "%zu hosts answer ARP for %s on %s: %s", k, a, n->bridge, all);
+                               "%zu hosts answer ARP for %s on %s: %s", p->n_macs, a, n->bridge, all);
         }
         n->target_answered = true;
-        return note(n, HOP_GUEST, "%s answers ARP from %s (neighbour %s)", a, vnc_diag_mac_str(macs[0], m1), state);
+        return note(n, HOP_GUEST, "%s answers ARP from %s (neighbour %s)", a, vnc_diag_mac_str(p->macs[0], m1),
+                    state);
 }
 
 static int check_dhcp(struct doc *d, struct net *n) {
@@ -842,6 +852,11 @@ static int check_dhcp(struct doc *d, struct net *n) {
         for (size_t i = 0; i < k; i++) {
                 const struct vnc_listener *x = &ls[i];
                 if (x->addr != 0 && x->addr != n->host)
+                        continue;
+                /* dnsmasq needs udp 53, tcp 53 and udp 67. Several dnsmasq share udp 0.0.0.0:67 (each bound to
+                 * its own interfaces), so another one there is not in the way. */
+                if ((x->proto == IPPROTO_TCP && x->port != 53) ||
+                    (x->port == 67 && streq(x->comm, "dnsmasq")))
                         continue;
                 char who[80];
                 if (x->pid)
@@ -1128,6 +1143,9 @@ static void doc_done(struct doc *d) {
                         free(d->nets[i].notes[h]);
         free(d->nets);
         free(d->tags);
+        for (size_t i = 0; i < d->n_probes; i++)
+                vnc_arp_probe_done(&d->probes[i]);
+        free(d->probes);
         vnc_neigh_table_done(&d->neigh);
         vnc_live_free(d->live);
 }
@@ -1148,7 +1166,7 @@ static int check_net(struct doc *d, struct net *n) {
         }
         pick_peer(d, n);
         if ((r = check_overlap(d, n)) < 0 || (r = check_routing(d, n)) < 0 || (r = check_icmp(d, n)) < 0 ||
-            (r = check_br_netfilter(d, n)) < 0 || (r = check_arp(d, n)) < 0)
+            (r = check_br_netfilter(d, n)) < 0 || (r = arp_plan(d, n)) < 0)
                 return r;
         if (!n->forwards || !n->has_subnet)
                 return 0;
@@ -1190,6 +1208,7 @@ int vnc_doctor_run(const struct vnc_doctor_input *in, struct vnc_doctor_report *
         }
         for (size_t i = 0; i < d.n_nets; i++) {
                 struct net *n = &d.nets[i];
+                n->probe_host = n->probe_target = SIZE_MAX;
                 if (in->profile) {
                         const struct vnc_network *nw = &in->profile->networks[i];
                         n->n = nw;
@@ -1206,6 +1225,17 @@ int vnc_doctor_run(const struct vnc_doctor_input *in, struct vnc_doctor_report *
                         n->allow_icmp = true;
                 }
                 r = check_net(&d, n);
+                if (r < 0) {
+                        r = vnc_error_set(e, VNC_ERR_RUNTIME, r, "doctor: %s", strerror(-r));
+                        goto fail;
+                }
+        }
+        /* Every network's ARP probes in one wait. */
+        r = vnc_diag_arp_probe_many(d.probes, d.n_probes, ARP_PROBE_MS, e);
+        if (r < 0)
+                goto fail;
+        for (size_t i = 0; i < d.n_nets; i++) {
+                r = arp_judge(&d, &d.nets[i]);
                 if (r < 0) {
                         r = vnc_error_set(e, VNC_ERR_RUNTIME, r, "doctor: %s", strerror(-r));
                         goto fail;
