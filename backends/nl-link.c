@@ -261,8 +261,10 @@ static int flush(struct run *R) {
                         if (!created)
                                 continue;
                         struct nl_msg *m = vnc_nl_link_msg(RTM_SETLINK, 0, 0, 0, 0);
+                        /* The MTU set after creation pins it (the bridge keeps it with no ports). */
                         if (m && (nla_put_string(m, IFLA_IFNAME, a->ifname) < 0 ||
-                                  nla_put_string(m, IFLA_IFALIAS, a->alias) < 0)) {
+                                  nla_put_string(m, IFLA_IFALIAS, a->alias) < 0 ||
+                                  (a->mtu && nla_put_u32(m, IFLA_MTU, a->mtu) < 0))) {
                                 nlmsg_free(m);
                                 m = NULL;
                         }
@@ -337,7 +339,9 @@ static int build_bridge_create(struct run *R, size_t i) {
                                            a->up ? IFF_UP : 0);
         struct nlattr *info;
 
-        if (!m || nla_put_string(m, IFLA_IFNAME, a->ifname) < 0 || (a->mtu && nla_put_u32(m, IFLA_MTU, a->mtu) < 0) ||
+        /* No IFLA_MTU here: an MTU given at creation is not "set by the user" for the bridge, which
+         * then falls back to 1500 when its last port leaves. It is set after the create (flush()). */
+        if (!m || nla_put_string(m, IFLA_IFNAME, a->ifname) < 0 ||
             (a->has_mac && nla_put(m, IFLA_ADDRESS, 6, a->mac) < 0) || !(info = nla_nest_start(m, IFLA_LINKINFO)) ||
             nla_put_string(m, IFLA_INFO_KIND, "bridge") < 0 || nla_nest_end(m, info) < 0) {
                 nlmsg_free(m);

@@ -44,6 +44,10 @@ json_t *cli_plan_json(const struct vnc_plan *p);
 void cli_plan_print(FILE *f, const struct vnc_plan *p, const char *indent);
 void cli_json_emit(json_t *doc); /* dumps to stdout and decrefs */
 int cli_spawn_watcher(const struct cli *c, const char *name, unsigned gen, long long deadline);
+json_t *cli_verify_json(const struct vnc_verify_result *v);
+void cli_verify_print(FILE *f, const struct vnc_verify_result *v);
+/* NAME of an applied profile, else a profile file. */
+int cli_resolve_profile(struct cli *c, const char *arg, struct vnc_profile **ret);
 
 int cmd_validate(struct cli *c, int argc, char **argv);
 int cmd_plan(struct cli *c, int argc, char **argv);

@@ -33,7 +33,7 @@ int cmd_apply(struct cli *c, int argc, char **argv) {
         struct vnc_profile *p = NULL;
         struct vnc_engine eng;
         struct progress pr = {.tty = isatty(STDERR_FILENO) && c->verbosity >= 0};
-        bool no_verify = false;
+        bool no_verify = false, keep = false;
         const char *confirm = NULL;
         int opt, r;
 
@@ -47,6 +47,7 @@ int cmd_apply(struct cli *c, int argc, char **argv) {
                         confirm = optarg;
                         break;
                 case 'k':
+                        keep = true;
                         break;
                 default:
                         return cli_usage_error(c, "apply", "unknown option");
@@ -71,19 +72,12 @@ int cmd_apply(struct cli *c, int argc, char **argv) {
         eng.progress = show_progress;
         eng.userdata = &pr;
         eng.confirm_seconds = confirm_seconds;
+        eng.verify = !no_verify;
+        eng.keep_on_verify_failure = keep;
         r = vnc_engine_apply(&eng, p, &res, &c->err);
         if (pr.shown)
                 fprintf(stderr, "\r\033[K");
-        if (r < 0) {
-                if (c->json)
-                        cli_json_emit(json_pack("{s:s, s:b, s:o, s:n, s:b}", "profile", p->name, "changed", 0,
-                                                "actions", cli_plan_json(&res.plan), "verify", "rolled_back",
-                                                res.rolled_back));
-                vnc_apply_result_done(&res);
-                vnc_profile_free(p);
-                return cli_fail(c);
-        }
-        if (res.confirm_deadline > 0) {
+        if (r >= 0 && res.confirm_deadline > 0) {
                 int w = cli_spawn_watcher(c, p->name, res.generation, res.confirm_deadline);
                 if (w < 0) {
                         /* No watcher, no safety net: undo now rather than leave it unguarded. */
@@ -96,17 +90,17 @@ int cmd_apply(struct cli *c, int argc, char **argv) {
                         return cli_fail(c);
                 }
         }
-        /* The verify step (SPEC section 5) lands with the verify issue; say so rather than pretend. */
-        json_t *verify = json_pack("{s:s, s:s}", "status", "skipped", "reason",
-                                   no_verify ? "--no-verify" : "verify is not available in this version yet");
+        json_t *verify = res.verified ? cli_verify_json(&res.verify)
+                         : json_pack("{s:s, s:s}", "status", "skipped", "reason",
+                                     no_verify ? "--no-verify" : "not run: the apply failed before it");
         if (c->json)
-                cli_json_emit(json_pack("{s:s, s:b, s:o, s:o, s:b, s:o}", "profile", p->name, "changed", res.changed,
-                                        "actions", cli_plan_json(&res.plan), "verify", verify, "rolled_back", 0,
-                                        "confirm_deadline",
+                cli_json_emit(json_pack("{s:s, s:b, s:o, s:o, s:b, s:o}", "profile", p->name, "changed",
+                                        res.changed && !res.rolled_back, "actions", cli_plan_json(&res.plan), "verify",
+                                        verify, "rolled_back", res.rolled_back, "confirm_deadline",
                                         res.confirm_deadline ? json_integer(res.confirm_deadline) : json_null()));
         else {
                 json_decref(verify);
-                if (c->verbosity >= 0 && res.changed) {
+                if (c->verbosity >= 0 && r >= 0 && res.changed) {
                         printf("applied \"%s\": %zu action%s (generation %u)\n", p->name, res.plan.n_actions,
                                res.plan.n_actions == 1 ? "" : "s", res.generation);
                         if (c->verbosity > 0)
@@ -115,10 +109,17 @@ int cmd_apply(struct cli *c, int argc, char **argv) {
                                 printf("awaiting confirmation: run \"vnetcfg confirm %s\" within %u s, or this apply "
                                        "is rolled back\n",
                                        p->name, confirm_seconds);
-                } else if (c->verbosity >= 0)
+                } else if (c->verbosity >= 0 && r >= 0)
                         printf("\"%s\" is up to date: nothing to change\n", p->name);
-                if (!no_verify && c->verbosity > 0)
-                        fprintf(stderr, "vnetcfg: verify is not available in this version yet; skipped\n");
+                if (res.verified && (c->verbosity >= 0 || !res.verify.ok)) {
+                        printf("verify: %s\n", res.verify.ok ? "pass" : "FAIL");
+                        cli_verify_print(stdout, &res.verify);
+                }
+        }
+        if (r < 0) {
+                vnc_apply_result_done(&res);
+                vnc_profile_free(p);
+                return cli_fail(c);
         }
         vnc_apply_result_done(&res);
         vnc_profile_free(p);

@@ -38,14 +38,3 @@ int cmd_confirm(struct cli *c, int argc, char **argv) {
                 printf("confirmed \"%s\": the changes stay\n", argv[1]);
         return EXIT_OK;
 }
-
-/* Until the verify and doctor issue lands: say so plainly and exit 1. */
-int cmd_verify(struct cli *c, int argc, char **argv) {
-        fprintf(stderr, "vnetcfg: verify is not available in this version yet\n");
-        return EXIT_RUNTIME;
-}
-
-int cmd_doctor(struct cli *c, int argc, char **argv) {
-        fprintf(stderr, "vnetcfg: doctor is not available in this version yet\n");
-        return EXIT_RUNTIME;
-}

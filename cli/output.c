@@ -32,3 +32,29 @@ void cli_json_emit(json_t *doc) {
         fputc('\n', stdout);
         json_decref(doc);
 }
+
+json_t *cli_verify_json(const struct vnc_verify_result *v) {
+        json_t *checks = json_array();
+
+        for (size_t i = 0; i < v->n_checks; i++) {
+                const struct vnc_check *k = &v->checks[i];
+                json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "network", k->network, "kind",
+                                      vnc_check_kind_to_string(k->kind), "name", k->name ? k->name : "", "pass",
+                                      k->pass);
+                json_object_set_new(o, "ms", k->ms >= 0 ? json_real(k->ms) : json_null());
+                json_object_set_new(o, "detail", k->detail ? json_string(k->detail) : json_null());
+                json_array_append_new(checks, o);
+        }
+        return json_pack("{s:s, s:b, s:o}", "status", v->ok ? "pass" : "fail", "ok", v->ok, "checks", checks);
+}
+
+void cli_verify_print(FILE *f, const struct vnc_verify_result *v) {
+        for (size_t i = 0; i < v->n_checks; i++) {
+                const struct vnc_check *k = &v->checks[i];
+                char ms[32] = "";
+                if (k->ms >= 0)
+                        snprintf(ms, sizeof(ms), "%.1f ms", k->ms);
+                fprintf(f, "  %s  %-10s %-40s %9s%s%s\n", k->pass ? "pass" : "FAIL", k->network, k->name ? k->name : "",
+                        ms, k->detail ? "  " : "", k->detail ? k->detail : "");
+        }
+}

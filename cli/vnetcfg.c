@@ -98,6 +98,20 @@ int cli_load_profile(struct cli *c, const char *path, struct vnc_profile **ret) 
         return vnc_profile_load_file(path, ret, &c->err);
 }
 
+int cli_resolve_profile(struct cli *c, const char *arg, struct vnc_profile **ret) {
+        struct vnc_engine eng;
+        int r;
+
+        cli_engine(c, &eng);
+        r = vnc_engine_load_applied(&eng, arg, ret, &c->err);
+        if (r < 0 || *ret)
+                return r;
+        if (vnc_name_valid(arg) && access(arg, F_OK) < 0)
+                return vnc_error_set(&c->err, VNC_ERR_USAGE, -ENOENT,
+                                     "\"%s\": no applied profile of that name, and no such file", arg);
+        return cli_load_profile(c, arg, ret);
+}
+
 static int parse_seconds(const char *s, double *ret) {
         char *end;
         errno = 0;

@@ -8,6 +8,7 @@
 
 void vnc_apply_result_done(struct vnc_apply_result *r) {
         vnc_plan_done(&r->plan);
+        vnc_verify_result_done(&r->verify);
 }
 
 static void profiles_free(struct vnc_profile **v, size_t n) {
@@ -186,6 +187,38 @@ static int arm_confirm(const struct vnc_engine *eng, struct vnc_state *s, const 
         return r;
 }
 
+static int rollback_generation(struct vnc_state *s, const char *name, unsigned gen, struct vnc_rollback_result *res,
+                               struct vnc_error *e);
+
+/* The verify step of apply: a failure is exit 3; the generation it made is undone unless kept. */
+static int apply_verify(const struct vnc_engine *eng, const struct vnc_profile *p, struct vnc_state *s, unsigned gen,
+                        struct vnc_apply_result *ret, struct vnc_error *e) {
+        int r = vnc_verify_profile(p, &ret->verify, e);
+        if (r < 0)
+                return r;
+        ret->verified = true;
+        if (ret->verify.ok)
+                return 0;
+        size_t failed = 0;
+        for (size_t i = 0; i < ret->verify.n_checks; i++)
+                failed += !ret->verify.checks[i].pass;
+        if (gen > 0 && !eng->keep_on_verify_failure) {
+                struct vnc_rollback_result rb = {0};
+                struct vnc_error undo_err = {0};
+                if (rollback_generation(s, p->name, gen, &rb, &undo_err) >= 0) {
+                        vnc_state_gc_blobs(s);
+                        ret->rolled_back = true;
+                } else
+                        vnc_error_detail(e, "rolling back also failed: %s", undo_err.message ? undo_err.message : "?");
+                vnc_error_clear(&undo_err);
+        }
+        return vnc_error_set(e, VNC_ERR_VERIFY, -EPROTO, "verification of \"%s\" failed: %zu of %zu checks%s", p->name,
+                             failed, ret->verify.n_checks,
+                             ret->rolled_back        ? "; the changes were rolled back"
+                             : gen > 0               ? "; the changes were kept (--keep-on-verify-failure)"
+                                                     : "");
+}
+
 int vnc_engine_apply(const struct vnc_engine *eng, const struct vnc_profile *p, struct vnc_apply_result *ret,
                      struct vnc_error *e) {
         struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
@@ -231,6 +264,8 @@ int vnc_engine_apply(const struct vnc_engine *eng, const struct vnc_profile *p, 
                 /* Nothing to change on the host; keep the stored profile text current. */
                 if (n_gens > 0 && p->text)
                         r = vnc_state_save_profile(&s, p->name, gens[n_gens - 1], p->text, p->text_len, e);
+                if (r >= 0 && eng->verify)
+                        r = apply_verify(eng, p, &s, 0, ret, e);
                 goto finish;
         }
 
@@ -269,7 +304,10 @@ int vnc_engine_apply(const struct vnc_engine *eng, const struct vnc_profile *p, 
         ret->changed = true;
         ret->generation = gen;
         vnc_journal_close(&j);
-        r = arm_confirm(eng, &s, p->name, gen, ret, e);
+        if (eng->verify)
+                r = apply_verify(eng, p, &s, gen, ret, e);
+        if (r >= 0)
+                r = arm_confirm(eng, &s, p->name, gen, ret, e);
 finish:
         vnc_journal_close(&j);
         prepared_done(&prep);
@@ -518,6 +556,23 @@ int vnc_engine_confirm(const struct vnc_engine *eng, const char *name, int *ret_
         return r;
 }
 
+int vnc_engine_load_applied(const struct vnc_engine *eng, const char *name, struct vnc_profile **ret,
+                            struct vnc_error *e) {
+        struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
+        bool missing;
+        int r;
+
+        *ret = NULL;
+        if (!vnc_name_valid(name))
+                return 0;
+        r = open_state(eng, false, &s, &missing, e);
+        if (r < 0 || missing)
+                return r;
+        r = vnc_state_load_applied(&s, name, ret, e);
+        vnc_state_close(&s);
+        return r;
+}
+
 int vnc_engine_pending_watcher(const struct vnc_engine *eng, const char *name, unsigned gen, int pid,
                                struct vnc_error *e) {
         struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
@@ -557,6 +612,23 @@ int vnc_engine_confirm_expired(const struct vnc_engine *eng, const char *name, u
                 r = 1;
         }
 finish:
+        vnc_state_close(&s);
+        return r;
+}
+
+int vnc_engine_verify(const struct vnc_engine *eng, const struct vnc_profile *p, struct vnc_verify_result *ret,
+                      struct vnc_error *e) {
+        struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
+        bool missing;
+        int r;
+
+        /* Probes add ports to the bridges: not while another vnetcfg changes them. */
+        r = open_state(eng, true, &s, &missing, e);
+        if (r < 0)
+                return r;
+        r = vnc_state_lock(&s, eng->wait_seconds, e);
+        if (r >= 0)
+                r = vnc_verify_profile(p, ret, e);
         vnc_state_close(&s);
         return r;
 }

@@ -4,6 +4,7 @@
 #include "exec.h"
 #include "plan.h"
 #include "state.h"
+#include "verify.h"
 
 /* The commands' work, shared by the CLI and the tests. No printing here. */
 
@@ -13,6 +14,8 @@ struct vnc_engine {
         vnc_progress_fn progress;
         void *userdata;
         unsigned confirm_seconds; /* apply: roll back at the deadline unless confirmed (0: no) */
+        bool verify;                 /* apply: run the checks of SPEC section 5 after the changes */
+        bool keep_on_verify_failure; /* apply: keep the changes when verify fails (exit 3 either way) */
 };
 
 struct vnc_apply_result {
@@ -21,6 +24,8 @@ struct vnc_apply_result {
         struct vnc_plan plan;
         bool rolled_back; /* a failure undid this run's changes */
         long long confirm_deadline; /* pending confirmation: CLOCK_REALTIME deadline, 0 when none */
+        bool verified;    /* verify ran; its result is in verify */
+        struct vnc_verify_result verify;
 };
 void vnc_apply_result_done(struct vnc_apply_result *r);
 
@@ -56,6 +61,16 @@ struct vnc_status {
         struct vnc_live *live;
 };
 void vnc_status_free(struct vnc_status *s);
+
+/*
+ * verify NAME|PROFILE: what (a profile name with an applied generation, or a
+ * profile file) is resolved by the caller; this runs the checks under the lock.
+ */
+int vnc_engine_verify(const struct vnc_engine *eng, const struct vnc_profile *p, struct vnc_verify_result *ret,
+                      struct vnc_error *e);
+/* The profile applied under name, or NULL (returns 0) when none. */
+int vnc_engine_load_applied(const struct vnc_engine *eng, const char *name, struct vnc_profile **ret,
+                            struct vnc_error *e);
 int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc_status **ret, struct vnc_error *e);
 
 /* confirm NAME: keep the pending apply; *ret_watcher is the watcher to stop (0 if none). */

@@ -408,10 +408,18 @@ static void gen_network(struct gen *g) {
                 gen_egress(g, NULL);
                 break;
         case VNC_MODE_HOST_ONLY:
-        case VNC_MODE_ISOLATED:
                 gen_same_bridge(g);
                 gen_closed(g);
                 break;
+        case VNC_MODE_ISOLATED: {
+                gen_same_bridge(g);
+                gen_closed(g);
+                /* Guests reach only each other: not the host either, on any of its addresses. */
+                struct vnc_fw_rule *r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_INP", VNC_FW_REJECT);
+                if (r)
+                        BR(r, in);
+                break;
+        }
         case VNC_MODE_BRIDGED:
                 /* Guests and the LAN meet at layer 2; with br_netfilter those frames pass FORWARD. */
                 gen_same_bridge(g);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A second apply of the same profile changes nothing, performs no writes to
 # the kernel (an `ip monitor` capture stays empty) and reports changed: false.
+# (The capture runs with --no-verify: verify's probe is a temporary port of its
+# own, checked separately to leave nothing behind.)
 # Editing the profile changes only what changed: dropping a tap deletes only
 # that tap; changing the MTU modifies links in place (same ifindex).
 . "$(dirname "$0")/lib.sh"
@@ -22,7 +24,7 @@ for _ in $(seq 1 100); do
         sleep 0.2
 done
 mark=$(stat -c %s "$TMP/monitor")
-expect_rc 0 --json apply "$TMP/lab.json"
+expect_rc 0 --json apply --no-verify "$TMP/lab.json"
 sleep 1.2
 kill "$mon"; wait "$mon" 2>/dev/null
 tail -c +$((mark + 1)) "$TMP/monitor" >"$TMP/monitor.second"
@@ -42,6 +44,16 @@ kill "$mon"; wait "$mon" 2>/dev/null
 grep -q vm1-eth0 "$TMP/monitor2" || fail "ip monitor did not see a write; the check above proves nothing"
 ip link set vm1-eth0 alias "vnetcfg:lab/ho"
 ok "second apply: nothing to change, no kernel writes"
+
+snap noop-before
+expect_rc 0 --json apply "$TMP/lab.json"
+echo "$OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["changed"] is False and d["verify"]["status"] in ("pass", "fail"), d' || fail "no-op apply with verify: $OUT"
+snap noop-after
+same_snap noop-before noop-after
+ok "a no-op apply still verifies, and its probe leaves nothing behind"
 
 ix_vm1=$(ifindex_of vm1-eth0)
 ix_vm3=$(ifindex_of vm3-eth0)
