@@ -38,7 +38,7 @@ int cmd_apply(struct cli *c, int argc, char **argv) {
         int opt, r;
 
         optind = 0;
-        while ((opt = getopt_long(argc, argv, "+", opts, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
                 switch (opt) {
                 case 'n':
                         no_verify = true;

@@ -59,7 +59,7 @@ int cmd_doctor(struct cli *c, int argc, char **argv) {
         int opt, r = 0;
 
         optind = 0;
-        while ((opt = getopt_long(argc, argv, "+", opts, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
                 if (opt != 't')
                         return cli_usage_error(c, "doctor", "unknown option");
                 if (vnc_ipv4_parse(optarg, &in.target) < 0)

@@ -14,7 +14,7 @@ int cmd_rollback(struct cli *c, int argc, char **argv) {
         int opt;
 
         optind = 0;
-        while ((opt = getopt_long(argc, argv, "+", opts, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
                 if (opt != 'a')
                         return cli_usage_error(c, "rollback", "unknown option");
                 all = true;
