@@ -156,6 +156,21 @@ try:
 except OSError:
     pass' "$2" "$3"
 }
+# Positive checks from the host side retry (a TCG guest on a busy machine can
+# be slow to answer its first ARP); negative checks use connect/pings once.
+connect_ok() { # ns addr port -> what the listener said, retried up to 3 times
+        local said="" i
+        for i in 1 2 3; do
+                said=$(connect "$@")
+                [ -n "$said" ] && break
+        done
+        echo "$said"
+}
+pings_ok() { # ns addr
+        local i
+        for i in 1 2 3; do pings "$@" && return 0; done
+        return 1
+}
 pings() { # ns addr (ns "" = the host)
         local pre=()
         [ -n "$1" ] && pre=(ip netns exec "$1")
@@ -172,9 +187,11 @@ ping_df() { # addr size
 # all expectations, and its exit code 0 or 3 accordingly.
 # Until verify lands it exits 1 saying "not available": that is recorded, loudly.
 vm_verify() { # profile-name expectations...
-        local name=$1 rc=0
+        local name=$1 rc=0 t0
         shift
+        t0=$(now)
         OUT=$("$VNETCFG" --state-dir "$STATE" --json verify "$name" 2>"$TMP/verify.err") || rc=$?
+        echo "# verify: exit $rc after $(elapsed "$t0") s"
         ERR=$(cat "$TMP/verify.err")
         if [ "$rc" = 1 ] && echo "$ERR" | grep -q 'verify is not available'; then
                 ok "verify: NOT CHECKED, vnetcfg verify is not available yet (exit 1: $ERR); guests saw: $*"
@@ -186,5 +203,6 @@ $(cat "$TMP/verify.diag")
 exit: $rc
 stdout: $OUT
 stderr: $ERR"
+        sed 's/^/# /' "$TMP/verify.diag"
         ok "verify agrees with the guests ($*)"
 }

@@ -44,9 +44,9 @@ echo "# both guests done in $(elapsed "$t0") s"
 
 vm_expect h1 "ping 10.30.0.1 ok"
 vm_expect h2 "ping 10.30.0.1 ok"
-pings "" 10.30.0.10 || vm_fail h1 "the host cannot ping h1"
-pings "" 10.30.0.11 || vm_fail h2 "the host cannot ping h2"
-assert_eq "$(connect "" 10.30.0.10 22)" 10.30.0.1 "what h1's listener saw of the host's connection"
+pings_ok "" 10.30.0.10 || vm_fail h1 "the host cannot ping h1"
+pings_ok "" 10.30.0.11 || vm_fail h2 "the host cannot ping h2"
+assert_eq "$(connect_ok "" 10.30.0.10 22)" 10.30.0.1 "what h1's listener saw of the host's connection"
 ok "guest <-> host: ping both ways, and the host connects to h1's listener"
 
 vm_expect h1 "ping 10.30.0.11 ok"

@@ -62,8 +62,8 @@ ok "DHCP: g1 got its reserved 10.10.0.10, g2 got $g2 from the range"
 
 vm_expect g1 "ping 10.10.0.1 ok"
 vm_expect g2 "ping 10.10.0.1 ok"
-pings "" 10.10.0.10 || vm_fail g1 "the host cannot ping g1"
-pings "" "$g2" || vm_fail g2 "the host cannot ping g2 at $g2"
+pings_ok "" 10.10.0.10 || vm_fail g1 "the host cannot ping g1"
+pings_ok "" "$g2" || vm_fail g2 "the host cannot ping g2 at $g2"
 ok "guest <-> host ping, both ways, both guests"
 
 vm_expect g2 "ping 10.10.0.10 ok"
@@ -76,7 +76,7 @@ vm_expect g1 "connect 192.0.2.2:8080 ok 192.0.2.1"
 ok "g1 -> upstream, masqueraded: upstream saw 192.0.2.1"
 
 # g1's listener answers with the client address it saw: the forward must not rewrite it.
-assert_eq "$(connect up 192.0.2.1 2222)" 192.0.2.2 "the client address g1 saw through the port forward"
+assert_eq "$(connect_ok up 192.0.2.1 2222)" 192.0.2.2 "the client address g1 saw through the port forward"
 hairpin=$(vm_result g2 connect 10.10.0.1:2222)
 case "$hairpin" in
 "ok 10.10.0."*) ;;

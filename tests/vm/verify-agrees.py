@@ -49,6 +49,10 @@ def main():
     expect_ok = all_pass and all(want.values())
     if rc != (0 if expect_ok else 3):
         bad.append("exit %d, expected %d" % (rc, 0 if expect_ok else 3))
+    for c in checks:
+        print("verify %s %s %s: %s%s" % (c.get("network"), c.get("kind"), c.get("name"),
+                                        "pass" if c.get("pass") else "FAIL",
+                                        " (%s)" % c["detail"] if c.get("detail") else ""))
     for b in bad:
         print(b)
     return 1 if bad else 0
