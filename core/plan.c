@@ -416,43 +416,37 @@ static void route_action(struct planner *pl, struct vnc_action *a, const char *n
         }
 }
 
-/*
- * Move what from holds to to, in an order that keeps the host reachable and
- * lets no kernel flush take a moved route: addresses added at the destination,
- * routes deleted at the source, addresses deleted at the source (IPv4 flushes
- * routes whose preferred source disappears), routes added at the destination.
- * All of it is one netlink batch, so the gap is one round trip.
- */
-static int plan_move(struct planner *pl, enum phase ph, const char *net, const struct vnc_live_link *from,
-                     const char *to) {
+static int move_addrs(struct planner *pl, enum phase ph, const char *net, const struct vnc_live_link *holder,
+                      enum vnc_action_op op, const char *ifname) {
         struct vnc_action a;
         int r;
 
-        for (int step = 0; step < 4; step++) {
-                if (step == 0 || step == 2)
-                        for (size_t i = 0; i < pl->live->n_addrs; i++) {
-                                const struct vnc_live_addr *x = &pl->live->addrs[i];
-                                if (x->ifindex != from->ifindex || !addr_is_moved(x))
-                                        continue;
-                                addr_action(pl, &a, net, step == 0 ? VNC_OP_CREATE : VNC_OP_DELETE,
-                                            step == 0 ? to : from->name, x);
-                                if ((r = push(pl, ph, &a)) < 0)
-                                        return r;
-                        }
-                else
-                        for (size_t i = 0; i < pl->live->n_routes; i++) {
-                                const struct vnc_live_route *x = &pl->live->routes[i];
-                                if (x->oif != from->ifindex || !route_is_moved(x))
-                                        continue;
-                                route_action(pl, &a, net, step == 1 ? VNC_OP_DELETE : VNC_OP_CREATE,
-                                             step == 1 ? from->name : to, x);
-                                if ((r = push(pl, ph, &a)) < 0)
-                                        return r;
-                        }
+        for (size_t i = 0; i < pl->live->n_addrs; i++) {
+                const struct vnc_live_addr *x = &pl->live->addrs[i];
+                if (x->ifindex != holder->ifindex || !addr_is_moved(x))
+                        continue;
+                addr_action(pl, &a, net, op, ifname, x);
+                if ((r = push(pl, ph, &a)) < 0)
+                        return r;
         }
         return 0;
 }
 
+static int move_routes(struct planner *pl, enum phase ph, const char *net, const struct vnc_live_link *holder,
+                       enum vnc_action_op op, const char *ifname) {
+        struct vnc_action a;
+        int r;
+
+        for (size_t i = 0; i < pl->live->n_routes; i++) {
+                const struct vnc_live_route *x = &pl->live->routes[i];
+                if (x->oif != holder->ifindex || !route_is_moved(x))
+                        continue;
+                route_action(pl, &a, net, op, ifname, x);
+                if ((r = push(pl, ph, &a)) < 0)
+                        return r;
+        }
+        return 0;
+}
 static int plan_enslave(struct planner *pl, enum phase ph, const char *net, const struct vnc_live_link *port,
                         const char *master) {
         struct vnc_action a;
@@ -469,6 +463,21 @@ static int plan_enslave(struct planner *pl, enum phase ph, const char *net, cons
         return push(pl, ph, &a);
 }
 
+/*
+ * The uplink's addresses and routes move to the bridge in one netlink batch,
+ * in an order that keeps the host reachable in both directions (the rollback
+ * runs the inverses in reverse):
+ *   1. addresses added on the bridge: the uplink's prefix route came first and
+ *      stays in use, with its resolved neighbours
+ *   2. the uplink enslaved: its frames reach the host through the bridge
+ *   3. routes deleted from the uplink, 4. its addresses deleted (IPv4 flushes
+ *      the routes whose source vanishes, and the uplink's neighbour table),
+ *   5. routes added on the bridge, which resolves neighbours through its port.
+ * Backwards, the uplink leaves the bridge only once its own addresses and
+ * routes are back, just before the bridge's addresses go: it never has to
+ * resolve a neighbour while still a port (the bridge would swallow the reply
+ * and the kernel retries a second later).
+ */
 static int plan_bridged(struct planner *pl, const struct vnc_network *n) {
         const struct vnc_live_link *u = vnc_live_link_by_name(pl->live, n->uplink);
         const struct vnc_live_link *m = u ? vnc_live_link_by_index(pl->live, u->master) : NULL;
@@ -476,13 +485,15 @@ static int plan_bridged(struct planner *pl, const struct vnc_network *n) {
 
         if (!u || m)
                 return 0; /* refused in check_uplink, or already a port of our bridge */
-        r = plan_enslave(pl, PH_UPLINK, n->name, u, n->bridge);
-        if (r >= 0)
-                r = plan_move(pl, PH_UPLINK, n->name, u, n->bridge);
-        return r;
+        if ((r = move_addrs(pl, PH_UPLINK, n->name, u, VNC_OP_CREATE, n->bridge)) < 0 ||
+            (r = plan_enslave(pl, PH_UPLINK, n->name, u, n->bridge)) < 0 ||
+            (r = move_routes(pl, PH_UPLINK, n->name, u, VNC_OP_DELETE, u->name)) < 0 ||
+            (r = move_addrs(pl, PH_UPLINK, n->name, u, VNC_OP_DELETE, u->name)) < 0)
+                return r;
+        return move_routes(pl, PH_UPLINK, n->name, u, VNC_OP_CREATE, n->bridge);
 }
 
-/* A bridged network that goes away gives its uplink back, addresses and routes first. */
+/* A bridged network that goes away gives its uplink back first, in the rollback's order. */
 static int plan_unbridge(struct planner *pl, const struct vnc_live_link *br) {
         const char *net = "";
         int r;
@@ -495,10 +506,11 @@ static int plan_unbridge(struct planner *pl, const struct vnc_live_link *br) {
                 const struct vnc_network *old = find_network(pl->applied, net);
                 if (!old || old->mode != VNC_MODE_BRIDGED || !streq(old->uplink, port->name))
                         continue;
-                r = plan_move(pl, PH_UPLINK_BACK, net, br, port->name);
-                if (r >= 0)
-                        r = plan_enslave(pl, PH_UPLINK_BACK, net, port, "");
-                if (r < 0)
+                if ((r = move_routes(pl, PH_UPLINK_BACK, net, br, VNC_OP_DELETE, br->name)) < 0 ||
+                    (r = move_addrs(pl, PH_UPLINK_BACK, net, br, VNC_OP_CREATE, port->name)) < 0 ||
+                    (r = move_routes(pl, PH_UPLINK_BACK, net, br, VNC_OP_CREATE, port->name)) < 0 ||
+                    (r = plan_enslave(pl, PH_UPLINK_BACK, net, port, "")) < 0 ||
+                    (r = move_addrs(pl, PH_UPLINK_BACK, net, br, VNC_OP_DELETE, br->name)) < 0)
                         return r;
         }
         return 0;
