@@ -4,6 +4,8 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
 
 #include <netlink/attr.h>
 
@@ -333,8 +335,27 @@ static int act_fail(struct run *R, size_t i, int code, const char *what, const c
         return code;
 }
 
+/*
+ * A bridge without an address of its own takes its lowest port's, and all
+ * zeros when its last port leaves (a verify probe leaving an empty bridge
+ * would make the host answer ARP with 00:00:00:00:00:00). vnetcfg's bridges
+ * get a fixed random locally administered address unless the plan gives one.
+ */
+static void bridge_mac(uint8_t mac[6]) {
+        if (getrandom(mac, 6, 0) != 6)
+                for (int k = 0; k < 6; k++)
+                        mac[k] = (uint8_t)rand();
+        mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
+}
+
 static int build_bridge_create(struct run *R, size_t i) {
         const struct vnc_action *a = &R->acts[i];
+        uint8_t mac[6];
+
+        if (a->has_mac)
+                memcpy(mac, a->mac, 6);
+        else
+                bridge_mac(mac);
         struct nl_msg *m = vnc_nl_link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, a->up ? IFF_UP : 0,
                                            a->up ? IFF_UP : 0);
         struct nlattr *info;
@@ -342,7 +363,7 @@ static int build_bridge_create(struct run *R, size_t i) {
         /* No IFLA_MTU here: an MTU given at creation is not "set by the user" for the bridge, which
          * then falls back to 1500 when its last port leaves. It is set after the create (flush()). */
         if (!m || nla_put_string(m, IFLA_IFNAME, a->ifname) < 0 ||
-            (a->has_mac && nla_put(m, IFLA_ADDRESS, 6, a->mac) < 0) || !(info = nla_nest_start(m, IFLA_LINKINFO)) ||
+            nla_put(m, IFLA_ADDRESS, 6, mac) < 0 || !(info = nla_nest_start(m, IFLA_LINKINFO)) ||
             nla_put_string(m, IFLA_INFO_KIND, "bridge") < 0 || nla_nest_end(m, info) < 0) {
                 nlmsg_free(m);
                 return queue(R, i, ROLE_MAIN, NULL);

@@ -387,7 +387,9 @@ static int check_bridge(struct doc *d, struct net *n) {
                 const struct vnc_live_link *p = &d->live->links[i];
                 if (p->master != l->ifindex || !p->has_mac)
                         continue;
-                if (assign == 3 && l->has_mac && memcmp(p->mac, l->mac, 6) == 0) {
+                /* A bridged network's bridge carries its uplink's MAC on purpose. */
+                bool own_uplink = n->n && n->n->mode == VNC_MODE_BRIDGED && streq(p->name, n->n->uplink);
+                if (assign == 3 && !own_uplink && l->has_mac && memcmp(p->mac, l->mac, 6) == 0) {
                         r = finding(d, n, HOP_BRIDGE, "mac-conflict", VNC_SEV_ERROR,
                                     FIX("ip link set %s address fe:54:00:%02x:%02x:%02x", p->name,
                                         (unsigned)(p->ifindex >> 16) & 0xff, (unsigned)(p->ifindex >> 8) & 0xff,

@@ -582,11 +582,12 @@ static int plan_link_delete(struct planner *pl, const struct vnc_live_link *l) {
         snprintf(a.alias, sizeof(a.alias), "%s", l->alias);
         a.mtu = l->mtu;
         a.up = l->admin_up;
+        /* Re-created by a rollback with the address it had. */
+        a.has_mac = l->has_mac;
+        memcpy(a.mac, l->mac, 6);
         if (is_tap) {
                 const struct vnc_tap *t = tap_index_find(&pl->applied_taps, l->name, NULL);
                 snprintf(a.master, sizeof(a.master), "%s", master_name(pl, l));
-                a.has_mac = l->has_mac;
-                memcpy(a.mac, l->mac, 6);
                 if (t) {
                         a.has_owner = t->has_owner;
                         a.owner = t->owner;
