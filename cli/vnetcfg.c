@@ -14,7 +14,7 @@ const struct cli_command cli_commands[] = {
         {"status", "[NAME]", "applied profiles, their objects, and drift", cmd_status},
         {"rollback", "NAME [--all]", "undo the last apply of NAME that changed something", cmd_rollback},
         {"confirm", "NAME", "keep an apply made with --confirm-timeout", cmd_confirm},
-        {"doctor", "[NAME|PROFILE] [--target IP]", "diagnose connectivity; change nothing", cmd_doctor},
+        {"doctor", "[NAME|PROFILE|BRIDGE] [--target IP]", "diagnose connectivity (a bridge vnetcfg did not create too); change nothing", cmd_doctor},
         {NULL, NULL, NULL, NULL},
 };
 
