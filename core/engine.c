@@ -373,6 +373,10 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
         /* A pending confirmation was for the newest generation: it is gone now. */
         if (r >= 0 && n > 0)
                 (void)vnc_state_pending_remove(&s, name);
+        /* Killed between creating the profile's directory and its first journal: nothing to undo,
+         * and nothing should stay behind. */
+        if (r >= 0)
+                vnc_state_prune_profile(&s, name);
         if (r >= 0 && all) {
                 /* Anything still carrying this profile's mark (a journal lost or damaged) goes too. */
                 struct vnc_live *live = NULL;

@@ -581,3 +581,12 @@ int vnc_state_pending_remove(struct vnc_state *s, const char *profile) {
         (void)unlinkat(s->dir_fd, path, AT_REMOVEDIR);
         return r;
 }
+
+void vnc_state_prune_profile(struct vnc_state *s, const char *profile) {
+        char path[128];
+
+        if (!vnc_name_valid(profile))
+                return;
+        snprintf(path, sizeof(path), "profiles/%s", profile);
+        (void)unlinkat(s->dir_fd, path, AT_REMOVEDIR); /* fails, harmlessly, unless empty */
+}

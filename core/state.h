@@ -40,6 +40,8 @@ int vnc_state_load_applied(struct vnc_state *s, const char *profile, struct vnc_
 int vnc_state_save_profile(struct vnc_state *s, const char *profile, unsigned gen, const char *text, size_t len,
                            struct vnc_error *e);
 int vnc_state_remove_generation(struct vnc_state *s, const char *profile, unsigned gen);
+/* Remove the profile's directory if nothing is left in it (a crash can leave it empty). */
+void vnc_state_prune_profile(struct vnc_state *s, const char *profile);
 
 /* <state>/blobs/<hash>: written once (0600, fsync'd), never changed; the dnsmasq backend reads them. */
 int vnc_state_write_blob(struct vnc_state *s, const char *hash, const char *text, struct vnc_error *e);
