@@ -124,7 +124,7 @@ static int dm_paths_init(const char *state_dir, const char *profile, struct dm_p
         p.pid = vnc_strdup_printf("%s/dnsmasq/%s.pid", p.state, profile);
         p.leases = vnc_strdup_printf("%s/dnsmasq/%s.leases", p.state, profile);
         p.record = vnc_strdup_printf("%s/dnsmasq/%s.blob", p.state, profile);
-        p.record_tmp = vnc_strdup_printf("%s/dnsmasq/%s.blob.tmp", p.state, profile);
+        p.record_tmp = vnc_strdup_printf("%s/dnsmasq/.%s.blob.tmp", p.state, profile); /* vnc_write_file_atomic's */
         p.pid_arg = p.pid ? vnc_strdup_printf("--pid-file=%s", p.pid) : NULL;
         if (!p.dir || !p.pid || !p.leases || !p.record || !p.record_tmp || !p.pid_arg)
                 return -ENOMEM;
@@ -287,48 +287,19 @@ int vnc_dhcp_status(const char *state_dir, const char *profile, bool *ret_runnin
         return read_record(&p, ret_blob);
 }
 
-static int write_all(int fd, const char *s, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, s, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                s += k;
-                n -= (size_t)k;
-        }
-        return 0;
-}
 
-static int fsync_path(const char *dir) {
-        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) < 0)
-                return -errno;
-        return 0;
-}
-
-/* <profile>.blob: temporary file, fsync, rename, fsync the directory. */
-static int write_record(const struct dm_paths *p, const char *blob) {
-        _cleanup_close_ int fd = -1;
+/* <profile>.blob, written crash-safe. */
+static int write_record(const struct dm_paths *p, const char *profile, const char *blob) {
+        _cleanup_close_ int dfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_free_ char *name = vnc_strdup_printf("%s.blob", profile);
         char line[18];
-        int r;
 
-        (void)unlink(p->record_tmp); /* left behind by a crash; we hold the state lock */
-        fd = open(p->record_tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0)
+        if (dfd < 0)
                 return -errno;
+        if (!name)
+                return -ENOMEM;
         snprintf(line, sizeof(line), "%s\n", blob);
-        r = write_all(fd, line, strlen(line));
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        if (r == 0 && rename(p->record_tmp, p->record) < 0)
-                r = -errno;
-        if (r < 0) {
-                (void)unlink(p->record_tmp);
-                return r;
-        }
-        return fsync_path(p->dir);
+        return vnc_write_file_atomic(dfd, name, line, strlen(line));
 }
 
 static int unlink_missing_ok(const char *path) {
@@ -609,7 +580,7 @@ int vnc_dnsmasq_ensure(const char *state_dir, const char *profile, const char *b
         r = spawn_dnsmasq(&p, profile, conf, e);
         if (r < 0)
                 return r;
-        r = write_record(&p, blob);
+        r = write_record(&p, profile, blob);
         if (r < 0) {
                 vnc_error_set(e, VNC_ERR_RUNTIME, r, "dnsmasq of profile \"%s\": could not write \"%s\"", profile,
                               p.record);
@@ -667,34 +638,19 @@ static bool dhcp_handles(enum vnc_action_kind k) {
         return k == VNC_ACT_DHCP;
 }
 
+static int dhcp_one(struct vnc_backend_ctx *ctx, const struct vnc_action *a, struct vnc_error *e) {
+        if (a->kind != VNC_ACT_DHCP)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -EINVAL, "dhcp backend: a %s action is not dhcp",
+                                     vnc_action_kind_to_string(a->kind));
+        if (a->op == VNC_OP_CREATE || a->op == VNC_OP_MODIFY)
+                /* modify restarts with the new blob; its inverse (blobs swapped) with the old one */
+                return vnc_dnsmasq_ensure(ctx->state_dir, a->profile, a->blob, e);
+        return vnc_dnsmasq_stop(ctx->state_dir, a->profile, e);
+}
+
 static int dhcp_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, unsigned flags,
                     size_t *ret_done, struct vnc_error *e) {
-        bool undo = flags & VNC_RUN_UNDO;
-        size_t done = 0;
-        int first = 0;
-
-        for (size_t i = 0; i < n; i++) {
-                const struct vnc_action *a = &acts[i];
-                int r;
-
-                if (a->kind != VNC_ACT_DHCP)
-                        r = vnc_error_set(e, VNC_ERR_RUNTIME, -EINVAL, "dhcp backend: action %zu is not dhcp", i);
-                else if (a->op == VNC_OP_CREATE || a->op == VNC_OP_MODIFY)
-                        /* modify restarts with the new blob; its inverse (blobs swapped) with the old one */
-                        r = vnc_dnsmasq_ensure(ctx->state_dir, a->profile, a->blob, e);
-                else
-                        r = vnc_dnsmasq_stop(ctx->state_dir, a->profile, e);
-                if (r < 0) {
-                        if (first == 0)
-                                first = r;
-                        if (!undo)
-                                break;
-                } else if (first == 0)
-                        done = i + 1;
-        }
-        if (ret_done)
-                *ret_done = done;
-        return first;
+        return vnc_backend_run_each(ctx, acts, n, flags, ret_done, e, dhcp_one);
 }
 
 const struct vnc_backend_ops vnc_backend_dhcp = {

@@ -261,19 +261,6 @@ static int claims_load(int dirfd, struct claims *cl) {
         return r;
 }
 
-static int write_all(int fd, const char *s, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, s, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                s += k;
-                n -= (size_t)k;
-        }
-        return 0;
-}
 
 /* Write the claims to a temporary file, fsync it, rename it over the old one, fsync the directory. */
 static int claims_save(int dirfd, const struct claims *cl) {
@@ -294,18 +281,18 @@ static int claims_save(int dirfd, const struct claims *cl) {
                         r = -ENOMEM;
                         break;
                 }
-                r = write_all(fd, cl->c[i].key, strlen(cl->c[i].key));
+                r = vnc_write_all(fd, cl->c[i].key, strlen(cl->c[i].key));
                 if (r == 0)
-                        r = write_all(fd, " ", 1);
+                        r = vnc_write_all(fd, " ", 1);
                 if (r == 0)
-                        r = write_all(fd, orig, strlen(orig));
+                        r = vnc_write_all(fd, orig, strlen(orig));
                 for (size_t j = 0; j < cl->c[i].n_profiles && r == 0; j++) {
-                        r = write_all(fd, " ", 1);
+                        r = vnc_write_all(fd, " ", 1);
                         if (r == 0)
-                                r = write_all(fd, cl->c[i].profiles[j], strlen(cl->c[i].profiles[j]));
+                                r = vnc_write_all(fd, cl->c[i].profiles[j], strlen(cl->c[i].profiles[j]));
                 }
                 if (r == 0)
-                        r = write_all(fd, "\n", 1);
+                        r = vnc_write_all(fd, "\n", 1);
         }
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
@@ -461,33 +448,18 @@ static bool sysctl_handles(enum vnc_action_kind k) {
         return k == VNC_ACT_SYSCTL;
 }
 
+static int sysctl_one(struct vnc_backend_ctx *ctx, const struct vnc_action *a, struct vnc_error *e) {
+        if (a->kind != VNC_ACT_SYSCTL)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -EINVAL, "sysctl backend: a %s action is not a sysctl",
+                                     vnc_action_kind_to_string(a->kind));
+        if (a->op == VNC_OP_CREATE || a->op == VNC_OP_MODIFY)
+                return vnc_sysctl_claim(ctx->state_dir, a->key, a->value, a->profile, e);
+        return vnc_sysctl_release(ctx->state_dir, a->key, a->profile, e);
+}
+
 static int sysctl_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, unsigned flags,
                       size_t *ret_done, struct vnc_error *e) {
-        bool undo = flags & VNC_RUN_UNDO;
-        size_t done = 0;
-        int first = 0;
-
-        for (size_t i = 0; i < n; i++) {
-                const struct vnc_action *a = &acts[i];
-                int r;
-
-                if (a->kind != VNC_ACT_SYSCTL)
-                        r = vnc_error_set(e, VNC_ERR_RUNTIME, -EINVAL, "sysctl backend: action %zu is not a sysctl", i);
-                else if (a->op == VNC_OP_CREATE || a->op == VNC_OP_MODIFY)
-                        r = vnc_sysctl_claim(ctx->state_dir, a->key, a->value, a->profile, e);
-                else
-                        r = vnc_sysctl_release(ctx->state_dir, a->key, a->profile, e);
-                if (r < 0) {
-                        if (first == 0)
-                                first = r;
-                        if (!undo)
-                                break;
-                } else if (first == 0)
-                        done = i + 1;
-        }
-        if (ret_done)
-                *ret_done = done;
-        return first;
+        return vnc_backend_run_each(ctx, acts, n, flags, ret_done, e, sysctl_one);
 }
 
 const struct vnc_backend_ops vnc_backend_sysctl = {

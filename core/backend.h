@@ -35,6 +35,16 @@ struct vnc_backend_ops {
                    size_t *ret_done, struct vnc_error *e);
 };
 
+/*
+ * For backends without batching (sysctl claims, dnsmasq): run fn on each
+ * action in order with run()'s semantics: stop at the first failure, or in
+ * VNC_RUN_UNDO mode keep going; *ret_done = the leading actions that succeeded;
+ * the first error is returned.
+ */
+typedef int (*vnc_action_fn)(struct vnc_backend_ctx *ctx, const struct vnc_action *a, struct vnc_error *e);
+int vnc_backend_run_each(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, unsigned flags,
+                         size_t *ret_done, struct vnc_error *e, vnc_action_fn fn);
+
 extern const struct vnc_backend_ops vnc_backend_netlink; /* BRIDGE, LINK_SET, ADDR, ROUTE */
 extern const struct vnc_backend_ops vnc_backend_tap;     /* TAP */
 extern const struct vnc_backend_ops vnc_backend_sysctl;  /* SYSCTL */

@@ -19,6 +19,26 @@ const struct vnc_backend_ops *vnc_backend_for(enum vnc_action_kind k) {
         return NULL;
 }
 
+int vnc_backend_run_each(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, unsigned flags,
+                         size_t *ret_done, struct vnc_error *e, vnc_action_fn fn) {
+        size_t done = 0;
+        int first = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                int r = fn(ctx, &acts[i], e);
+                if (r < 0) {
+                        if (first == 0)
+                                first = r;
+                        if (!(flags & VNC_RUN_UNDO))
+                                break;
+                } else if (first == 0)
+                        done = i + 1;
+        }
+        if (ret_done)
+                *ret_done = done;
+        return first;
+}
+
 static long env_index(const char *name) {
         const char *s = getenv(name);
         char *end;

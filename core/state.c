@@ -190,43 +190,16 @@ int vnc_state_profiles(struct vnc_state *s, char ***ret, size_t *ret_n) {
         return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len) {
-        while (len > 0) {
-                ssize_t k = write(fd, buf, len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                buf += k;
-                len -= (size_t)k;
-        }
-        return 0;
-}
 
 int vnc_state_save_profile(struct vnc_state *s, const char *profile, unsigned gen, const char *text, size_t len,
                            struct vnc_error *e) {
-        char name[64], tmp[80];
-        int dfd = profile_dir(s, profile, true), fd, r;
+        char name[64];
+        int dfd = profile_dir(s, profile, true), r;
 
         if (dfd < 0)
                 return state_error(e, dfd, "open the directory of profile", profile);
         snprintf(name, sizeof(name), "gen-%u.json", gen);
-        snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0) {
-                r = -errno;
-                close(dfd);
-                return state_error(e, r, "write", tmp);
-        }
-        r = write_all(fd, text, len);
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        close(fd);
-        if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
-                r = -errno;
-        if (r == 0)
-                fsync(dfd);
+        r = vnc_write_file_atomic(dfd, name, text, len);
         close(dfd);
         return r < 0 ? state_error(e, r, "write", name) : 0;
 }
@@ -300,7 +273,7 @@ int vnc_journal_begin(struct vnc_state *s, const char *profile, unsigned gen, st
                 close(dfd);
                 return state_error(e, r, "create", name);
         }
-        r = write_all(fd, JOURNAL_MAGIC, strlen(JOURNAL_MAGIC));
+        r = vnc_write_all(fd, JOURNAL_MAGIC, strlen(JOURNAL_MAGIC));
         if (r == 0 && fdatasync(fd) < 0)
                 r = -errno;
         if (r == 0 && fsync(dfd) < 0)
@@ -336,7 +309,7 @@ int vnc_journal_record(struct vnc_journal *j, const struct vnc_action *acts, siz
         if (fclose(f) != 0 && r == 0)
                 r = -ENOMEM;
         if (r == 0)
-                r = write_all(j->fd, buf, size);
+                r = vnc_write_all(j->fd, buf, size);
         free(buf);
         if (r == 0 && fdatasync(j->fd) < 0)
                 r = -errno;
@@ -346,7 +319,7 @@ int vnc_journal_record(struct vnc_journal *j, const struct vnc_action *acts, siz
 }
 
 int vnc_journal_commit(struct vnc_journal *j, struct vnc_error *e) {
-        int r = write_all(j->fd, "commit\n", 7);
+        int r = vnc_write_all(j->fd, "commit\n", 7);
         if (r == 0 && fdatasync(j->fd) < 0)
                 r = -errno;
         return r < 0 ? state_error(e, r, "commit the journal", "") : 0;
@@ -416,9 +389,9 @@ int vnc_journal_read(struct vnc_state *s, const char *profile, unsigned gen, str
 /* ---- blobs -------------------------------------------------------------- */
 
 int vnc_state_write_blob(struct vnc_state *s, const char *hash, const char *text, struct vnc_error *e) {
-        char name[64], tmp[80];
+        char name[64];
         struct stat st;
-        int dfd, fd, r;
+        int dfd, r;
 
         if (strlen(hash) != 16 || strspn(hash, "0123456789abcdef") != 16)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -EINVAL, "\"%s\" is not a blob hash", hash);
@@ -432,21 +405,7 @@ int vnc_state_write_blob(struct vnc_state *s, const char *hash, const char *text
                 close(dfd); /* content-addressed: already there means already right */
                 return 0;
         }
-        snprintf(tmp, sizeof(tmp), ".%s.tmp", hash);
-        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0) {
-                r = -errno;
-                close(dfd);
-                return state_error(e, r, "write", tmp);
-        }
-        r = write_all(fd, text, strlen(text));
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        close(fd);
-        if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
-                r = -errno;
-        if (r == 0)
-                fsync(dfd);
+        r = vnc_write_file_atomic(dfd, name, text, strlen(text));
         close(dfd);
         return r < 0 ? state_error(e, r, "write blob", hash) : 0;
 }
@@ -543,25 +502,12 @@ int vnc_state_pending_read(struct vnc_state *s, const char *profile, struct vnc_
 
 int vnc_state_pending_write(struct vnc_state *s, const char *profile, const struct vnc_pending *p, struct vnc_error *e) {
         char buf[128];
-        int dfd = profile_dir(s, profile, true), fd, r;
+        int dfd = profile_dir(s, profile, true), r;
 
         if (dfd < 0)
                 return state_error(e, dfd, "open the directory of profile", profile);
         snprintf(buf, sizeof(buf), "gen=%u deadline=%lld watcher=%d\n", p->gen, p->deadline, p->watcher);
-        fd = openat(dfd, ".pending.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0) {
-                r = -errno;
-                close(dfd);
-                return state_error(e, r, "write", "pending");
-        }
-        r = write_all(fd, buf, strlen(buf));
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        close(fd);
-        if (r == 0 && renameat(dfd, ".pending.tmp", dfd, "pending") < 0)
-                r = -errno;
-        if (r == 0)
-                fsync(dfd);
+        r = vnc_write_file_atomic(dfd, "pending", buf, strlen(buf));
         close(dfd);
         return r < 0 ? state_error(e, r, "write", "pending") : 0;
 }

@@ -54,3 +54,9 @@ int vnc_grow(void **array, size_t *alloc, size_t need, size_t elem_size);
 #define VNC_GROW(arr, alloc, need) vnc_grow((void **)&(arr), &(alloc), (need), sizeof(*(arr)))
 
 char *vnc_strdup_printf(const char *fmt, ...) _printf_(1, 2);
+
+/* write(2) until done (EINTR retried). 0 or -errno. */
+int vnc_write_all(int fd, const void *buf, size_t len);
+/* Replace dirfd/name by buf, crash-safe: written to ".<name>.tmp" (0600, O_NOFOLLOW),
+ * fsync'd, renamed over name, then the directory fsync'd. 0 or -errno. */
+int vnc_write_file_atomic(int dirfd, const char *name, const void *buf, size_t len);
