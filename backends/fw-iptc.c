@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "xt.h"
 #include "fw.h"
 #include "model.h"
 
@@ -947,40 +948,13 @@ const struct vnc_backend_ops vnc_backend_firewall = {
 
 /* ---- live state ---- */
 
-/*
- * Is the table instantiated in this network namespace? The kernel creates an
- * x_tables table on its first use; reading it (iptc_init) would create it, so a
- * table that is not there yet is read as empty instead of being made.
- */
-static int table_instantiated(const char *name) {
-        _cleanup_close_ int fd = open("/proc/net/ip_tables_names", O_RDONLY | O_CLOEXEC);
-        char buf[512];
-        size_t len = 0;
-
-        if (fd < 0)
-                return -errno; /* ip_tables not loaded (or a module): let iptc_init decide */
-        for (;;) {
-                ssize_t k = read(fd, buf + len, sizeof(buf) - 1 - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0 || (len += (size_t)k) >= sizeof(buf) - 1)
-                        break;
-        }
-        buf[len] = 0;
-        for (char *save = NULL, *tok = strtok_r(buf, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save))
-                if (streq(tok, name))
-                        return 1;
-        return 0;
-}
+/* A table not instantiated yet is read as empty instead of being made (vnc_xt_table_instantiated). */
 
 static int live_read_table(struct vnc_live *live, int table, struct vnc_error *e) {
         const char *name = vnc_fw_table_to_string(table);
         _cleanup_iptc_ struct xtc_handle *h = NULL;
 
-        if (table_instantiated(name) == 0)
+        if (vnc_xt_table_instantiated(name) == 0)
                 return 0;
         h = iptc_init(name);
         if (!h) {

@@ -42,6 +42,7 @@
 #include <stdio.h>
 
 #include "fwverdict.h"
+#include "xt.h"
 
 #define COMMENT_PREFIX "vnetcfg:"
 #define FORK_BUDGET 4096 /* undecidable rules followed both ways, per base chain */
@@ -341,30 +342,6 @@ static void iptc_freep(struct xtc_handle **h) {
                 iptc_free(*h);
 }
 
-/* Does the kernel have this table in this namespace? Reading it would create it. */
-static int table_instantiated(const char *name) {
-        _cleanup_close_ int fd = open("/proc/net/ip_tables_names", O_RDONLY | O_CLOEXEC);
-        char buf[512];
-        size_t len = 0;
-
-        if (fd < 0)
-                return -errno;
-        for (;;) {
-                ssize_t k = read(fd, buf + len, sizeof(buf) - 1 - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0 || (len += (size_t)k) >= sizeof(buf) - 1)
-                        break;
-        }
-        buf[len] = 0;
-        for (char *save = NULL, *tok = strtok_r(buf, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save))
-                if (streq(tok, name))
-                        return 1;
-        return 0;
-}
 
 /* Kernel's ifname_compare: every byte under the mask equal (the name padded with NULs). */
 static bool iface_matches(const char *flow_if, const char iface[IFNAMSIZ], const unsigned char mask[IFNAMSIZ]) {
@@ -749,7 +726,7 @@ static int legacy_load(const struct vnc_flow *f, const char *table, struct rules
         _cleanup_(iptc_freep) struct xtc_handle *h = NULL;
 
         s->nft = false;
-        int k = table_instantiated(table);
+        int k = vnc_xt_table_instantiated(table);
         if (k == 0) { /* never used in this namespace: empty, all policies ACCEPT */
                 s->read = true;
                 return 0;
