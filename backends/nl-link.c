@@ -403,18 +403,29 @@ static int build_link_set(struct run *R, size_t i) {
         return queue(R, i, ROLE_MAIN, m);
 }
 
+/*
+ * The ifindex of an address's or route's device: > 0 when found; 0 when the
+ * action is to be skipped (undoing a delete on a link that is gone took its
+ * addresses and routes with it); < 0 on failure, recorded for the action.
+ */
+static int resolve_device(struct run *R, size_t i, int *ret_ifindex) {
+        const struct vnc_action *a = &R->acts[i];
+        int r = resolve(R, a->ifname, ret_ifindex);
+
+        if (r == -ENODEV) {
+                if (a->op == VNC_OP_DELETE && R->undo)
+                        return 0;
+                return act_fail(R, i, r, verb(a, ROLE_MAIN), "no such device");
+        }
+        return r < 0 ? r : 1;
+}
+
 static int build_addr(struct run *R, size_t i) {
         const struct vnc_action *a = &R->acts[i];
         bool del = a->op == VNC_OP_DELETE;
         int ifindex, r;
 
-        r = resolve(R, a->ifname, &ifindex);
-        if (r == -ENODEV) {
-                if (del && R->undo)
-                        return 0; /* the link is gone, and its addresses with it */
-                return act_fail(R, i, r, verb(a, ROLE_MAIN), "no such device");
-        }
-        if (r < 0)
+        if ((r = resolve_device(R, i, &ifindex)) <= 0)
                 return r;
         struct nl_msg *m = nlmsg_alloc_simple(del ? RTM_DELADDR : RTM_NEWADDR, del ? 0 : NLM_F_CREATE | NLM_F_EXCL);
         if (a->family == AF_INET6) {
@@ -458,13 +469,7 @@ static int build_route(struct run *R, size_t i) {
         bool del = a->op == VNC_OP_DELETE;
         int ifindex, r;
 
-        r = resolve(R, a->ifname, &ifindex);
-        if (r == -ENODEV) {
-                if (del && R->undo)
-                        return 0; /* the link is gone, and its routes with it */
-                return act_fail(R, i, r, verb(a, ROLE_MAIN), "no such device");
-        }
-        if (r < 0)
+        if ((r = resolve_device(R, i, &ifindex)) <= 0)
                 return r;
         bool v6 = a->family == AF_INET6, gw = v6 ? a->has_gw6 : a->via != 0;
         uint32_t table = a->table ? a->table : RT_TABLE_MAIN;
