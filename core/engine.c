@@ -65,6 +65,15 @@ static int open_state(const struct vnc_engine *eng, bool create, struct vnc_stat
         return vnc_state_open(eng->state_dir, s, e);
 }
 
+/* The state dir, created if needed, with its lock held (safe to vnc_state_close on failure). */
+static int locked_state(const struct vnc_engine *eng, struct vnc_state *s, struct vnc_error *e) {
+        bool missing;
+        int r = open_state(eng, true, s, &missing, e);
+        if (r >= 0)
+                r = vnc_state_lock(s, eng->wait_seconds, e);
+        return r;
+}
+
 static int interrupted_check(struct vnc_state *s, const char *name, struct vnc_error *e) {
         _cleanup_free_ unsigned *gens = NULL;
         _cleanup_free_ struct vnc_action *undo = NULL;
@@ -226,14 +235,10 @@ int vnc_engine_apply(const struct vnc_engine *eng, const struct vnc_profile *p, 
         struct prepared prep = {0};
         _cleanup_free_ unsigned *gens = NULL;
         size_t n_gens = 0, journaled = 0;
-        bool missing;
         int r;
 
         *ret = (struct vnc_apply_result){0};
-        r = open_state(eng, true, &s, &missing, e);
-        if (r < 0)
-                return r;
-        r = vnc_state_lock(&s, eng->wait_seconds, e);
+        r = locked_state(eng, &s, e);
         if (r < 0)
                 goto finish;
         r = interrupted_check(&s, p->name, e);
@@ -348,16 +353,12 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
         struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
         _cleanup_free_ unsigned *gens = NULL;
         size_t n = 0;
-        bool missing;
         int r;
 
         *ret = (struct vnc_rollback_result){0};
         if (!vnc_name_valid(name))
                 return vnc_error_set(e, VNC_ERR_USAGE, -EINVAL, "\"%s\": not a valid profile name", name);
-        r = open_state(eng, true, &s, &missing, e);
-        if (r < 0)
-                return r;
-        r = vnc_state_lock(&s, eng->wait_seconds, e);
+        r = locked_state(eng, &s, e);
         if (r < 0)
                 goto finish;
         r = vnc_state_generations(&s, name, &gens, &n);
@@ -408,8 +409,7 @@ finish:
         return r;
 }
 
-/* Running (not a zombie waiting to be reaped) and still vnetcfg, not a recycled pid. */
-static bool watcher_alive(int pid) {
+bool vnc_watcher_alive(int pid) {
         char path[64], stat[512];
         if (pid <= 0)
                 return false;
@@ -490,7 +490,7 @@ int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc
                 en->interrupted = !committed;
                 if (vnc_state_pending_read(&s, names[i], &en->confirm) > 0) {
                         en->pending = true;
-                        en->watcher_alive = watcher_alive(en->confirm.watcher);
+                        en->watcher_alive = vnc_watcher_alive(en->confirm.watcher);
                 }
                 r = vnc_state_load_applied(&s, names[i], &en->applied, e);
                 if (r < 0)
@@ -525,14 +525,6 @@ done:
         return 0;
 fail:
         vnc_status_free(st);
-        return r;
-}
-
-static int locked_state(const struct vnc_engine *eng, struct vnc_state *s, struct vnc_error *e) {
-        bool missing;
-        int r = open_state(eng, true, s, &missing, e);
-        if (r >= 0)
-                r = vnc_state_lock(s, eng->wait_seconds, e);
         return r;
 }
 
@@ -623,14 +615,10 @@ finish:
 int vnc_engine_verify(const struct vnc_engine *eng, const struct vnc_profile *p, struct vnc_verify_result *ret,
                       struct vnc_error *e) {
         struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
-        bool missing;
         int r;
 
         /* Probes add ports to the bridges: not while another vnetcfg changes them. */
-        r = open_state(eng, true, &s, &missing, e);
-        if (r < 0)
-                return r;
-        r = vnc_state_lock(&s, eng->wait_seconds, e);
+        r = locked_state(eng, &s, e);
         if (r >= 0)
                 r = vnc_verify_profile(p, ret, e);
         vnc_state_close(&s);

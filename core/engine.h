@@ -73,6 +73,9 @@ int vnc_engine_load_applied(const struct vnc_engine *eng, const char *name, stru
                             struct vnc_error *e);
 int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc_status **ret, struct vnc_error *e);
 
+/* Is pid a running vnetcfg (not a zombie waiting to be reaped, not a recycled pid)? */
+bool vnc_watcher_alive(int pid);
+
 /* confirm NAME: keep the pending apply; *ret_watcher is the watcher to stop (0 if none). */
 int vnc_engine_confirm(const struct vnc_engine *eng, const char *name, int *ret_watcher, struct vnc_error *e);
 /* The watcher records itself. */
