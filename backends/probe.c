@@ -208,13 +208,12 @@ static int queue_veth(struct vnc_probe *p, const char *profile, const char *netw
         m = vnc_nl_link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, IFF_UP, IFF_UP);
         if (!m)
                 return -ENOMEM;
-        struct nlattr *li, *data, *peer;
+        struct nlattr *li, *data, *peer, *af, *af6;
         /* The peer cannot be created up: veth_open() refuses (-ENOTCONN) before the pair is linked. */
         struct ifinfomsg pifi = {.ifi_family = AF_UNSPEC};
         if (nla_put_string(m, IFLA_IFNAME, p->ifname) < 0 || nla_put(m, IFLA_ADDRESS, 6, host_mac) < 0 ||
             nla_put_u32(m, IFLA_MTU, p->mtu) < 0 || nla_put_u32(m, IFLA_MASTER, (uint32_t)p->bridge_ifindex) < 0 ||
-            (group && nla_put_u32(m, IFLA_GROUP, group) < 0) ||
-            !(li = nla_nest_start(m, IFLA_LINKINFO)) || nla_put_string(m, IFLA_INFO_KIND, "veth") < 0 ||
+            (group && nla_put_u32(m, IFLA_GROUP, group) < 0) || !(li = nla_nest_start(m, IFLA_LINKINFO)) || nla_put_string(m, IFLA_INFO_KIND, "veth") < 0 ||
             !(data = nla_nest_start(m, IFLA_INFO_DATA)) || !(peer = nla_nest_start(m, VETH_INFO_PEER)) ||
             nlmsg_append(m, &pifi, sizeof(pifi), NLMSG_ALIGNTO) < 0 || nla_put_string(m, IFLA_IFNAME, "eth0") < 0 ||
             nla_put(m, IFLA_ADDRESS, 6, p->mac) < 0 || nla_put_u32(m, IFLA_MTU, p->mtu) < 0 ||
@@ -227,10 +226,22 @@ static int queue_veth(struct vnc_probe *p, const char *profile, const char *netw
         nla_nest_end(m, li);
         if ((r = vnc_nl_batch_add(b, m, tag)) < 0)
                 return r;
+        /*
+         * With the alias: the host end, a bridge port, gets no IPv6 link-local address (set
+         * while eth0 is still down, so before the carrier would make one). Hundreds of probes
+         * at once would send as many address events to every listener, and dnsmasq's
+         * bind-dynamic re-reads every interface on each, answering no DHCP meanwhile.
+         */
         m = vnc_nl_link_msg(RTM_SETLINK, 0, 0, 0, 0);
-        if (m && (nla_put_string(m, IFLA_IFNAME, p->ifname) < 0 || nla_put_string(m, IFLA_IFALIAS, alias) < 0)) {
+        if (m && (nla_put_string(m, IFLA_IFNAME, p->ifname) < 0 || nla_put_string(m, IFLA_IFALIAS, alias) < 0 ||
+                  !(af = nla_nest_start(m, IFLA_AF_SPEC)) || !(af6 = nla_nest_start(m, AF_INET6)) ||
+                  nla_put_u8(m, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE) < 0)) {
                 nlmsg_free(m);
                 m = NULL;
+        }
+        if (m) {
+                nla_nest_end(m, af6);
+                nla_nest_end(m, af);
         }
         return vnc_nl_batch_add(b, m, tag + 1);
 }

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 
 #include <sys/random.h>
@@ -29,8 +30,9 @@
 #define ECHO_TRIES 2
 #define ECHO_INTERVAL_MS 1000    /* positive checks: 1 s per echo, one retry */
 #define SILENCE_INTERVAL_MS 500  /* must-not-answer checks: two requests within 1 s */
-#define DHCP_TRIES 2
+#define DHCP_TRIES 3
 #define DHCP_INTERVAL_MS 1000
+#define DHCP_INFLIGHT 8 /* DHCP exchanges at once: one dnsmasq answers them in turn */
 #define ARP_WAIT_MS 200
 #define ARP_BATCH 4
 #define ARP_ROUNDS 4
@@ -88,10 +90,25 @@ int vnc_verify_add(struct vnc_verify_result *r, const char *network, enum vnc_ch
 
 /* ---- one network ---- */
 
+/*
+ * One dnsmasq serves every DHCP network of a profile, through one socket and
+ * in turn (tens of ms per packet on a host with hundreds of bridges): hundreds
+ * of discovers at once queue up past any client's patience. So at most
+ * DHCP_INFLIGHT exchanges run at once; and once DHCP_INFLIGHT of them got no
+ * offer while none got one, the server is taken as silent and the rest are not
+ * tried (their checks fail saying so) rather than waited for in turn.
+ */
+struct dhcp_gate {
+        sem_t slots;
+        pthread_mutex_t lock;
+        unsigned offered, silent;
+};
+
 struct net_job {
         const struct vnc_profile *p;
         size_t index;
         struct vnc_probe_set *set;
+        struct dhcp_gate *dhcp;
         bool skip; /* its probe could not be made: reported as a failed check already */
         struct vnc_verify_result res;
         struct vnc_error err;
@@ -314,10 +331,29 @@ static int verify_network(struct net_job *job) {
         if (n->has_dhcp) {
                 uint32_t offer, server;
                 double ms;
-                r = vnc_probe_dhcp_offer(probe, DHCP_TRIES, DHCP_INTERVAL_MS, &offer, &server, &ms, e);
+                struct dhcp_gate *g = job->dhcp;
+                bool give_up;
+                while (sem_wait(&g->slots) < 0 && errno == EINTR)
+                        ;
+                pthread_mutex_lock(&g->lock);
+                give_up = g->offered == 0 && g->silent >= DHCP_INFLIGHT;
+                pthread_mutex_unlock(&g->lock);
+                offer = server = 0;
+                r = give_up ? 0 : vnc_probe_dhcp_offer(probe, DHCP_TRIES, DHCP_INTERVAL_MS, &offer, &server, &ms, e);
+                pthread_mutex_lock(&g->lock);
+                if (offer)
+                        g->offered++;
+                else if (!give_up)
+                        g->silent++;
+                pthread_mutex_unlock(&g->lock);
+                sem_post(&g->slots);
                 if (r < 0)
                         return r;
-                if (offer)
+                if (give_up)
+                        r = vnc_verify_add(res, n->name, VNC_CHECK_DHCP, false, -1, strdup("dhcp offer"),
+                                           vnc_strdup_printf("not tried: the DHCP server answered none of %u "
+                                                             "other probes", DHCP_INFLIGHT));
+                else if (offer)
                         r = vnc_verify_add(res, n->name, VNC_CHECK_DHCP, true, ms, strdup("dhcp offer"),
                                            vnc_strdup_printf("offered %s by %s", ip4(offer, b1), ip4(server, b2)));
                 else
@@ -520,6 +556,7 @@ static void run_pool(struct pool *pool, int (*fn)(struct net_job *)) {
 int vnc_verify_profile(const struct vnc_profile *p, struct vnc_verify_result *ret, struct vnc_error *e) {
         _cleanup_(vnc_probe_set_freep) struct vnc_probe_set *set = NULL;
         struct pool pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+        struct dhcp_gate dhcp = {.lock = PTHREAD_MUTEX_INITIALIZER};
         int r;
 
         *ret = (struct vnc_verify_result){.ok = true};
@@ -535,14 +572,19 @@ int vnc_verify_profile(const struct vnc_profile *p, struct vnc_verify_result *re
         if (!pool.jobs)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
         pool.n = p->n_networks;
+        if (sem_init(&dhcp.slots, 0, DHCP_INFLIGHT) < 0) {
+                free(pool.jobs);
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "verify: could not make a semaphore: %m");
+        }
         for (size_t i = 0; i < pool.n; i++)
-                pool.jobs[i] = (struct net_job){.p = p, .index = i, .set = set};
+                pool.jobs[i] = (struct net_job){.p = p, .index = i, .set = set, .dhcp = &dhcp};
 
         run_pool(&pool, prepare_network);
         r = vnc_probe_set_link(set, e);
         if (r >= 0)
                 run_pool(&pool, verify_network);
         vnc_probe_set_free(TAKE_PTR(set));
+        sem_destroy(&dhcp.slots);
 
         for (size_t i = 0; i < pool.n; i++) {
                 struct net_job *j = &pool.jobs[i];

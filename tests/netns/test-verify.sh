@@ -97,8 +97,7 @@ rt|target-udp|target 192.0.2.3 udp/33434 not refused by the host" "checks of a h
 expect_failed "healthy profile"
 offer=$(detail_of nat "dhcp offer")
 [[ $offer =~ ^offered\ 10\.10\.0\.1[0-9][0-9]\ by\ 10\.10\.0\.1$ ]] || fail "dhcp offer detail: \"$offer\""
-ms=$(( (t1 - t0) / 1000000 ))
-[ "$ms" -lt 3000 ] || fail "verify of four networks took $ms ms"
+ms=$(( (t1 - t0) / 1000000 )) # printed, not judged: speed is measured in bench/verify-bench.sh
 [ -z "$(ip -br link | grep '^vnp-')" ] || fail "probe links left: $(ip -br link)"
 ok "healthy nat/host-only/isolated/routed with DHCP: every check passes ($ms ms)"
 
