@@ -24,6 +24,9 @@ enum vnc_action_kind {
         VNC_ACT_FW_RULE,  /* create/delete rule (identified by its sealed comment) */
         VNC_ACT_DHCP,     /* the profile's one dnsmasq: create = start with config blob,
                            * modify = restart with blob (old_blob before), delete = stop */
+        VNC_ACT_FW_OPEN,  /* create/delete an opening in a foreign firewall (core/open.h): an accept rule
+                           * at the top of its INPUT/FORWARD (rule, place), or for firewalld the bridge
+                           * (ifname) in a zone at runtime */
         _VNC_ACT_MAX,
         _VNC_ACT_INVALID = -1,
 };
@@ -109,6 +112,11 @@ struct vnc_action {
         /* DHCP: content hashes of config blobs kept in <state>/blobs/ */
         char blob[17];
         char old_blob[17];
+
+        /* FW_OPEN (hostfw): where the opening is (enum vnc_open_place); rule holds an iptables
+         * opening; firewalld: ifname is the bridge, zone the zone it goes into */
+        uint8_t place;
+        char zone[32];
 };
 
 void vnc_action_init(struct vnc_action *a, enum vnc_action_kind kind, enum vnc_action_op op,

@@ -15,6 +15,9 @@ void vnc_live_free(struct vnc_live *l) {
         for (size_t i = 0; i < l->n_fw_rules; i++)
                 free(l->fw_rules[i].comment);
         free(l->fw_rules);
+        for (size_t i = 0; i < l->n_openings; i++)
+                free(l->openings[i].comment);
+        free(l->openings);
         free(l->fw_error);
         free(l->by_name);
         free(l->by_ifindex);
@@ -181,4 +184,14 @@ int vnc_live_add_fw_rule(struct vnc_live *l, uint8_t table, const char *chain, c
         snprintf(r->chain, sizeof(r->chain), "%s", chain);
         r->comment = strdup(comment);
         return r->comment ? 0 : -ENOMEM;
+}
+
+int vnc_live_add_opening(struct vnc_live *l, uint8_t place, const char *chain, const char *comment) {
+        struct vnc_live_opening *o = live_append((void **)&l->openings, &l->n_openings, sizeof(*l->openings));
+        if (!o)
+                return -ENOMEM;
+        o->place = place;
+        snprintf(o->chain, sizeof(o->chain), "%s", chain);
+        o->comment = strdup(comment);
+        return o->comment ? 0 : -ENOMEM;
 }
