@@ -24,6 +24,8 @@ enum vnc_action_kind {
         VNC_ACT_FW_RULE,  /* create/delete rule (identified by its sealed comment) */
         VNC_ACT_DHCP,     /* the profile's one dnsmasq: create = start with config blob,
                            * modify = restart with blob (old_blob before), delete = stop */
+        VNC_ACT_VLAN,     /* create/delete an 802.1Q sub-interface ifname on vlan_link with vlan_id
+                           * (master, mtu, up, alias, mac as for bridges) */
         VNC_ACT_FW_OPEN,  /* create/delete an opening in a foreign firewall (core/open.h): an accept rule
                            * at the top of its INPUT/FORWARD (rule, place), or for firewalld the bridge
                            * (ifname) in a zone at runtime */
@@ -112,6 +114,10 @@ struct vnc_action {
         /* DHCP: content hashes of config blobs kept in <state>/blobs/ */
         char blob[17];
         char old_blob[17];
+
+        /* vlan: VLAN: the lower link (trunk or trunk tap) and the 802.1Q id */
+        char vlan_link[VNC_IFNAMSIZ];
+        uint16_t vlan_id;
 
         /* FW_OPEN (hostfw): where the opening is (enum vnc_open_place); rule holds an iptables
          * opening; firewalld: ifname is the bridge, zone the zone it goes into */

@@ -186,6 +186,16 @@ int vnc_live_add_fw_rule(struct vnc_live *l, uint8_t table, const char *chain, c
         return r->comment ? 0 : -ENOMEM;
 }
 
+/* vlan */
+const char *vnc_8021q_to_string(int s) {
+        static const char *const names[] = {
+                [VNC_8021Q_UNKNOWN] = "unknown",   [VNC_8021Q_LOADED] = "loaded",
+                [VNC_8021Q_BUILTIN] = "built in",  [VNC_8021Q_LOADABLE] = "loadable module",
+                [VNC_8021Q_MISSING] = "missing",   [VNC_8021Q_UNLOADABLE] = "module, loading disabled",
+        };
+        return s >= 0 && s < (int)ELEMENTSOF(names) ? names[s] : "unknown";
+}
+
 int vnc_live_add_opening(struct vnc_live *l, uint8_t place, const char *chain, const char *comment) {
         struct vnc_live_opening *o = live_append((void **)&l->openings, &l->n_openings, sizeof(*l->openings));
         if (!o)
