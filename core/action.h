@@ -24,6 +24,10 @@ enum vnc_action_kind {
         VNC_ACT_FW_RULE,  /* create/delete rule (identified by its sealed comment) */
         VNC_ACT_DHCP,     /* the profile's one dnsmasq: create = start with config blob,
                            * modify = restart with blob (old_blob before), delete = stop */
+        VNC_ACT_LIBVIRT,  /* a libvirt network on the bridge: create = define from blob (its XML in
+                           * <state>/blobs/), start when lv_active, autostart as lv_autostart;
+                           * delete = destroy and undefine it if it is ours; modify = converge
+                           * (blob, lv_active, lv_autostart), the old values in old_* */
         _VNC_ACT_MAX,
         _VNC_ACT_INVALID = -1,
 };
@@ -109,6 +113,12 @@ struct vnc_action {
         /* DHCP: content hashes of config blobs kept in <state>/blobs/ */
         char blob[17];
         char old_blob[17];
+
+        /* LIBVIRT (libvirt helper): the network is a->network, its bridge a->ifname, its XML a->blob */
+        char lv_uri[128];
+        char lv_uuid[37];       /* ownership: the network with this name is ours only with this uuid */
+        bool lv_active, lv_autostart;
+        bool old_lv_active, old_lv_autostart; /* modify */
 };
 
 void vnc_action_init(struct vnc_action *a, enum vnc_action_kind kind, enum vnc_action_op op,
