@@ -24,6 +24,7 @@
 #include "backend.h"
 #include "diag.h"
 #include "doctor.h"
+#include "doctor-guest.h"
 #include "fwverdict.h"
 
 #define ARP_PROBE_MS 300
@@ -1036,6 +1037,37 @@ static int check_uplink(struct doc *d, struct net *n, enum vnc_severity sev) {
                     v.verdict == VNC_VERDICT_NAT ? "masqueraded" : "leaves unNATed", n->up_name);
 }
 
+/* The guest's side (core/doctor-guest.c): its findings and what it saw go on the guest hop. */
+static int guest_side(struct doc *d) {
+        _cleanup_(vnc_guest_report_done) struct vnc_guest_report gr = {0};
+        _cleanup_free_ struct vnc_guest_net *g = calloc(d->n_nets + 1, sizeof(*g));
+        int r;
+
+        if (!g)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->n_nets; i++) {
+                const struct net *n = &d->nets[i];
+                g[i] = (struct vnc_guest_net){.label = n->label, .bridge = n->bridge, .ifindex = n->br ? n->br->ifindex : 0,
+                                              .has_mac = n->br && n->br->has_mac, .layer2_ok = n->layer2_ok,
+                                              .has_subnet = n->has_subnet, .subnet = n->subnet, .host = n->host,
+                                              .host_on_bridge = n->host_on_bridge, .forwards = n->forwards,
+                                              .up_oif = n->up_oif, .target_answered = n->target_answered};
+                if (g[i].has_mac)
+                        memcpy(g[i].mac, n->br->mac, 6);
+                if (n->target_answered)
+                        memcpy(g[i].target_mac, d->probes[n->probe_target].macs[0], 6);
+        }
+        r = vnc_doctor_guest(d->live, &d->neigh, d->in->target, g, d->n_nets, &gr);
+        for (size_t i = 0; r >= 0 && i < gr.n; i++) {
+                struct net *n = &d->nets[gr.v[i].net];
+                n->target_answered = g[gr.v[i].net].target_answered;
+                r = gr.v[i].code ? finding(d, n, HOP_GUEST, gr.v[i].code, VNC_SEV_ERROR, TAKE_PTR(gr.v[i].fix), "%s",
+                                           gr.v[i].evidence)
+                                 : note(n, HOP_GUEST, "%s", gr.v[i].evidence);
+        }
+        return r;
+}
+
 /* ------------------------------------------------------------- the walk */
 
 static int hop_add(struct vnc_doctor_report *rep, char *name, bool ok, char *detail) {
@@ -1084,6 +1116,9 @@ static int walk(struct doc *d) {
         vnc_ipv4_str(d->in->target, t);
         for (size_t i = 0; i < d->n_nets && !in; i++)
                 if (d->nets[i].has_subnet && vnc_ipv4_in(d->in->target, &d->nets[i].subnet))
+                        in = &d->nets[i];
+        for (size_t i = 0; i < d->n_nets && !in; i++)
+                if (d->nets[i].target_answered) /* outside every subnet, yet a guest on this bridge */
                         in = &d->nets[i];
         if (in) {
                 if (d->in->target != in->host) {
@@ -1246,7 +1281,9 @@ int vnc_doctor_run(const struct vnc_doctor_input *in, struct vnc_doctor_report *
                 }
         }
         if (in->has_target) {
-                r = walk(&d);
+                r = guest_side(&d);
+                if (r >= 0)
+                        r = walk(&d);
                 if (r < 0) {
                         r = vnc_error_set(e, VNC_ERR_RUNTIME, r, "doctor: %s", strerror(-r));
                         goto fail;

@@ -106,6 +106,9 @@ struct vnc_verify_spec {
         size_t n_unreachable;
         bool has_probe_address;
         struct vnc_ipv4_prefix probe_address;
+        /* verify (SPEC section 5): "tcp:IP:PORT" targets. NULL when every target is a plain
+         * IP, else n_targets entries: the TCP port to try, 0 for a plain IP (port 443). */
+        uint16_t *target_tcp_ports;
 };
 
 struct vnc_network {

@@ -643,6 +643,60 @@ static int parse_ipv4_list(struct pctx *c, json_t *obj, const char *key, uint32_
         return 1;
 }
 
+/* verify.targets: "A.B.C.D", or "tcp:A.B.C.D:PORT" for the TCP check of SPEC section 5. */
+static int parse_targets(struct pctx *c, json_t *obj, struct vnc_verify_spec *vs) {
+        json_t *arr, *el;
+        size_t mark = 0, n;
+        int r = get_array(c, obj, "targets", &arr, &mark);
+        if (r <= 0)
+                return r;
+        n = json_array_size(arr);
+        if (n > 0) {
+                vs->targets = calloc(n, sizeof(*vs->targets));
+                if (!vs->targets)
+                        return oom(c);
+        }
+        FOREACH_ELEMENT(c, arr, i, el, m) {
+                const char *s = NULL;
+                if ((r = cur_string(c, el, &s)) < 0)
+                        return r;
+                if (strncmp(s, "tcp:", 4) != 0) {
+                        if ((r = ipv4_cur(c, el, &vs->targets[i])) < 0)
+                                return r;
+                        vs->n_targets++;
+                        continue;
+                }
+                const char *colon = strrchr(s + 4, ':');
+                char ip[16];
+                long long port = 0;
+                char *end = NULL;
+                size_t iplen = colon ? (size_t)(colon - (s + 4)) : 0;
+                if (colon && iplen < sizeof(ip)) {
+                        memcpy(ip, s + 4, iplen);
+                        ip[iplen] = 0;
+                        errno = 0;
+                        port = strtoll(colon + 1, &end, 10);
+                }
+                if (!colon || iplen >= sizeof(ip) || vnc_ipv4_parse(ip, &vs->targets[i]) < 0 || !end ||
+                    *end || end == colon + 1 || colon[1] == '+' || colon[1] == '-' || errno || port < 1 ||
+                    port > 65535 || strlen(s) != json_string_length(el)) {
+                        _cleanup_free_ char *q = quote_cur(c, el);
+                        return perr(c, "%s: not a target (expected A.B.C.D or tcp:A.B.C.D:PORT, PORT 1..65535)", q);
+                }
+                if (!vs->target_tcp_ports) {
+                        vs->target_tcp_ports = calloc(n, sizeof(*vs->target_tcp_ports));
+                        if (!vs->target_tcp_ports)
+                                return oom(c);
+                }
+                vs->target_tcp_ports[i] = (uint16_t)port;
+                vs->n_targets++;
+        }
+        if (c->oom)
+                return -ENOMEM;
+        pop(c, mark);
+        return 1;
+}
+
 static int parse_dhcp(struct pctx *c, json_t *obj, struct vnc_dhcp *d) {
         json_t *arr, *el;
         long long x;
@@ -924,7 +978,7 @@ static int parse_network(struct pctx *c, json_t *obj, struct vnc_network *n) {
         if (r > 0) {
                 struct vnc_verify_spec *vs = &n->verify;
                 if ((r = object_shape(c, v, verify_keys, NULL)) < 0 ||
-                    (r = parse_ipv4_list(c, v, "targets", &vs->targets, &vs->n_targets)) < 0 ||
+                    (r = parse_targets(c, v, vs)) < 0 ||
                     (r = parse_ipv4_list(c, v, "unreachable", &vs->unreachable, &vs->n_unreachable)) < 0 ||
                     (r = get_prefix(c, v, "probe_address", &vs->probe_address)) < 0)
                         return r;
@@ -1177,6 +1231,7 @@ void vnc_profile_free(struct vnc_profile *p) {
                 }
                 free(n->taps);
                 free(n->verify.targets);
+                free(n->verify.target_tcp_ports);
                 free(n->verify.unreachable);
         }
         free(p->networks);
