@@ -11,6 +11,7 @@ static const char *const kind_table[_VNC_ACT_MAX] = {
         [VNC_ACT_BRIDGE] = "bridge",  [VNC_ACT_TAP] = "tap",       [VNC_ACT_LINK_SET] = "link",
         [VNC_ACT_ADDR] = "address",   [VNC_ACT_ROUTE] = "route",   [VNC_ACT_SYSCTL] = "sysctl",
         [VNC_ACT_FW_CHAINS] = "chains", [VNC_ACT_FW_RULE] = "rule",  [VNC_ACT_DHCP] = "dhcp",
+        [VNC_ACT_VLAN] = "vlan",
         [VNC_ACT_LIBVIRT] = "libvirt",
 };
 
@@ -153,10 +154,13 @@ char *vnc_action_detail(const struct vnc_action *a) {
         char mac[18];
 
         switch (a->kind) {
+        case VNC_ACT_VLAN:
         case VNC_ACT_BRIDGE:
         case VNC_ACT_TAP:
                 if (a->op == VNC_OP_DELETE)
                         break;
+                if (a->kind == VNC_ACT_VLAN)
+                        append(&s, "link %s id %u", a->vlan_link, a->vlan_id);
                 if (a->master[0])
                         append(&s, "master %s", a->master);
                 if (a->mtu)
@@ -375,6 +379,10 @@ char *vnc_action_serialize(const struct vnc_action *a) {
                 put_kv(f, "blob", a->blob);
         if (a->old_blob[0])
                 put_kv(f, "old_blob", a->old_blob);
+        if (a->vlan_link[0])
+                put_kv(f, "vlan_link", a->vlan_link);
+        if (a->vlan_id)
+                put_u(f, "vlan_id", a->vlan_id);
         if (a->kind == VNC_ACT_LIBVIRT) {
                 put_kv(f, "uri", a->lv_uri);
                 put_kv(f, "uuid", a->lv_uuid);
@@ -554,7 +562,12 @@ int vnc_action_parse(const char *line, struct vnc_action *ret) {
                         if (vnc_ipv4_parse(val, &a.via) < 0)
                                 return -EINVAL;
                 }
-                STR(blob) STR(old_blob)
+                STR(blob) STR(old_blob) STR(vlan_link)
+                else if (streq(key, "vlan_id")) {
+                        if (parse_u32(val, &u) < 0 || u < 1 || u > 4094)
+                                return -EINVAL;
+                        a.vlan_id = (uint16_t)u;
+                }
                 else if (a.kind == VNC_ACT_LIBVIRT && streq(key, "uri")) {
                         if (strlen(val) >= sizeof(a.lv_uri))
                                 return -EINVAL;

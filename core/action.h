@@ -24,6 +24,8 @@ enum vnc_action_kind {
         VNC_ACT_FW_RULE,  /* create/delete rule (identified by its sealed comment) */
         VNC_ACT_DHCP,     /* the profile's one dnsmasq: create = start with config blob,
                            * modify = restart with blob (old_blob before), delete = stop */
+        VNC_ACT_VLAN,     /* create/delete an 802.1Q sub-interface ifname on vlan_link with vlan_id
+                           * (master, mtu, up, alias, mac as for bridges) */
         VNC_ACT_LIBVIRT,  /* a libvirt network on the bridge: create = define from blob (its XML in
                            * <state>/blobs/), start when lv_active, autostart as lv_autostart;
                            * delete = destroy and undefine it if it is ours; modify = converge
@@ -113,6 +115,10 @@ struct vnc_action {
         /* DHCP: content hashes of config blobs kept in <state>/blobs/ */
         char blob[17];
         char old_blob[17];
+
+        /* vlan: VLAN: the lower link (trunk or trunk tap) and the 802.1Q id */
+        char vlan_link[VNC_IFNAMSIZ];
+        uint16_t vlan_id;
 
         /* LIBVIRT (libvirt helper): the network is a->network, its bridge a->ifname, its XML a->blob */
         char lv_uri[128];

@@ -212,3 +212,13 @@ int vnc_live_add_fw_rule(struct vnc_live *l, uint8_t table, const char *chain, c
         r->comment = strdup(comment);
         return r->comment ? 0 : -ENOMEM;
 }
+
+/* vlan */
+const char *vnc_8021q_to_string(int s) {
+        static const char *const names[] = {
+                [VNC_8021Q_UNKNOWN] = "unknown",   [VNC_8021Q_LOADED] = "loaded",
+                [VNC_8021Q_BUILTIN] = "built in",  [VNC_8021Q_LOADABLE] = "loadable module",
+                [VNC_8021Q_MISSING] = "missing",   [VNC_8021Q_UNLOADABLE] = "module, loading disabled",
+        };
+        return s >= 0 && s < (int)ELEMENTSOF(names) ? names[s] : "unknown";
+}

@@ -20,6 +20,10 @@ struct vnc_live_link {
         bool has_mac;
         uint8_t mac[6];
         bool wireless;  /* /sys/class/net/<if>/wireless or phy80211 exists */
+
+        /* vlan: kind "vlan": the lower link's ifindex and the 802.1Q id (0 for other kinds) */
+        int vlan_link;
+        uint16_t vlan_id;
 };
 
 struct vnc_live_addr {
@@ -109,6 +113,9 @@ struct vnc_live {
         bool dhcp_running;
         char dhcp_blob[17];     /* config blob it runs with, "" when unknown */
 
+        /* vlan: can this kernel make 802.1Q sub-interfaces? (enum vnc_8021q, read with the links) */
+        int vlan_8021q;
+
         /* libvirt networks at the profile's uri (filled by the engine; libvirt helper) */
         struct vnc_libvirt_view lv;
 
@@ -117,6 +124,17 @@ struct vnc_live {
         size_t *by_name, *by_ifindex;
         size_t n_indexed;
 };
+
+/* vlan: the kernel's 802.1Q support. */
+enum vnc_8021q {
+        VNC_8021Q_UNKNOWN,    /* not read (fixtures default to this; treated as available) */
+        VNC_8021Q_LOADED,     /* /proc/net/vlan exists */
+        VNC_8021Q_BUILTIN,    /* built into the kernel (modules.builtin) */
+        VNC_8021Q_LOADABLE,   /* a module the kernel loads on first use */
+        VNC_8021Q_MISSING,    /* neither loaded, built in, nor a module of this kernel */
+        VNC_8021Q_UNLOADABLE, /* a module, but loading is disabled (kernel.modules_disabled = 1) */
+};
+const char *vnc_8021q_to_string(int s);
 
 void vnc_live_free(struct vnc_live *l);
 const struct vnc_live_link *vnc_live_link_by_name(const struct vnc_live *l, const char *name);

@@ -9,7 +9,8 @@
  * VNC_REGENERATE=1 rewrites expected from the current output: review every diff.
  *
  * live.txt lines:
- *   link IFINDEX NAME [kind=K] [master=IDX] [mtu=N] [down] [alias=A] [mac=M] [wireless]
+ *   link IFINDEX NAME [kind=K] [master=IDX] [mtu=N] [down] [alias=A] [mac=M] [wireless] [link=IDX vlan=ID]
+ *   8021q missing|unloadable|loadable|loaded   the kernel's 802.1Q support (default: unknown = usable)
  *   addr IFINDEX A.B.C.D/N [dynamic]
  *   route A.B.C.D/N dev IFINDEX [via A.B.C.D] [table N] [metric N] [proto N]
  *   sysctl KEY VALUE
@@ -129,9 +130,26 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                                 k->has_mac = vnc_mac_parse(w + 4, k->mac) == 0;
                         else if (streq(w, "wireless"))
                                 k->wireless = true;
+                        else if (!strncmp(w, "link=", 5))
+                                k->vlan_link = atoi(w + 5);
+                        else if (!strncmp(w, "vlan=", 5))
+                                k->vlan_id = (uint16_t)atoi(w + 5);
                         else
                                 fail_msg("%s:%d: unknown link attribute %s", file, lineno, w);
                 }
+        } else if (streq(w, "8021q")) {
+                const char *st = strtok_r(NULL, " \t\n", &save);
+                assert_non_null(st);
+                if (streq(st, "missing"))
+                        l->vlan_8021q = VNC_8021Q_MISSING;
+                else if (streq(st, "unloadable"))
+                        l->vlan_8021q = VNC_8021Q_UNLOADABLE;
+                else if (streq(st, "loadable"))
+                        l->vlan_8021q = VNC_8021Q_LOADABLE;
+                else if (streq(st, "loaded"))
+                        l->vlan_8021q = VNC_8021Q_LOADED;
+                else
+                        fail_msg("%s:%d: unknown 8021q state %s", file, lineno, st);
         } else if (streq(w, "addr")) {
                 struct vnc_live_addr *a = vnc_live_add_addr(l);
                 struct vnc_ipv4_prefix p;
@@ -384,9 +402,35 @@ static void test_inverse_roundtrip(void **state) {
         assert_int_not_equal(vnc_action_parse("create bridge bogus=1", &parsed), 0);
 }
 
+/* vlan: a VLAN interface action keeps its lower link and id through the journal and its inverse. */
+static void test_vlan_action_roundtrip(void **state) {
+        struct vnc_action a, inv, parsed;
+
+        vnc_action_init(&a, VNC_ACT_VLAN, VNC_OP_CREATE, "lab", "v10");
+        snprintf(a.ifname, sizeof(a.ifname), "eth1.10");
+        snprintf(a.vlan_link, sizeof(a.vlan_link), "eth1");
+        snprintf(a.master, sizeof(a.master), "vn-v10");
+        a.vlan_id = 10;
+        a.mtu = 1400;
+        a.up = true;
+        _cleanup_free_ char *line = vnc_action_serialize(&a);
+        assert_string_equal(line, "create vlan profile=lab network=v10 ifname=eth1.10 alias=vnetcfg:lab/v10 mtu=1400 "
+                                  "master=vn-v10 up=1 vlan_link=eth1 vlan_id=10");
+        assert_int_equal(vnc_action_parse(line, &parsed), 0);
+        assert_memory_equal(&a, &parsed, sizeof(a));
+        vnc_action_inverse(&a, &inv);
+        assert_int_equal(inv.op, VNC_OP_DELETE);
+        assert_string_equal(inv.vlan_link, "eth1");
+        assert_int_equal(inv.vlan_id, 10);
+        _cleanup_free_ char *detail = vnc_action_detail(&a);
+        assert_string_equal(detail, "link eth1 id 10 master vn-v10 mtu 1400 up");
+        assert_int_equal(vnc_action_parse("create vlan profile=lab network=v10 vlan_id=4095", &parsed), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_inverse_roundtrip),
+                cmocka_unit_test(test_vlan_action_roundtrip),
                 cmocka_unit_test(test_golden),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
