@@ -107,3 +107,16 @@ int vnc_doctor_libvirt(const struct vnc_doctor_input *in, struct vnc_doctor_repo
                 return vnc_error_set(e, VNC_ERR_RUNTIME, r, "doctor: out of memory");
         return 0;
 }
+
+bool vnc_doctor_libvirt_bridge(const char *bridge) {
+        struct vnc_libvirt_view v = {0};
+        struct vnc_error ignored = {0};
+        bool found = false;
+
+        if (vnc_libvirt_live_read(&v, BARE_BRIDGE_URI, &ignored) >= 0 && v.state == VNC_LV_OK)
+                for (size_t i = 0; i < v.n_nets && !found; i++)
+                        found = streq(v.nets[i].bridge, bridge);
+        vnc_error_clear(&ignored);
+        vnc_libvirt_view_done(&v);
+        return found;
+}

@@ -54,3 +54,5 @@ int vnc_doctor_run(const struct vnc_doctor_input *in, struct vnc_doctor_report *
 
 /* libvirt's side of a profile or bridge (core/doctor-libvirt.c). */
 int vnc_doctor_libvirt(const struct vnc_doctor_input *in, struct vnc_doctor_report *rep, struct vnc_error *e);
+/* Does a libvirt network name this bridge (one that is stopped has no link)? */
+bool vnc_doctor_libvirt_bridge(const char *bridge);
