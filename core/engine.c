@@ -119,6 +119,8 @@ static int read_host(const char *state_dir, const char *profile, struct vnc_live
         r = vnc_live_read(&live, e);
         if (r >= 0)
                 r = vnc_fw_live_read(live, e);
+        if (r >= 0)
+                r = vnc_open_live_read(live, e);
         if (r >= 0 && state_dir)
                 r = vnc_dhcp_status(state_dir, profile, &live->dhcp_running, live->dhcp_blob);
         if (r < 0) {
@@ -215,6 +217,8 @@ static int apply_verify(const struct vnc_engine *eng, const struct vnc_profile *
         size_t failed = 0;
         for (size_t i = 0; i < ret->verify.n_checks; i++)
                 failed += !ret->verify.checks[i].pass;
+        if (eng->verify_failed)
+                eng->verify_failed(eng->userdata, p);
         if (gen > 0 && !eng->keep_on_verify_failure) {
                 struct vnc_rollback_result rb = {0};
                 struct vnc_error undo_err = {0};
@@ -462,6 +466,8 @@ int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc
         r = vnc_live_read(&st->live, e);
         if (r >= 0)
                 r = vnc_fw_live_read(st->live, e);
+        if (r >= 0)
+                r = vnc_open_live_read(st->live, e);
         if (r < 0 || missing)
                 goto done;
         r = vnc_state_profiles(&s, &names, &n);
