@@ -277,6 +277,18 @@ nft delete table inet other
 expect ACCEPT "nft: table ip vnetcfg chain forward: rule 'iifname \"vn-a\" oifname \"eth0\" ip saddr 10.10.0.0/24 accept" "${TCP_FWD[@]}"
 ok "vnetcfg's own nft table: its reject named as vnetcfg's with vnetcfg's fix; its accept cannot pass another table's drop"
 
+# libvirt's chains (iptables-nft, as libvirt on Debian 12 writes them): a reject there is libvirt's.
+reset_fw
+iptables-nft -N LIBVIRT_FWO
+iptables-nft -A FORWARD -j LIBVIRT_FWO
+iptables-nft -A LIBVIRT_FWO -i vn-a -j REJECT --reject-with icmp-port-unreachable
+expect DROP "nft: table ip filter chain LIBVIRT_FWO: rule 'iifname \"vn-a\" counter reject' (handle" "${TCP_FWD[@]}"
+[[ "$EVIDENCE" == *"[owner: libvirt]"* ]] || fail "libvirt's rule: $EVIDENCE"
+iptables-nft -F FORWARD
+iptables-nft -F LIBVIRT_FWO
+iptables-nft -X LIBVIRT_FWO
+ok "libvirt's LIBVIRT_FWO reject (iptables-nft, REJECT decoded from nft's text) is named as libvirt's"
+
 # A rule set that cannot be read is no ACCEPT.
 reset_fw
 ev "${PING_IN[@]}"
