@@ -6,12 +6,14 @@
 #include <stdio.h>
 
 #include "action.h"
+#include "open.h"
 
 static const char *const kind_table[_VNC_ACT_MAX] = {
         [VNC_ACT_BRIDGE] = "bridge",  [VNC_ACT_TAP] = "tap",       [VNC_ACT_LINK_SET] = "link",
         [VNC_ACT_ADDR] = "address",   [VNC_ACT_ROUTE] = "route",   [VNC_ACT_SYSCTL] = "sysctl",
         [VNC_ACT_FW_CHAINS] = "chains", [VNC_ACT_FW_RULE] = "rule",  [VNC_ACT_DHCP] = "dhcp",
         [VNC_ACT_VLAN] = "vlan",
+        [VNC_ACT_FW_OPEN] = "fw-open",
 };
 
 static const char *const op_table[_VNC_OP_MAX] = {
@@ -118,6 +120,12 @@ char *vnc_action_name(const struct vnc_action *a) {
                 return vnc_strdup_printf("%s table", vnc_fw_table_to_string(a->rule.table));
         case VNC_ACT_DHCP:
                 return vnc_strdup_printf("dnsmasq of profile %s", a->profile);
+        case VNC_ACT_FW_OPEN: {
+                if (a->place == VNC_OPEN_FIREWALLD)
+                        return vnc_strdup_printf("firewalld: interface %s in zone %s", a->ifname, a->zone);
+                _cleanup_free_ char *rule = vnc_fw_rule_render(&a->rule);
+                return rule ? vnc_strdup_printf("%s: %s", vnc_open_place_to_string(a->place), rule) : NULL;
+        }
         default:
                 return strdup(a->ifname);
         }
@@ -197,6 +205,10 @@ char *vnc_action_detail(const struct vnc_action *a) {
                         append(&s, "= %s", a->value);
                 else
                         append(&s, "release (restore the value before the first claim)");
+                break;
+        case VNC_ACT_FW_OPEN:
+                append(&s, a->op == VNC_OP_CREATE ? "opening in the host's firewall, at the top"
+                                                   : "remove the opening");
                 break;
         case VNC_ACT_FW_CHAINS:
                 append(&s, a->op == VNC_OP_CREATE ? "vnetcfg's chains and their jumps"
@@ -351,6 +363,13 @@ char *vnc_action_serialize(const struct vnc_action *a) {
                 put_kv(f, "value", a->value);
         if (a->kind == VNC_ACT_FW_RULE || a->kind == VNC_ACT_FW_CHAINS)
                 put_rule(f, &a->rule, a->kind == VNC_ACT_FW_RULE);
+        if (a->kind == VNC_ACT_FW_OPEN) {
+                put_kv(f, "place", vnc_open_place_to_string(a->place));
+                if (a->place == VNC_OPEN_FIREWALLD)
+                        put_kv(f, "zone", a->zone);
+                else
+                        put_rule(f, &a->rule, true);
+        }
         if (a->blob[0])
                 put_kv(f, "blob", a->blob);
         if (a->old_blob[0])
@@ -533,6 +552,13 @@ int vnc_action_parse(const char *line, struct vnc_action *ret) {
                         if (parse_u32(val, &u) < 0 || u < 1 || u > 4094)
                                 return -EINVAL;
                         a.vlan_id = (uint16_t)u;
+                }
+                STR(zone)
+                else if (streq(key, "place")) {
+                        int pl = vnc_open_place_from_string(val);
+                        if (pl < 0)
+                                return -EINVAL;
+                        a.place = (uint8_t)pl;
                 }
                 else if (streq(key, "rt_table") || streq(key, "rt_metric")) {
                         if (parse_u32(val, &u) < 0)

@@ -50,6 +50,10 @@ extern const struct vnc_backend_ops vnc_backend_tap;     /* TAP */
 extern const struct vnc_backend_ops vnc_backend_sysctl;  /* SYSCTL */
 extern const struct vnc_backend_ops vnc_backend_firewall; /* FW_CHAINS, FW_RULE (iptables legacy via libiptc) */
 extern const struct vnc_backend_ops vnc_backend_dhcp;    /* DHCP (dnsmasq) */
+extern const struct vnc_backend_ops vnc_backend_open;    /* FW_OPEN (openings in a foreign firewall) */
+
+/* Fill live->open_need and live->openings: the host's own firewalls and vnetcfg's openings in them. */
+int vnc_open_live_read(struct vnc_live *live, struct vnc_error *e);
 
 /* Fill live->fw_* from the iptables legacy tables (filter, nat): one read per table. */
 int vnc_fw_live_read(struct vnc_live *live, struct vnc_error *e);

@@ -118,6 +118,8 @@ static int read_host(const char *state_dir, const char *profile, struct vnc_live
         r = vnc_live_read(&live, e);
         if (r >= 0)
                 r = vnc_fw_live_read(live, e);
+        if (r >= 0)
+                r = vnc_open_live_read(live, e);
         if (r >= 0 && state_dir)
                 r = vnc_dhcp_status(state_dir, profile, &live->dhcp_running, live->dhcp_blob);
         if (r < 0) {
@@ -457,6 +459,8 @@ int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc
         r = vnc_live_read(&st->live, e);
         if (r >= 0)
                 r = vnc_fw_live_read(st->live, e);
+        if (r >= 0)
+                r = vnc_open_live_read(st->live, e);
         if (r < 0 || missing)
                 goto done;
         r = vnc_state_profiles(&s, &names, &n);

@@ -15,6 +15,9 @@ void vnc_live_free(struct vnc_live *l) {
         for (size_t i = 0; i < l->n_fw_rules; i++)
                 free(l->fw_rules[i].comment);
         free(l->fw_rules);
+        for (size_t i = 0; i < l->n_openings; i++)
+                free(l->openings[i].comment);
+        free(l->openings);
         free(l->fw_error);
         free(l->by_name);
         free(l->by_ifindex);
@@ -191,4 +194,14 @@ const char *vnc_8021q_to_string(int s) {
                 [VNC_8021Q_MISSING] = "missing",   [VNC_8021Q_UNLOADABLE] = "module, loading disabled",
         };
         return s >= 0 && s < (int)ELEMENTSOF(names) ? names[s] : "unknown";
+}
+
+int vnc_live_add_opening(struct vnc_live *l, uint8_t place, const char *chain, const char *comment) {
+        struct vnc_live_opening *o = live_append((void **)&l->openings, &l->n_openings, sizeof(*l->openings));
+        if (!o)
+                return -ENOMEM;
+        o->place = place;
+        snprintf(o->chain, sizeof(o->chain), "%s", chain);
+        o->comment = strdup(comment);
+        return o->comment ? 0 : -ENOMEM;
 }

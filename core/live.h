@@ -87,6 +87,16 @@ struct vnc_live {
 
         /* vlan: can this kernel make 802.1Q sub-interfaces? (enum vnc_8021q, read with the links) */
         int vlan_8021q;
+        /* Foreign firewalls (hostfw, core/open.h), filled by vnc_open_live_read. */
+        uint8_t open_need[3];   /* per enum vnc_open_place: VNC_OPEN_INPUT/FORWARD where the host's own
+                                 * firewall would drop (firewalld: nonzero when it runs) */
+        struct vnc_live_opening {
+                uint8_t place;  /* enum vnc_open_place */
+                char chain[32]; /* iptables places: INPUT/FORWARD; firewalld: the zone */
+                char *comment;  /* iptables places: the mark; firewalld: the interface */
+        } *openings;            /* iptables: rules carrying a "vnetcfg:" comment; firewalld: every
+                                 * interface bound to a zone */
+        size_t n_openings;
 
         /* Lookup indexes over links (positions sorted by name and by ifindex),
          * built on the first lookup after links change. Private to live.c. */
@@ -115,4 +125,6 @@ struct vnc_live_addr *vnc_live_add_addr(struct vnc_live *l);
 struct vnc_live_route *vnc_live_add_route(struct vnc_live *l);
 int vnc_live_set_sysctl(struct vnc_live *l, const char *key, const char *value);
 /* Copies comment. */
+/* Copies chain and comment. */
+int vnc_live_add_opening(struct vnc_live *l, uint8_t place, const char *chain, const char *comment);
 int vnc_live_add_fw_rule(struct vnc_live *l, uint8_t table, const char *chain, const char *comment);

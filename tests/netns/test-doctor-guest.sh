@@ -181,4 +181,17 @@ doc --target 10.27.0.50
 no_guest_codes "nobody has 10.27.0.50 any more"
 ok "guest-subnet: a guest configured in 10.27.0.0/24 on the 10.17.0.0/24 bridge is found on vn-nat"
 
+# The mask half of "wrong address or mask": 10.17.0.10/30 puts the host's 10.17.0.1 behind a router.
+ip -n g1 addr flush dev eth0
+ip -n g1 addr add 10.17.0.10/30 dev eth0
+ip -n g1 route add default via 10.17.0.9
+! pings g1 10.17.0.1 || fail "guest-subnet (mask) fault is not real: g1 still reaches the host"
+expect_guest guest-subnet 10.17.0.10 "asks ARP \"who has 10.17.0.9\"" "vn-nat's subnet is 10.17.0.0/24" \
+        "ip addr add 10.17.0.10/24 dev eth0"
+ip -n g1 addr flush dev eth0
+ip -n g1 addr add 10.17.0.10/24 dev eth0
+ip -n g1 route add default via 10.17.0.1
+expect_guest_clean "guest-subnet (mask) repaired" 10.17.0.10
+ok "guest-subnet: a /30 mask that leaves the host's address out"
+
 echo "1..$TESTS_RUN"

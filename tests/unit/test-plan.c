@@ -34,6 +34,7 @@
 
 #include "dhcp.h"
 #include "fw.h"
+#include "open.h"
 #include "plan.h"
 
 static char *read_text(const char *path) {
@@ -162,6 +163,28 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                 char *table = strtok_r(NULL, " \t\n", &save), *chain = strtok_r(NULL, " \t\n", &save);
                 char *comment = strtok_r(NULL, "\n", &save);
                 assert_int_equal(vnc_live_add_fw_rule(l, (uint8_t)vnc_fw_table_from_string(table), chain, comment), 0);
+        } else if (streq(w, "open-need")) { /* open-need <place> INPUT,FORWARD (firewalld: "running") */
+                int place = vnc_open_place_from_string(strtok_r(NULL, " \t\n", &save));
+                char *chains = strtok_r(NULL, " \t\n", &save);
+                assert_true(place >= 0);
+                l->open_need[place] = (uint8_t)((strstr(chains, "INPUT") ? VNC_OPEN_INPUT : 0) |
+                                                (strstr(chains, "FORWARD") ? VNC_OPEN_FORWARD : 0) |
+                                                (strstr(chains, "running") ? 1 : 0));
+        } else if (streq(w, "open-rules-of")) { /* open-rules-of <place> applied: every opening present */
+                int place = vnc_open_place_from_string(strtok_r(NULL, " \t\n", &save));
+                struct vnc_fw_rule *rules = NULL;
+                size_t n = 0;
+                assert_true(place >= 0);
+                assert_non_null(fixture_applied);
+                assert_int_equal(vnc_open_rules_for_profile(fixture_applied, &rules, &n), 0);
+                for (size_t i = 0; i < n; i++)
+                        assert_int_equal(vnc_live_add_opening(l, (uint8_t)place, rules[i].chain, rules[i].comment), 0);
+                free(rules);
+        } else if (streq(w, "open")) { /* open <place> <chain or zone> <comment or interface> */
+                int place = vnc_open_place_from_string(strtok_r(NULL, " \t\n", &save));
+                char *chain = strtok_r(NULL, " \t\n", &save), *comment = strtok_r(NULL, "\n", &save);
+                assert_true(place >= 0);
+                assert_int_equal(vnc_live_add_opening(l, (uint8_t)place, chain, comment), 0);
         } else if (streq(w, "dhcp")) {
                 char *what = strtok_r(NULL, " \t\n", &save), *blob = strtok_r(NULL, " \t\n", &save);
                 assert_string_equal(what, "running");
@@ -341,6 +364,23 @@ static void test_inverse_roundtrip(void **state) {
         assert_null(strchr(line2 + strlen("create sysctl "), '\t'));
         assert_int_equal(vnc_action_parse(line2, &parsed), 0);
         assert_memory_equal(&a, &parsed, sizeof(a));
+
+        /* An opening in a foreign firewall: the rule and its place survive the journal, its inverse deletes it. */
+        vnc_action_init(&a, VNC_ACT_FW_OPEN, VNC_OP_CREATE, "lab", "n");
+        a.place = VNC_OPEN_IPT_NFT;
+        a.rule = (struct vnc_fw_rule){.table = VNC_FW_TABLE_FILTER, .proto = 17, .dport = 67, .icmp_type = -1,
+                                      .target = VNC_FW_ACCEPT};
+        snprintf(a.rule.chain, sizeof(a.rule.chain), "INPUT");
+        snprintf(a.rule.in, sizeof(a.rule.in), "vn-x");
+        vnc_fw_rule_seal(&a.rule, "lab", "n");
+        _cleanup_free_ char *line3 = vnc_action_serialize(&a);
+        assert_non_null(strstr(line3, "create fw-open "));
+        assert_int_equal(vnc_action_parse(line3, &parsed), 0);
+        assert_memory_equal(&a, &parsed, sizeof(a));
+        vnc_action_inverse(&a, &inv);
+        assert_int_equal(inv.op, VNC_OP_DELETE);
+        assert_memory_equal(&inv.rule, &a.rule, sizeof(a.rule));
+        assert_int_not_equal(vnc_action_parse("create fw-open place=nowhere", &parsed), 0);
 
         assert_int_not_equal(vnc_action_parse("create bridge ifname=x%zz", &parsed), 0);
         assert_int_not_equal(vnc_action_parse("explode bridge", &parsed), 0);
