@@ -213,6 +213,8 @@ static int apply_verify(const struct vnc_engine *eng, const struct vnc_profile *
         size_t failed = 0;
         for (size_t i = 0; i < ret->verify.n_checks; i++)
                 failed += !ret->verify.checks[i].pass;
+        if (eng->verify_failed)
+                eng->verify_failed(eng->userdata, p);
         if (gen > 0 && !eng->keep_on_verify_failure) {
                 struct vnc_rollback_result rb = {0};
                 struct vnc_error undo_err = {0};

@@ -15,6 +15,8 @@ pkgs=(build-essential cmake pkg-config
 pkgs+=(iproute2 util-linux procps python3 python3-jsonschema dnsmasq-base busybox-static)
 # Real guests (tests/vm).
 pkgs+=(qemu-system-x86 cpio kmod)
+# Packaging, the boot unit and man pages (debian: tests/pkg, systemd-analyze verify, man --warnings).
+pkgs+=(systemd man-db dpkg-dev debootstrap lintian)
 
 apt-get -o DPkg::Lock::Timeout=600 update -qq
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
