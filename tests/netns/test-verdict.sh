@@ -251,6 +251,44 @@ iptables-nft -F FORWARD
 iptables-nft -P FORWARD ACCEPT
 ok "iptables-nft (Docker's FORWARD policy DROP) is seen as nf_tables, rules, comments and conntrack decoded"
 
+# vnetcfg's own nf_tables table (the nftables backend's "table ip vnetcfg"): its rules are named as
+# vnetcfg's, and its accept does not save a flow another table's base chain drops.
+reset_fw
+nft -f - <<'NFT'
+table ip vnetcfg {
+        chain forward {
+                type filter hook forward priority filter - 1; policy accept;
+                iifname "vn-ho" reject comment "vnetcfg:vt/ho"
+                iifname "vn-a" oifname "eth0" ip saddr 10.10.0.0/24 accept comment "vnetcfg:vt/a"
+        }
+}
+table inet other {
+        chain forward {
+                type filter hook forward priority filter; policy drop;
+        }
+}
+NFT
+expect DROP "nft: table ip vnetcfg chain forward: rule 'iifname \"vn-ho\" reject comment \"vnetcfg:vt/ho\"' (handle" FORWARD in=vn-ho out=eth0 src=10.30.0.10 dst=192.0.2.2 proto=tcp dport=443
+[[ "$EVIDENCE" == *"[owner: vnetcfg]"* ]] || fail "vnetcfg's nft rule named as its own: $EVIDENCE"
+[[ "$FIX" == "vnetcfg apply vt.json  # the rule is vnetcfg's own (vnetcfg:vt/ho)"* ]] || fail "fix for vnetcfg's nft rule: $FIX"
+expect DROP "nft: table inet other chain forward: policy drop [owner: the administrator]" "${TCP_FWD[@]}"
+[[ "$EVIDENCE" != *"table ip vnetcfg"* ]] || fail "vnetcfg's accept is not what drops: $EVIDENCE"
+nft delete table inet other
+expect ACCEPT "nft: table ip vnetcfg chain forward: rule 'iifname \"vn-a\" oifname \"eth0\" ip saddr 10.10.0.0/24 accept" "${TCP_FWD[@]}"
+ok "vnetcfg's own nft table: its reject named as vnetcfg's with vnetcfg's fix; its accept cannot pass another table's drop"
+
+# libvirt's chains (iptables-nft, as libvirt on Debian 12 writes them): a reject there is libvirt's.
+reset_fw
+iptables-nft -N LIBVIRT_FWO
+iptables-nft -A FORWARD -j LIBVIRT_FWO
+iptables-nft -A LIBVIRT_FWO -i vn-a -j REJECT --reject-with icmp-port-unreachable
+expect DROP "nft: table ip filter chain LIBVIRT_FWO: rule 'iifname \"vn-a\" counter reject' (handle" "${TCP_FWD[@]}"
+[[ "$EVIDENCE" == *"[owner: libvirt]"* ]] || fail "libvirt's rule: $EVIDENCE"
+iptables-nft -F FORWARD
+iptables-nft -F LIBVIRT_FWO
+iptables-nft -X LIBVIRT_FWO
+ok "libvirt's LIBVIRT_FWO reject (iptables-nft, REJECT decoded from nft's text) is named as libvirt's"
+
 # A rule set that cannot be read is no ACCEPT.
 reset_fw
 ev "${PING_IN[@]}"
