@@ -149,6 +149,8 @@ int cmd_apply(struct cli *c, int argc, char **argv) {
                                        p->name, confirm_seconds);
                 } else if (c->verbosity >= 0 && r >= 0)
                         printf("\"%s\" is up to date: nothing to change\n", p->name);
+                if (c->verbosity >= 0)
+                        cli_plan_notes_print(stdout, &res.plan, "");
                 if (res.verified && (c->verbosity >= 0 || !res.verify.ok)) {
                         printf("verify: %s\n", res.verify.ok ? "pass" : "FAIL");
                         cli_verify_print(stdout, &res.verify);

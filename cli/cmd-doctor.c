@@ -94,7 +94,7 @@ int cmd_doctor(struct cli *c, int argc, char **argv) {
                         if (r < 0)
                                 goto fail;
                 }
-                if (!p && (!vnc_ifname_valid(arg) || if_nametoindex(arg) == 0)) {
+                if (!p && (!vnc_ifname_valid(arg) || (if_nametoindex(arg) == 0 && !vnc_doctor_libvirt_bridge(arg)))) {
                         /* Neither applied nor a link: say which was looked for, not "bridge missing". */
                         r = vnc_error_set(&c->err, VNC_ERR_USAGE, -ENOENT,
                                           vnc_name_valid(arg)

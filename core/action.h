@@ -29,6 +29,10 @@ enum vnc_action_kind {
         VNC_ACT_FW_OPEN,  /* create/delete an opening in a foreign firewall (core/open.h): an accept rule
                            * at the top of its INPUT/FORWARD (rule, place), or for firewalld the bridge
                            * (ifname) in a zone at runtime */
+        VNC_ACT_LIBVIRT,  /* a libvirt network on the bridge: create = define from blob (its XML in
+                           * <state>/blobs/), start when lv_active, autostart as lv_autostart;
+                           * delete = destroy and undefine it if it is ours; modify = converge
+                           * (blob, lv_active, lv_autostart), the old values in old_* */
         _VNC_ACT_MAX,
         _VNC_ACT_INVALID = -1,
 };
@@ -123,6 +127,12 @@ struct vnc_action {
          * opening; firewalld: ifname is the bridge, zone the zone it goes into */
         uint8_t place;
         char zone[32];
+
+        /* LIBVIRT (libvirt helper): the network is a->network, its bridge a->ifname, its XML a->blob */
+        char lv_uri[128];
+        char lv_uuid[37];       /* ownership: the network with this name is ours only with this uuid */
+        bool lv_active, lv_autostart;
+        bool old_lv_active, old_lv_autostart; /* modify */
 };
 
 void vnc_action_init(struct vnc_action *a, enum vnc_action_kind kind, enum vnc_action_op op,

@@ -1350,6 +1350,8 @@ int vnc_doctor_run(const struct vnc_doctor_input *in, struct vnc_doctor_report *
                         goto fail;
                 }
         }
+        if ((r = vnc_doctor_libvirt(in, ret, e)) < 0) /* libvirt networks inactive or on another bridge */
+                goto fail;
         /* Every network's ARP probes in one wait. */
         r = vnc_diag_arp_probe_many(d.probes, d.n_probes, ARP_PROBE_MS, e);
         if (r < 0)

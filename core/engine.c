@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "engine.h"
+#include "plan-libvirt.h"
 
 void vnc_apply_result_done(struct vnc_apply_result *r) {
         vnc_plan_done(&r->plan);
@@ -143,7 +144,10 @@ static int prepare(struct vnc_state *s, bool have_state, const struct vnc_profil
                 if (r < 0)
                         return r;
         }
-        return read_host(have_state ? s->dir : NULL, p->name, &ret->live, e);
+        r = read_host(have_state ? s->dir : NULL, p->name, &ret->live, e);
+        if (r >= 0)
+                r = vnc_libvirt_read_for(ret->live, p, ret->applied, e);
+        return r;
 }
 
 int vnc_engine_plan(const struct vnc_engine *eng, const struct vnc_profile *p, struct vnc_plan *ret,
@@ -439,6 +443,7 @@ void vnc_status_free(struct vnc_status *s) {
                 free(s->entries[i].name);
                 vnc_profile_free(s->entries[i].applied);
                 vnc_plan_done(&s->entries[i].drift);
+                vnc_libvirt_view_done(&s->entries[i].lv);
         }
         free(s->entries);
         vnc_live_free(s->live);
@@ -509,7 +514,12 @@ int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc
                                 goto done;
                         st->live->dhcp_running = en->dhcp_running = running;
                         memcpy(st->live->dhcp_blob, blob, sizeof(blob));
+                        r = vnc_libvirt_read_for(st->live, en->applied, en->applied, e);
+                        if (r < 0)
+                                goto done;
                         r = vnc_plan_compute(en->applied, en->applied, st->live, NULL, 0, &en->drift, e);
+                        en->lv = st->live->lv; /* this profile's libvirt networks, for its status lines */
+                        st->live->lv = (struct vnc_libvirt_view){0};
                         if (r < 0) {
                                 /* A conflict here is drift too (a foreign object took a name); report it. */
                                 vnc_error_clear(e);

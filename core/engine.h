@@ -57,6 +57,9 @@ struct vnc_status_entry {
         bool pending;            /* an apply awaits `vnetcfg confirm` */
         struct vnc_pending confirm;
         bool watcher_alive;
+
+        /* libvirt helper: the libvirt networks at the applied profile's uri (state UNREAD when unused) */
+        struct vnc_libvirt_view lv;
 };
 struct vnc_status {
         struct vnc_status_entry *entries;

@@ -25,7 +25,37 @@ void vnc_live_free(struct vnc_live *l) {
         free(l->addrs);
         free(l->routes);
         free(l->sysctls);
+        vnc_libvirt_view_done(&l->lv);
         free(l);
+}
+
+void vnc_libvirt_view_done(struct vnc_libvirt_view *v) {
+        for (size_t i = 0; i < v->n_nets; i++) {
+                free(v->nets[i].name);
+                free(v->nets[i].owner);
+                free(v->nets[i].xml);
+        }
+        free(v->nets);
+        free(v->uri);
+        free(v->error);
+        *v = (struct vnc_libvirt_view){0};
+}
+
+const struct vnc_live_lvnet *vnc_libvirt_view_find(const struct vnc_libvirt_view *v, const char *name) {
+        for (size_t i = 0; i < v->n_nets; i++)
+                if (streq(v->nets[i].name, name))
+                        return &v->nets[i];
+        return NULL;
+}
+
+struct vnc_live_lvnet *vnc_libvirt_view_add(struct vnc_libvirt_view *v) {
+        struct vnc_live_lvnet *n = realloc(v->nets, (v->n_nets + 1) * sizeof(*n));
+        if (!n)
+                return NULL;
+        v->nets = n;
+        n = &v->nets[v->n_nets++];
+        *n = (struct vnc_live_lvnet){0};
+        return n;
 }
 
 /* qsort has no context argument: the links being sorted, for the comparators. */

@@ -23,10 +23,12 @@
 #include "fw.h"
 #include "open.h"
 #include "plan.h"
+#include "plan-libvirt.h"
 
 #define SYSCTL_IP_FORWARD "net.ipv4.ip_forward"
 
 enum phase {
+        PH_DEL_LIBVIRT, /* libvirt networks no longer wanted: before their bridges go */
         PH_UPLINK_BACK, /* a bridged network going away: its uplink's addresses and routes go home first */
         PH_DEL_ROUTE,
         PH_DEL_ADDR,
@@ -42,6 +44,7 @@ enum phase {
         PH_NEW_ROUTE,
         PH_SYSCTL,
         PH_DHCP,
+        PH_LIBVIRT, /* libvirt networks on the bridges, once those exist */
         /* Last, in one run: chains, rule deletes, rule creates, chain removal (one transaction per
          * table). Rules name interfaces, not ifindexes, so they may come after the links. */
         PH_FIREWALL,
@@ -75,7 +78,30 @@ void vnc_plan_done(struct vnc_plan *p) {
         for (size_t i = 0; i < p->n_blobs; i++)
                 free(p->blobs[i].text);
         free(p->blobs);
+        for (size_t i = 0; i < p->n_notes; i++)
+                free(p->notes[i]);
+        free(p->notes);
         *p = (struct vnc_plan){0};
+}
+
+int vnc_plan_add_note(struct vnc_plan *p, const char *fmt, ...) {
+        char *text = NULL, **n;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        if (!text)
+                return -ENOMEM;
+        n = realloc(p->notes, (p->n_notes + 1) * sizeof(*n));
+        if (!n) {
+                free(text);
+                return -ENOMEM;
+        }
+        p->notes = n;
+        p->notes[p->n_notes++] = text;
+        return 0;
 }
 
 void vnc_blob_hash(const char *text, char ret_hash[17]) {
@@ -1352,6 +1378,9 @@ int vnc_plan_compute(const struct vnc_profile *want, const struct vnc_profile *a
                 if (r < 0)
                         goto finish;
         }
+        r = vnc_plan_libvirt(want, applied, live, &pl.phase[PH_DEL_LIBVIRT], &pl.phase[PH_LIBVIRT], ret, e);
+        if (r < 0)
+                goto finish;
         r = plan_l3_teardown(&pl);
         if (r < 0)
                 goto finish;

@@ -17,6 +17,9 @@ pkgs+=(iproute2 util-linux procps python3 python3-jsonschema dnsmasq-base busybo
 pkgs+=(qemu-system-x86 cpio kmod)
 # Packaging, the boot unit and man pages (debian: tests/pkg, systemd-analyze verify, man --warnings).
 pkgs+=(systemd man-db dpkg-dev debootstrap lintian)
+# libvirt networks (backends/libvirt.c; tests/netns/test-libvirt.sh, tests/vm/test-vm-libvirt.sh start libvirtd
+# in their own sandboxes). None of these ships a service unit (libvirt-daemon-system, which does, stays out).
+pkgs+=(libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
 
 # Real host firewalls beside vnetcfg (hostfw: tests/netns/test-hostfw-*.sh; firewalld over sd-bus).
 pkgs+=(ufw firewalld docker.io dbus libsystemd-dev)
