@@ -552,7 +552,36 @@ int vnc_probe_set_link(struct vnc_probe_set *s, struct vnc_error *e) {
                 struct vnc_probe *p = s->probes[b.res[k].tag / 2];
                 p->link_error = veth_made(p, &b.res[k], &b.res[k + 1], &p->link_err);
         }
+        /* Every eth0 up now, so the kernel's carrier events (and the bridge ports they enable)
+         * are handled while the next probes come up, not while the checks wait. */
+        for (size_t i = 0; i < s->n; i++) {
+                struct vnc_probe *p = s->probes[i];
+                if (p && p->link_error == 0 && (p->link_error = setup_inside(p, &p->link_err)) == 0)
+                        p->ready = true;
+        }
         return 0;
+}
+
+#define PORT_WAIT_MS 5000 /* the kernel's link watch runs under the rtnl lock: slow on a busy host */
+#define PORT_POLL_MS 5
+
+/*
+ * Until the host end is running (operstate up): the kernel's link watch sets
+ * that, and in the same pass enables the bridge port. Before, the bridge drops
+ * what the probe sends, and the first checks would lose their first tries.
+ */
+static void wait_port(struct vnc_probe *p) {
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        double deadline = now_ms() + PORT_WAIT_MS;
+        struct ifreq ifr = {0};
+
+        if (fd < 0)
+                return;
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->ifname);
+        while (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_RUNNING) && now_ms() < deadline) {
+                struct timespec ts = {.tv_nsec = PORT_POLL_MS * 1000000L};
+                nanosleep(&ts, NULL);
+        }
 }
 
 int vnc_probe_set_get(struct vnc_probe_set *s, size_t i, struct vnc_probe **ret, struct vnc_error *e) {
@@ -569,6 +598,7 @@ int vnc_probe_set_get(struct vnc_probe_set *s, size_t i, struct vnc_probe **ret,
                 if (r < 0)
                         return r;
         }
+        wait_port(p);
         *ret = p;
         return 0;
 }
