@@ -83,12 +83,12 @@ for dhcp in 0 1; do
                         >"$work/out" || { echo "verify failed:" >&2; grep -v "^  pass" "$work/out" >&2; exit 1; }
                 t1=$(now)
                 echo "verify${suffix}_cpu $(awk '{print $1 + $2}' "$work/cpu")"
-                sleep 3 # the kernel ends the probe namespaces in the background: not in the next timing
+                sleep 6 # the kernel ends the probe namespaces in the background (under the rtnl lock)
                 V verify "$work/small2.json" >"$work/out" || { echo "verify (small) failed:" >&2; grep -v "^  pass" "$work/out" >&2; exit 1; }
                 t2=$(now)
                 echo "verify$suffix $(elapsed "$t0" "$t1")"
                 echo "verify${suffix}_small $(elapsed "$t1" "$t2")"
-                sleep 3
+                sleep 6
         done
         if [ $dhcp = 0 ]; then
                 # The floor: per network, a namespace and a veth port on its bridge, made and deleted in turn.
