@@ -1141,8 +1141,11 @@ static int guest_side(struct doc *d) {
         }
         r = vnc_doctor_guest(d->live, &d->neigh, d->in->target, g, d->n_nets, &gr);
         for (size_t i = 0; r >= 0 && i < gr.n; i++) {
-                struct net *n = &d->nets[gr.v[i].net];
-                n->target_answered = g[gr.v[i].net].target_answered;
+                struct net *n = gr.v[i].net < d->n_nets ? &d->nets[gr.v[i].net] : NULL;
+                if (n)
+                        n->target_answered = g[gr.v[i].net].target_answered;
+                else if (!gr.v[i].code)
+                        continue;
                 r = gr.v[i].code ? finding(d, n, HOP_GUEST, gr.v[i].code, VNC_SEV_ERROR, TAKE_PTR(gr.v[i].fix), "%s",
                                            gr.v[i].evidence)
                                  : note(n, HOP_GUEST, "%s", gr.v[i].evidence);
