@@ -25,6 +25,7 @@
 #include "diag.h"
 #include "doctor.h"
 #include "doctor-guest.h"
+#include "doctor-vlan.h"
 #include "fwverdict.h"
 
 #define ARP_PROBE_MS 300
@@ -1267,6 +1268,8 @@ int vnc_doctor_run(const struct vnc_doctor_input *in, struct vnc_doctor_report *
                         goto fail;
                 }
         }
+        if (in->profile && (r = vnc_doctor_vlan(in->profile, d.live, ret, e)) < 0) /* vlan: core/doctor-vlan.c */
+                goto fail;
         /* Every network's ARP probes in one wait. */
         r = vnc_diag_arp_probe_many(d.probes, d.n_probes, ARP_PROBE_MS, e);
         if (r < 0)
