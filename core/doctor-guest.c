@@ -35,6 +35,7 @@
 
 #include "doctor-guest.h"
 #include "guestprobe.h"
+#include "plan.h"
 
 #define GUEST_ECHO_MS 1500
 #define GUEST_ECHO_TRIES 3
@@ -127,46 +128,45 @@ static char *fix_gateway(const char *h) {
                                  h, h, h);
 }
 
-/* The target is a guest of g and answered ARP: ask it for echo, from the host's address and from beyond. */
-static int probe_guest(const struct vnc_live *live, const struct vnc_neigh_table *neigh, uint32_t target,
-                       const struct vnc_guest_net *g, size_t idx, struct vnc_guest_report *rep) {
-        _cleanup_(vnc_guest_probe_done) struct vnc_guest_probe p = {
-                .bridge_ifindex = g->ifindex, .guest_ip = target, .tries = GUEST_ECHO_TRIES,
-                .timeout_ms = GUEST_ECHO_MS};
-        char t[16], h[16], o[16], m[18], hm[18], msk[16];
-        struct vnc_error err = {0};
-        uint32_t out = 0;
-        int out_if = 0;
-        int r;
+/* The fix for a guest whose address or mask does not fit g: the suggested address with g's prefix. */
+static char *fix_subnet(const struct vnc_guest_net *g, uint32_t suggest) {
+        char sub[16], sugg[16], msk[16], host[16], gw_l[64] = "", gw_w[20] = "";
 
-        if (!g->has_mac || !g->host_on_bridge)
-                return add(rep, idx, NULL,
-                           vnc_strdup_printf("guest side not probed: %s has no %s", g->bridge,
-                                             g->has_mac ? "host address" : "MAC"),
-                           NULL);
+        vnc_ipv4_str(g->subnet.addr, sub);
+        vnc_ipv4_str(suggest, sugg);
+        vnc_ipv4_str(g->host, host);
+        mask_str(g->subnet.prefix, msk);
+        if (g->forwards && g->host_on_bridge) {
+                snprintf(gw_l, sizeof(gw_l), "; ip route replace default via %s", host);
+                snprintf(gw_w, sizeof(gw_w), " %s", host);
+        }
+        return vnc_strdup_printf("inside the guest, take an address in %s/%u (or use DHCP). Linux: ip addr flush dev "
+                                 "eth0; ip addr add %s/%u dev eth0%s. Windows (admin): netsh interface ipv4 set "
+                                 "address name=\"Ethernet\" static %s %s%s",
+                                 sub, g->subnet.prefix, sugg, g->subnet.prefix, gw_l, sugg, msk, gw_w);
+}
+
+/* The first address the guest asked ARP for that is not the host's. */
+static uint32_t asked_other(const struct vnc_guest_probe *p, uint32_t host) {
+        for (size_t i = 0; i < p->n_arp_asked; i++)
+                if (p->arp_asked[i] != host)
+                        return p->arp_asked[i];
+        return 0;
+}
+
+int vnc_doctor_guest_judge(const struct vnc_guest_net *g, const struct vnc_neigh_table *neigh, uint32_t target,
+                           const struct vnc_guest_probe *p, const char *out_ifname, size_t idx,
+                           struct vnc_guest_report *rep) {
+        char t[16], h[16], o[16], m[18], hm[18], sub[16];
+        const struct vnc_guest_echo *a = &p->echo[0], *b = p->n_echo > 1 ? &p->echo[1] : NULL;
+        uint32_t asked = asked_other(p, g->host);
+
         vnc_ipv4_str(target, t);
         vnc_ipv4_str(g->host, h);
+        vnc_ipv4_str(b ? b->src : 0, o);
+        vnc_ipv4_str(g->subnet.addr, sub);
         vnc_diag_mac_str(g->target_mac, m);
         vnc_diag_mac_str(g->mac, hm);
-        mask_str(g->subnet.prefix, msk);
-        memcpy(p.bridge_mac, g->mac, 6);
-        memcpy(p.guest_mac, g->target_mac, 6);
-        p.echo[p.n_echo++].src = g->host;
-        bool ask_out = g->forwards && outside_source(live, g, &out, &out_if);
-        if (ask_out)
-                p.echo[p.n_echo++].src = out;
-        vnc_ipv4_str(out, o);
-
-        r = vnc_guest_probe_run(&p, &err);
-        if (r < 0) {
-                _cleanup_free_ char *msg = vnc_error_format(&err);
-                vnc_error_clear(&err);
-                if (r == -ENOMEM)
-                        return r;
-                return add(rep, idx, NULL, vnc_strdup_printf("guest side not probed: %s", msg ? msg : strerror(-r)),
-                           NULL);
-        }
-        const struct vnc_guest_echo *a = &p.echo[0], *b = ask_out ? &p.echo[1] : NULL;
 
         if (!a->answered) {
                 if (b && b->answered)
@@ -175,6 +175,17 @@ static int probe_guest(const struct vnc_live *live, const struct vnc_neigh_table
                                                      "subnet (its firewall filters by source?)",
                                                      t, o, h),
                                    NULL);
+                if (asked) {
+                        /* It wants a router to reach the host's address: its mask leaves the host out. */
+                        char gw[16];
+                        vnc_ipv4_str(asked, gw);
+                        return add(rep, idx, "guest-subnet",
+                                   vnc_strdup_printf("%s answers ARP on %s (MAC %s), but to reply to the host's %s it "
+                                                     "asks ARP \"who has %s\": the guest's mask leaves %s out of its "
+                                                     "subnet, while %s's subnet is %s/%u",
+                                                     t, g->bridge, m, h, gw, h, g->bridge, sub, g->subnet.prefix),
+                                   fix_subnet(g, target));
+                }
                 char why[96] = "";
                 if (a->icmp_error)
                         snprintf(why, sizeof(why), "; it answered with ICMP type %u code %u instead",
@@ -186,8 +197,7 @@ static int probe_guest(const struct vnc_live *live, const struct vnc_neigh_table
                            vnc_strdup_printf("%s answers ARP on %s (MAC %s) but sent no ICMP echo reply to %d "
                                              "requests from the host's %s%s within %u ms (watched on %s)%s: the "
                                              "guest's own firewall drops ICMP echo (Windows does by default)",
-                                             t, g->bridge, m, GUEST_ECHO_TRIES, h, also, GUEST_ECHO_MS, g->bridge,
-                                             why),
+                                             t, g->bridge, m, p->tries, h, also, p->timeout_ms, g->bridge, why),
                            vnc_strdup_printf("inside the guest, allow ICMP echo requests in. Linux: iptables -I "
                                              "INPUT -p icmp --icmp-type echo-request -j ACCEPT (nftables: nft "
                                              "insert rule inet filter input icmp type echo-request accept). "
@@ -197,7 +207,7 @@ static int probe_guest(const struct vnc_live *live, const struct vnc_neigh_table
         if (!b) {
                 if (!g->forwards)
                         return add(rep, idx, NULL,
-                                   vnc_strdup_printf("%s answers ICMP echo from the host's %s (%u ms)", t, h, p.ms),
+                                   vnc_strdup_printf("%s answers ICMP echo from the host's %s (%u ms)", t, h, p->ms),
                                    NULL);
                 return add(rep, idx, NULL,
                            vnc_strdup_printf("%s answers ICMP echo from %s; its gateway was not checked: the host "
@@ -205,19 +215,17 @@ static int probe_guest(const struct vnc_live *live, const struct vnc_neigh_table
                                              t, h, g->bridge),
                            NULL);
         }
-
         if (b->answered && memcmp(b->reply_mac, g->mac, 6) == 0)
                 return add(rep, idx, NULL,
                            vnc_strdup_printf("%s answers ICMP echo from the host's %s and from %s (%s), and sends "
                                              "the reply for %s to the host's MAC %s: its gateway is the host",
-                                             t, h, o, link_name(live, out_if), o, hm),
+                                             t, h, o, out_ifname, o, hm),
                            NULL);
         if (b->answered) {
                 char gm[18], gw[16];
                 uint32_t gip = ip_of_mac(neigh, g->ifindex, b->reply_mac);
-                for (size_t i = 0; !gip && i < p.n_arp_asked; i++)
-                        if (p.arp_asked[i] != g->host)
-                                gip = p.arp_asked[i];
+                if (!gip)
+                        gip = asked;
                 vnc_diag_mac_str(b->reply_mac, gm);
                 if (gip)
                         vnc_ipv4_str(gip, gw);
@@ -227,18 +235,12 @@ static int probe_guest(const struct vnc_live *live, const struct vnc_neigh_table
                            vnc_strdup_printf("%s answers ICMP echo from the host's %s, but its reply to %s (outside "
                                              "%s/%u) goes to MAC %s (gateway %s), not to the host's %s (%s): the "
                                              "guest's default gateway is %s, not %s",
-                                             t, h, o, vnc_ipv4_str(g->subnet.addr, msk), g->subnet.prefix, gm, gw,
-                                             hm, h, gw, h),
+                                             t, h, o, sub, g->subnet.prefix, gm, gw, hm, h, gw, h),
                            fix_gateway(h));
         }
-        uint32_t asked = 0;
-        for (size_t i = 0; !asked && i < p.n_arp_asked; i++)
-                if (p.arp_asked[i] != g->host)
-                        asked = p.arp_asked[i];
         if (asked) {
-                char gw[16], sub[16];
+                char gw[16];
                 vnc_ipv4_str(asked, gw);
-                vnc_ipv4_str(g->subnet.addr, sub);
                 return add(rep, idx, "guest-gateway",
                            vnc_strdup_printf("%s answers ICMP echo from the host's %s, but to reply to %s (outside "
                                              "%s/%u) it asks ARP \"who has %s\" on %s and nobody answers: the guest's "
@@ -246,18 +248,51 @@ static int probe_guest(const struct vnc_live *live, const struct vnc_neigh_table
                                              t, h, o, sub, g->subnet.prefix, gw, g->bridge, gw, h),
                            fix_gateway(h));
         }
-        char sub[16];
-        vnc_ipv4_str(g->subnet.addr, sub);
         return add(rep, idx, "guest-no-route",
                    vnc_strdup_printf("%s answers ICMP echo from the host's %s but sends nothing back for %d "
                                      "requests from %s (outside %s/%u) within %u ms, no reply and no ARP request "
                                      "(watched on %s): the guest has no default route (or its firewall drops "
                                      "sources outside its subnet)",
-                                     t, h, GUEST_ECHO_TRIES, o, sub, g->subnet.prefix, GUEST_ECHO_MS, g->bridge),
+                                     t, h, p->tries, o, sub, g->subnet.prefix, p->timeout_ms, g->bridge),
                    vnc_strdup_printf("inside the guest, add a default route via the host. Linux: ip route add "
                                      "default via %s dev eth0. Windows (admin): route -p add 0.0.0.0 mask 0.0.0.0 "
                                      "%s (or Default gateway %s in the adapter's IPv4 settings)",
                                      h, h, h));
+}
+
+/* The target is a guest of g and answered ARP: ask it for echo, from the host's address and from beyond. */
+static int probe_guest(const struct vnc_live *live, const struct vnc_neigh_table *neigh, uint32_t target,
+                       const struct vnc_guest_net *g, size_t idx, struct vnc_guest_report *rep) {
+        _cleanup_(vnc_guest_probe_done) struct vnc_guest_probe p = {
+                .bridge_ifindex = g->ifindex, .guest_ip = target, .tries = GUEST_ECHO_TRIES,
+                .timeout_ms = GUEST_ECHO_MS};
+        struct vnc_error err = {0};
+        uint32_t out = 0;
+        int out_if = 0;
+        int r;
+
+        if (!g->has_mac || !g->host_on_bridge)
+                return add(rep, idx, NULL,
+                           vnc_strdup_printf("guest side not probed: %s has no %s", g->bridge,
+                                             g->has_mac ? "host address" : "MAC"),
+                           NULL);
+        memcpy(p.bridge_mac, g->mac, 6);
+        memcpy(p.guest_mac, g->target_mac, 6);
+        p.echo[p.n_echo++].src = g->host;
+        /* Only where guests route through the host is a default route via it expected. */
+        if (g->forwards && outside_source(live, g, &out, &out_if))
+                p.echo[p.n_echo++].src = out;
+
+        r = vnc_guest_probe_run(&p, &err);
+        if (r < 0) {
+                _cleanup_free_ char *msg = vnc_error_format(&err);
+                vnc_error_clear(&err);
+                if (r == -ENOMEM)
+                        return r;
+                return add(rep, idx, NULL, vnc_strdup_printf("guest side not probed: %s", msg ? msg : strerror(-r)),
+                           NULL);
+        }
+        return vnc_doctor_guest_judge(g, neigh, target, &p, link_name(live, out_if), idx, rep);
 }
 
 /* The target is outside every subnet: is it a guest sitting on one of the bridges with a wrong address? */
@@ -304,11 +339,10 @@ static int find_misplaced(uint32_t target, struct vnc_guest_net *nets, size_t n,
                         answers_all = answers_all || memcmp(c->macs[j], t->macs[0], 6) == 0;
                 if (answers_all)
                         continue;
-                char ts[16], sub[16], host[16], msk[16], m[18], sugg[16];
+                char ts[16], sub[16], host[16], m[18];
                 vnc_ipv4_str(target, ts);
                 vnc_ipv4_str(g->subnet.addr, sub);
                 vnc_ipv4_str(g->host, host);
-                mask_str(g->subnet.prefix, msk);
                 vnc_diag_mac_str(t->macs[0], m);
                 /* Suggest the target's host part inside the bridge's subnet, unless that is taken by the host or
                  * is the network or broadcast address. */
@@ -316,31 +350,63 @@ static int find_misplaced(uint32_t target, struct vnc_guest_net *nets, size_t n,
                 uint32_t s = g->subnet.addr | (target & ~mask);
                 if (s == g->host || s == g->subnet.addr || s == (g->subnet.addr | ~mask))
                         s = g->subnet.addr + (g->host == g->subnet.addr + 2 ? 3 : 2);
-                vnc_ipv4_str(s, sugg);
                 g->target_answered = true;
                 memcpy(g->target_mac, t->macs[0], 6);
-                char gw_l[64] = "", gw_w[20] = "";
-                if (g->forwards && g->host_on_bridge) {
-                        snprintf(gw_l, sizeof(gw_l), "; ip route replace default via %s", host);
-                        snprintf(gw_w, sizeof(gw_w), " %s", host);
-                }
                 r = add(rep, of[i], "guest-subnet",
                         vnc_strdup_printf("%s answers ARP on %s (MAC %s), but %s's subnet is %s/%u (the host is %s): "
                                           "the guest's address or mask is wrong, it cannot reach the host or "
                                           "anything beyond it",
                                           ts, g->bridge, m, g->bridge, sub, g->subnet.prefix, host),
-                        vnc_strdup_printf("inside the guest, take an address in %s/%u (or use DHCP). Linux: ip addr "
-                                          "flush dev eth0; ip addr add %s/%u dev eth0%s. Windows (admin): netsh "
-                                          "interface ipv4 set address name=\"Ethernet\" static %s %s%s",
-                                          sub, g->subnet.prefix, sugg, g->subnet.prefix, gw_l, sugg, msk, gw_w));
+                        fix_subnet(g, s));
         }
         for (size_t i = 0; i < k; i++)
                 vnc_arp_probe_done(&pr[i]);
         return r;
 }
 
+/* vnetcfg's bridges the doctor was not asked about (other profiles'), with their first IPv4 subnet. */
+static int other_bridges(const struct vnc_live *live, const struct vnc_guest_net *nets, size_t n_nets,
+                         struct vnc_guest_net **ret, size_t *ret_n) {
+        _cleanup_free_ struct vnc_guest_net *v = NULL;
+        size_t n = 0;
+        char owner[VNC_NAME_MAX + 1];
+
+        v = calloc(live->n_links + 1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < live->n_links; i++) {
+                const struct vnc_live_link *l = &live->links[i];
+                bool known = false;
+                if (!streq(l->kind, "bridge") || !l->alias || !vnc_alias_owner(l->alias, owner) || !l->has_mac ||
+                    !l->admin_up)
+                        continue;
+                for (size_t j = 0; j < n_nets; j++)
+                        known = known || nets[j].ifindex == l->ifindex;
+                for (size_t j = 0; !known && j < live->n_addrs; j++) {
+                        const struct vnc_live_addr *a = &live->addrs[j];
+                        if (a->family != AF_INET || a->ifindex != l->ifindex || a->scope != RT_SCOPE_UNIVERSE)
+                                continue;
+                        struct vnc_guest_net *g = &v[n++];
+                        *g = (struct vnc_guest_net){.label = l->name, .bridge = l->name, .ifindex = l->ifindex,
+                                                    .has_mac = true, .layer2_ok = true, .has_subnet = true,
+                                                    .host = addr4(a->addr), .host_on_bridge = true};
+                        memcpy(g->mac, l->mac, 6);
+                        g->subnet.prefix = a->prefix;
+                        g->subnet.addr = g->host & vnc_prefix_mask(a->prefix);
+                        break;
+                }
+        }
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        return 0;
+}
+
 int vnc_doctor_guest(const struct vnc_live *live, const struct vnc_neigh_table *neigh, uint32_t target,
                      struct vnc_guest_net *nets, size_t n_nets, struct vnc_guest_report *ret) {
+        _cleanup_free_ struct vnc_guest_net *other = NULL, *all = NULL;
+        size_t n_other = 0;
+        int r;
+
         *ret = (struct vnc_guest_report){0};
         for (size_t i = 0; i < n_nets; i++) {
                 struct vnc_guest_net *g = &nets[i];
@@ -351,5 +417,24 @@ int vnc_doctor_guest(const struct vnc_live *live, const struct vnc_neigh_table *
                         return 0;
                 return probe_guest(live, neigh, target, g, i, ret);
         }
-        return find_misplaced(target, nets, n_nets, ret);
+        /* Outside every subnet of these networks: look on their bridges and on every other vnetcfg bridge. */
+        r = other_bridges(live, nets, n_nets, &other, &n_other);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_other; i++)
+                if (vnc_ipv4_in(target, &other[i].subnet))
+                        return 0; /* a guest of another profile's network: `vnetcfg doctor` on that profile */
+        all = calloc(n_nets + n_other + 1, sizeof(*all));
+        if (!all)
+                return -ENOMEM;
+        memcpy(all, nets, n_nets * sizeof(*all));
+        memcpy(all + n_nets, other, n_other * sizeof(*all));
+        r = find_misplaced(target, all, n_nets + n_other, ret);
+        if (r < 0)
+                return r;
+        memcpy(nets, all, n_nets * sizeof(*all)); /* target_answered, target_mac */
+        for (size_t i = 0; i < ret->n; i++)
+                if (ret->v[i].net >= n_nets)
+                        ret->v[i].net = SIZE_MAX;
+        return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "diag.h"
 #include "error.h"
+#include "guestprobe.h"
 #include "live.h"
 #include "model.h"
 
@@ -40,7 +41,7 @@ struct vnc_guest_net {
 
 /* A finding for the guest hop of nets[net], or (code NULL) what was checked and found fine. */
 struct vnc_guest_result {
-        size_t net;
+        size_t net;          /* SIZE_MAX: another profile's bridge (named in the evidence) */
         const char *code;    /* static string, or NULL for a note */
         char *evidence;
         char *fix;           /* NULL for a note */
@@ -54,3 +55,13 @@ void vnc_guest_report_done(struct vnc_guest_report *r);
 /* Returns < 0 only when out of memory; a probe that could not run is a note. */
 int vnc_doctor_guest(const struct vnc_live *live, const struct vnc_neigh_table *neigh, uint32_t target,
                      struct vnc_guest_net *nets, size_t n_nets, struct vnc_guest_report *ret);
+
+/*
+ * The verdict on one guest from what its probe saw (pure; the unit test feeds
+ * it recorded probes). p->echo[0] is from the host's address on the bridge,
+ * p->echo[1] (when p->n_echo is 2) from a host address outside the subnet, on
+ * out_ifname. Adds one result for nets[idx]: a finding or a note.
+ */
+int vnc_doctor_guest_judge(const struct vnc_guest_net *g, const struct vnc_neigh_table *neigh, uint32_t target,
+                           const struct vnc_guest_probe *p, const char *out_ifname, size_t idx,
+                           struct vnc_guest_report *rep);

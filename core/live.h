@@ -64,6 +64,34 @@ struct vnc_live_fw_rule {
         char *comment;
 };
 
+/* A libvirt network as the daemon reports it (libvirt helper). */
+struct vnc_live_lvnet {
+        char *name;
+        char uuid[37];
+        char bridge[16];     /* <bridge name=...>, "" when none */
+        char forward[16];    /* <forward mode=...>, "" when none (isolated) */
+        char *owner;         /* "<profile>/<network>" from vnetcfg's <metadata>, NULL when none */
+        bool active, persistent, autostart;
+        char *xml;           /* the persistent (inactive) definition, for an exact undo */
+};
+
+enum vnc_lv_state {
+        VNC_LV_UNREAD = 0,   /* not consulted (libvirt not used, or "define": false) */
+        VNC_LV_UNREACHABLE,  /* no daemon answered at uri: error says why */
+        VNC_LV_OK,
+};
+
+struct vnc_libvirt_view {
+        enum vnc_lv_state state;
+        char *uri;
+        char *error;
+        struct vnc_live_lvnet *nets;
+        size_t n_nets;
+};
+void vnc_libvirt_view_done(struct vnc_libvirt_view *v);
+const struct vnc_live_lvnet *vnc_libvirt_view_find(const struct vnc_libvirt_view *v, const char *name);
+struct vnc_live_lvnet *vnc_libvirt_view_add(struct vnc_libvirt_view *v);
+
 struct vnc_live {
         struct vnc_live_link *links;
         size_t n_links;
@@ -87,6 +115,19 @@ struct vnc_live {
 
         /* vlan: can this kernel make 802.1Q sub-interfaces? (enum vnc_8021q, read with the links) */
         int vlan_8021q;
+        /* Foreign firewalls (hostfw, core/open.h), filled by vnc_open_live_read. */
+        uint8_t open_need[3];   /* per enum vnc_open_place: VNC_OPEN_INPUT/FORWARD where the host's own
+                                 * firewall would drop (firewalld: nonzero when it runs) */
+        struct vnc_live_opening {
+                uint8_t place;  /* enum vnc_open_place */
+                char chain[32]; /* iptables places: INPUT/FORWARD; firewalld: the zone */
+                char *comment;  /* iptables places: the mark; firewalld: the interface */
+        } *openings;            /* iptables: rules carrying a "vnetcfg:" comment; firewalld: every
+                                 * interface bound to a zone */
+        size_t n_openings;
+
+        /* libvirt networks at the profile's uri (filled by the engine; libvirt helper) */
+        struct vnc_libvirt_view lv;
 
         /* Lookup indexes over links (positions sorted by name and by ifindex),
          * built on the first lookup after links change. Private to live.c. */
@@ -115,4 +156,6 @@ struct vnc_live_addr *vnc_live_add_addr(struct vnc_live *l);
 struct vnc_live_route *vnc_live_add_route(struct vnc_live *l);
 int vnc_live_set_sysctl(struct vnc_live *l, const char *key, const char *value);
 /* Copies comment. */
+/* Copies chain and comment. */
+int vnc_live_add_opening(struct vnc_live *l, uint8_t place, const char *chain, const char *comment);
 int vnc_live_add_fw_rule(struct vnc_live *l, uint8_t table, const char *chain, const char *comment);

@@ -21,11 +21,14 @@
 
 #include "dhcp.h"
 #include "fw.h"
+#include "open.h"
 #include "plan.h"
+#include "plan-libvirt.h"
 
 #define SYSCTL_IP_FORWARD "net.ipv4.ip_forward"
 
 enum phase {
+        PH_DEL_LIBVIRT, /* libvirt networks no longer wanted: before their bridges go */
         PH_UPLINK_BACK, /* a bridged network going away: its uplink's addresses and routes go home first */
         PH_DEL_ROUTE,
         PH_DEL_ADDR,
@@ -41,9 +44,12 @@ enum phase {
         PH_NEW_ROUTE,
         PH_SYSCTL,
         PH_DHCP,
+        PH_LIBVIRT, /* libvirt networks on the bridges, once those exist */
         /* Last, in one run: chains, rule deletes, rule creates, chain removal (one transaction per
          * table). Rules name interfaces, not ifindexes, so they may come after the links. */
         PH_FIREWALL,
+        /* Openings in a foreign firewall, once vnetcfg's own rules are in place (core/open.h). */
+        PH_OPEN,
         _PH_MAX,
 };
 
@@ -72,7 +78,30 @@ void vnc_plan_done(struct vnc_plan *p) {
         for (size_t i = 0; i < p->n_blobs; i++)
                 free(p->blobs[i].text);
         free(p->blobs);
+        for (size_t i = 0; i < p->n_notes; i++)
+                free(p->notes[i]);
+        free(p->notes);
         *p = (struct vnc_plan){0};
+}
+
+int vnc_plan_add_note(struct vnc_plan *p, const char *fmt, ...) {
+        char *text = NULL, **n;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        if (!text)
+                return -ENOMEM;
+        n = realloc(p->notes, (p->n_notes + 1) * sizeof(*n));
+        if (!n) {
+                free(text);
+                return -ENOMEM;
+        }
+        p->notes = n;
+        p->notes[p->n_notes++] = text;
+        return 0;
 }
 
 void vnc_blob_hash(const char *text, char ret_hash[17]) {
@@ -1183,6 +1212,119 @@ static int plan_trunk_taps(struct planner *pl) {
         return 0;
 }
 
+/* ---- openings in a foreign firewall (core/open.h) ------------------------ */
+
+static bool opening_live(const struct vnc_live *l, uint8_t place, const char *chain, const char *comment) {
+        for (size_t i = 0; i < l->n_openings; i++)
+                if (l->openings[i].place == place && streq(l->openings[i].chain, chain) &&
+                    streq(l->openings[i].comment, comment))
+                        return true;
+        return false;
+}
+
+static unsigned open_chain_bit(const char *chain) {
+        return streq(chain, "INPUT") ? VNC_OPEN_INPUT : streq(chain, "FORWARD") ? VNC_OPEN_FORWARD : 0;
+}
+
+static int push_opening(struct planner *pl, enum vnc_action_op op, uint8_t place, const struct vnc_fw_rule *rule,
+                        const char *ifname, const char *zone) {
+        struct vnc_action a;
+        vnc_action_init(&a, VNC_ACT_FW_OPEN, op, pl->profile, NULL);
+        a.place = place;
+        if (rule) {
+                a.rule = *rule;
+                const char *net = strchr(rule->comment, '/');
+                if (net)
+                        snprintf(a.network, sizeof(a.network), "%.*s", (int)strcspn(net + 1, " "), net + 1);
+        } else {
+                snprintf(a.ifname, sizeof(a.ifname), "%s", ifname);
+                snprintf(a.zone, sizeof(a.zone), "%s", zone);
+        }
+        return push(pl, PH_OPEN, &a);
+}
+
+static const struct vnc_fw_rule *find_rule(const struct vnc_fw_rule *rules, size_t n, const char *chain,
+                                           const char *comment) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(rules[i].chain, chain) && streq(rules[i].comment, comment))
+                        return &rules[i];
+        return NULL;
+}
+
+static const struct vnc_network *network_by_bridge(const struct vnc_profile *p, const char *bridge) {
+        for (size_t i = 0; p && i < p->n_networks; i++)
+                if (streq(p->networks[i].bridge, bridge))
+                        return &p->networks[i];
+        return NULL;
+}
+
+/* firewalld: the zone the live host has the interface in, or NULL. */
+static const char *live_zone_of(const struct vnc_live *l, const char *ifname) {
+        for (size_t i = 0; i < l->n_openings; i++)
+                if (l->openings[i].place == VNC_OPEN_FIREWALLD && streq(l->openings[i].comment, ifname))
+                        return l->openings[i].chain;
+        return NULL;
+}
+
+static int plan_openings(struct planner *pl) {
+        _cleanup_free_ struct vnc_fw_rule *want = NULL, *had = NULL;
+        size_t nw = 0, nh = 0;
+        char prefix[VNC_ALIAS_MAX + 1];
+        const struct vnc_live *l = pl->live;
+        int r;
+
+        if (pl->want && (r = vnc_open_rules_for_profile(pl->want, &want, &nw)) < 0)
+                return r;
+        if (pl->applied && (r = vnc_open_rules_for_profile(pl->applied, &had, &nh)) < 0)
+                return r;
+        snprintf(prefix, sizeof(prefix), "vnetcfg:%s/", pl->profile);
+
+        for (uint8_t place = VNC_OPEN_IPT_NFT; place <= VNC_OPEN_IPT_LEGACY; place++) {
+                /* Ours that are no longer wanted there (the rule from a generation, for an exact undo). */
+                for (size_t i = 0; i < l->n_openings; i++) {
+                        const struct vnc_live_opening *o = &l->openings[i];
+                        if (o->place != place || strncmp(o->comment, prefix, strlen(prefix)) != 0)
+                                continue;
+                        const struct vnc_fw_rule *w = find_rule(want, nw, o->chain, o->comment);
+                        if (w && (l->open_need[place] & open_chain_bit(o->chain)))
+                                continue;
+                        struct vnc_fw_rule orphan = {.table = VNC_FW_TABLE_FILTER, .icmp_type = -1};
+                        const struct vnc_fw_rule *known = w ? w : find_rule(had, nh, o->chain, o->comment);
+                        if (!known) {
+                                snprintf(orphan.chain, sizeof(orphan.chain), "%.15s", o->chain);
+                                snprintf(orphan.comment, sizeof(orphan.comment), "%s", o->comment);
+                                known = &orphan;
+                        }
+                        if ((r = push_opening(pl, VNC_OP_DELETE, place, known, NULL, NULL)) < 0)
+                                return r;
+                }
+                for (size_t i = 0; i < nw; i++)
+                        if ((l->open_need[place] & open_chain_bit(want[i].chain)) &&
+                            !opening_live(l, place, want[i].chain, want[i].comment) &&
+                            (r = push_opening(pl, VNC_OP_CREATE, place, &want[i], NULL, NULL)) < 0)
+                                return r;
+        }
+
+        /* firewalld: each bridge of ours in the zone its mode asks for. */
+        for (size_t i = 0; pl->applied && i < pl->applied->n_networks; i++) {
+                const struct vnc_network *n = &pl->applied->networks[i];
+                const char *zone = vnc_open_firewalld_zone(n), *cur = live_zone_of(l, n->bridge);
+                const struct vnc_network *w = network_by_bridge(pl->want, n->bridge);
+                const char *wz = w && l->open_need[VNC_OPEN_FIREWALLD] ? vnc_open_firewalld_zone(w) : NULL;
+                if (zone && cur && streq(cur, zone) && !streq_ptr(wz, zone) &&
+                    (r = push_opening(pl, VNC_OP_DELETE, VNC_OPEN_FIREWALLD, NULL, n->bridge, zone)) < 0)
+                        return r;
+        }
+        for (size_t i = 0; l->open_need[VNC_OPEN_FIREWALLD] && pl->want && i < pl->want->n_networks; i++) {
+                const struct vnc_network *n = &pl->want->networks[i];
+                const char *zone = vnc_open_firewalld_zone(n), *cur = live_zone_of(l, n->bridge);
+                if (zone && !streq_ptr(cur, zone) &&
+                    (r = push_opening(pl, VNC_OP_CREATE, VNC_OPEN_FIREWALLD, NULL, n->bridge, zone)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* ---- dhcp ---------------------------------------------------------------- */
 
 static int plan_dhcp(struct planner *pl, struct vnc_plan *blobs) {
@@ -1236,6 +1378,9 @@ int vnc_plan_compute(const struct vnc_profile *want, const struct vnc_profile *a
                 if (r < 0)
                         goto finish;
         }
+        r = vnc_plan_libvirt(want, applied, live, &pl.phase[PH_DEL_LIBVIRT], &pl.phase[PH_LIBVIRT], ret, e);
+        if (r < 0)
+                goto finish;
         r = plan_l3_teardown(&pl);
         if (r < 0)
                 goto finish;
@@ -1253,6 +1398,8 @@ int vnc_plan_compute(const struct vnc_profile *want, const struct vnc_profile *a
         r = plan_sysctls(&pl);
         if (r >= 0)
                 r = plan_firewall(&pl);
+        if (r >= 0)
+                r = plan_openings(&pl);
         if (r >= 0)
                 r = plan_dhcp(&pl, ret);
         if (r < 0)

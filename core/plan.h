@@ -17,6 +17,11 @@ struct vnc_plan {
         size_t alloc;
         struct vnc_blob *blobs; /* written to <state>/blobs/<hash> before any action runs */
         size_t n_blobs, alloc_blobs;
+
+        /* What the plan leaves out and why, one sentence each ("libvirt: no daemon answers ...";
+         * libvirt helper) */
+        char **notes;
+        size_t n_notes;
 };
 
 void vnc_plan_done(struct vnc_plan *p);
@@ -24,6 +29,7 @@ void vnc_plan_done(struct vnc_plan *p);
 int vnc_plan_add_blob(struct vnc_plan *p, const char *text, char ret_hash[17]);
 void vnc_blob_hash(const char *text, char ret_hash[17]);
 int vnc_plan_append(struct vnc_plan *p, const struct vnc_action *a);
+int vnc_plan_add_note(struct vnc_plan *p, const char *fmt, ...) _printf_(2, 3);
 
 /*
  * The planner: pure, no I/O. Compares what the profile wants with what the
