@@ -10,8 +10,8 @@
 # apply verifies inside each VLAN and between them (vlan-isolation checks);
 # turning routed off changes only rules and ip_forward and keeps the VLANs
 # apart even when someone turns ip_forward on; rollback returns to each
-# generation exactly. Then doctor on a trunk profile: 8021q-missing when this
-# kernel has no 802.1Q, trunk-missing, trunk-down and vlan-mtu.
+# generation exactly. (Trunks need 802.1Q: tests/kernel, and doctor's trunk
+# findings there; tests/unit/test-doctor-vlan.c has every finding.)
 . "$(dirname "$0")/lib.sh"
 
 profile() { # routed
@@ -99,38 +99,4 @@ fsnap after
 same_snap before after
 ok "rollback: the host exactly as before"
 
-# doctor on a profile with trunks (not applied: doctor reads the host only).
-ip link add eth1 type veth peer name eth1-peer
-ip link set eth1 up
-ip link set eth1-peer up
-cat >"$TMP/trunk.json" <<'JSON'
-{"version": 1, "name": "trunks",
- "networks": [
-  {"name": "v10", "mode": "vlan", "mtu": 9000, "ipv4": {"address": "10.0.10.1/24"}, "vlan": {"id": 10, "trunk": "eth1"}},
-  {"name": "v20", "mode": "vlan", "vlan": {"id": 20, "trunk": "eth9"}}
- ]}
-JSON
-no8021q=1
-[ -e /proc/net/vlan ] || grep -qs '/8021q\.ko' "/lib/modules/$(uname -r)/modules.dep" "/lib/modules/$(uname -r)/modules.builtin" && no8021q=0
-codes() { python3 -c 'import json,sys; print(" ".join(sorted(f["code"] + "/" + (f.get("network") or "-") for f in json.load(sys.stdin)["findings"] if f["code"] in ("8021q-missing","trunk-missing","trunk-down","vlan-mtu"))))'; }
-expect_rc 3 --json doctor "$TMP/trunk.json"
-got=$(echo "$OUT" | codes)
-want="trunk-missing/v20 vlan-mtu/v10"
-[ "$no8021q" = 1 ] && want="8021q-missing/- $want"
-assert_eq "$got" "$want" "doctor on trunks (eth1 up, MTU 1500; eth9 missing)"
-echo "$OUT" | grep -q '"fix": "ip link set eth1 mtu 9000 (and the switch port), or lower \\"mtu\\" of network \\"v10\\" to 1500"' ||
-        fail "vlan-mtu fix: $OUT"
-ip link set eth1 down
-expect_rc 3 --json doctor "$TMP/trunk.json"
-echo "$OUT" | codes | grep -q 'trunk-down/v10' || fail "trunk-down: $OUT"
-echo "$OUT" | grep -q '"fix": "ip link set eth1 up"' || fail "trunk-down fix: $OUT"
-ip link set eth1 mtu 9000
-ip link set eth1 up
-expect_rc 3 --json doctor "$TMP/trunk.json"
-got=$(echo "$OUT" | codes)
-want="trunk-missing/v20"
-[ "$no8021q" = 1 ] && want="8021q-missing/- $want"
-assert_eq "$got" "$want" "doctor once eth1 is up with MTU 9000"
-[ "$no8021q" = 1 ] && echo "(this kernel has no 802.1Q: 8021q-missing reported with its fix)"
-ok "doctor: 8021q-missing on a kernel without 802.1Q, trunk-missing, trunk-down and vlan-mtu, each with its fix"
 echo "$TESTS_RUN passed, 0 failed"
