@@ -235,10 +235,10 @@ static int verdict(struct doc *d, const struct vnc_flow *f, struct vnc_verdict_r
         int r = 0;
 
         *ret = (struct vnc_verdict_result){.verdict = VNC_VERDICT_UNKNOWN};
-        if (!d->fw)
+        if (!d->in->fw && !d->fw)
                 r = vnc_fw_rulesets_read(&d->fw, &err);
         if (r >= 0)
-                r = vnc_fw_judge(d->fw, f, ret, &err);
+                r = vnc_fw_judge(d->in->fw ? d->in->fw : d->fw, f, ret, &err);
         if (r < 0) {
                 _cleanup_free_ char *msg = vnc_error_format(&err);
                 vnc_error_clear(&err);
