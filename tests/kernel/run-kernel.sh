@@ -48,7 +48,7 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 -name kernel-matrix -accel tcg -m 
         -nodefaults -no-user-config -display none -no-reboot \
         -serial "file:$results/serial.log" \
         -kernel "$cache/vmlinuz" -initrd "$cache/initrd.img" \
-        -append "console=ttyS0 panic=-1 quiet vnc.run=$here/guest-run.sh vnc.kroot=$cache/kroot" \
+        -append "console=ttyS0 panic=-1 quiet no_timer_check vnc.run=$here/guest-run.sh vnc.kroot=$cache/kroot" \
         -fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap" \
         -device "virtio-9p-pci,fsdev=root,mount_tag=hostroot" \
         -fsdev "local,id=out,path=$results,security_model=none" \
