@@ -31,6 +31,7 @@
 #include "diag.h"
 #include "doctor.h"
 #include "doctor-guest.h"
+#include "doctor-vlan.h"
 #include "fwverdict.h"
 
 #define ARP_PROBE_MS 300
@@ -1364,6 +1365,8 @@ int vnc_doctor_run(const struct vnc_doctor_input *in, struct vnc_doctor_report *
                         goto fail;
                 }
         }
+        if (in->profile && (r = vnc_doctor_vlan(in->profile, d.live, ret, e)) < 0) /* vlan: core/doctor-vlan.c */
+                goto fail;
         if ((r = vnc_doctor_libvirt(in, ret, e)) < 0) /* libvirt networks inactive or on another bridge */
                 goto fail;
         /* Every network's ARP probes in one wait. */
