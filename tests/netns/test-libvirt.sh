@@ -158,6 +158,15 @@ expect_rc 0 plan "$TMP/required.json"
 echo "$OUT" | grep -q "nothing to change" || fail "plan after restart: $OUT"
 ok "a libvirtd restart keeps the network active"
 
+# Someone undefines it: drift, and apply defines it again.
+virsh_ net-destroy labnet >/dev/null && virsh_ net-undefine labnet >/dev/null || fail "undefining labnet by hand"
+expect_rc 0 status lab
+echo "$OUT" | grep -q "libvirt network labnet: missing" || fail "status after net-undefine: $OUT"
+echo "$OUT" | grep -q "create libvirt network labnet" || fail "status drift after net-undefine: $OUT"
+expect_rc 0 apply "$TMP/required.json"
+lv_list | grep -qx "labnet active yes yes" || fail "apply after net-undefine: $(lv_list)"
+ok "an undefined network is drift in status; apply defines it again"
+
 # 7. Rollback of every generation.
 expect_rc 0 rollback --all lab
 lv_list >"$TMP/list.post"
