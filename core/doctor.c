@@ -2,12 +2,13 @@
 /*
  * vnetcfg doctor (SPEC section 6): read the host, reason over what was seen,
  * report findings with their evidence and a command that fixes each. Changes
- * nothing; the only packets sent are bounded ARP probes inside a network's
- * own subnet.
+ * nothing; the only packets sent are bounded ARP probes on a network's
+ * bridge and, with --target, ICMP echo to that guest (doctor-guest.c).
  *
  * Per network (or bare bridge) the checks follow the path a frame takes:
  *   bridge  exists, up, ports, MTUs, MACs            (bridge-*, no-ports, port-down, mtu-mismatch, mac-conflict)
  *   guest   layer 2 on the bridge                     (ip-conflict, neigh-failed)
+ *           with --target, its own side (doctor-guest.c) (guest-gateway, guest-no-route, guest-firewall, guest-subnet)
  *   host    routing, sysctls, INPUT/OUTPUT/FORWARD    (forward-disabled, rp-filter, no-route, subnet-overlap,
  *                                                      icmp-blocked, input-blocked, br-netfilter, dhcp-down,
  *                                                      dns-port-taken)
