@@ -27,6 +27,7 @@
 
 #include "probe.h"
 #include "verify.h"
+#include "verify-vlan.h"
 
 #define ECHO_TRIES 2
 #define ECHO_INTERVAL_MS 1000    /* positive checks: 1 s per echo, one retry */
@@ -599,6 +600,8 @@ int vnc_verify_profile(const struct vnc_profile *p, struct vnc_verify_result *re
                 vnc_verify_result_done(&j->res);
         }
         free(pool.jobs);
+        if (r == 0)
+                r = vnc_verify_vlan(p, ret, e); /* vlan: core/verify-vlan.c */
         if (r < 0)
                 vnc_verify_result_done(ret);
         return r;

@@ -41,7 +41,13 @@ ok "define: true with no daemon: exit 2, host unchanged"
 expect_rc 0 plan "$TMP/auto.json"
 echo "$OUT" | grep -q "note: libvirt: no daemon answers at \"$LV_URI\" (.*): skipped (\"define\": \"auto\")" ||
         fail "plan with define auto and no daemon: $OUT"
-echo "$OUT" | grep -q "libvirt" | grep -qv note && fail "a libvirt action planned without a daemon: $OUT"
+echo "$OUT" | grep -v "note: libvirt" | grep -q "libvirt" && fail "a libvirt action planned without a daemon: $OUT"
+expect_rc 0 --json plan "$TMP/auto.json"
+echo "$OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert [a for a in d["actions"] if a["kind"] == "libvirt"] == [], d
+assert len(d["notes"]) == 1 and "skipped" in d["notes"][0], d' || fail "plan --json with define auto and no daemon: $OUT"
 ok "define: auto with no daemon: plan says it skips"
 
 # 8. Opted out: never asks libvirt (there is no daemon; with define true this would be exit 2).
@@ -126,6 +132,13 @@ ok "a second apply changes nothing in libvirt"
 expect_rc 0 status lab
 echo "$OUT" | grep -q "libvirt network labnet: defined, active, autostart on, bridge vn-labnet$" ||
         fail "status libvirt line: $OUT"
+expect_rc 0 --json status lab
+echo "$OUT" | python3 -c '
+import json, sys
+lv = json.load(sys.stdin)["profiles"][0]["libvirt"]
+want = {"name": "labnet", "state": "active", "defined": True, "active": True, "autostart": True,
+        "bridge": "vn-labnet", "drift": False}
+assert lv["daemon"] == "answers" and lv["networks"] == [want], lv' || fail "status --json libvirt: $OUT"
 virsh_ net-destroy labnet >/dev/null
 expect_rc 0 status lab
 echo "$OUT" | grep -q "libvirt network labnet: defined, inactive, autostart on, bridge vn-labnet (drift" ||
@@ -157,6 +170,15 @@ lv_list | grep -qx "labnet active yes yes" || fail "after a libvirtd restart: $(
 expect_rc 0 plan "$TMP/required.json"
 echo "$OUT" | grep -q "nothing to change" || fail "plan after restart: $OUT"
 ok "a libvirtd restart keeps the network active"
+
+# Someone undefines it: drift, and apply defines it again.
+virsh_ net-destroy labnet >/dev/null && virsh_ net-undefine labnet >/dev/null || fail "undefining labnet by hand"
+expect_rc 0 status lab
+echo "$OUT" | grep -q "libvirt network labnet: missing" || fail "status after net-undefine: $OUT"
+echo "$OUT" | grep -q "create libvirt network labnet" || fail "status drift after net-undefine: $OUT"
+expect_rc 0 apply "$TMP/required.json"
+lv_list | grep -qx "labnet active yes yes" || fail "apply after net-undefine: $(lv_list)"
+ok "an undefined network is drift in status; apply defines it again"
 
 # 7. Rollback of every generation.
 expect_rc 0 rollback --all lab

@@ -54,7 +54,7 @@ cat >"$TMP/g1.xml" <<XML
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$VM_CACHE/vmlinuz</kernel>
     <initrd>$VM_CACHE/initrd.img</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet vnc.name=g1 vnc.dhcp=1 vnc.ping=10.78.0.1 vnc.wait=120 vnc.stay=1</cmdline>
+    <cmdline>console=ttyS0 panic=-1 quiet no_timer_check vnc.name=g1 vnc.dhcp=1 vnc.ping=10.78.0.1 vnc.wait=120 vnc.stay=1</cmdline>
   </os>
   <on_poweroff>destroy</on_poweroff>
   <on_crash>destroy</on_crash>
