@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -323,6 +324,109 @@ static bool profile_name_ok(const char *p) {
         return true;
 }
 
+/*
+ * Writing net.ipv4.ip_forward with a new value makes the kernel rewrite other
+ * keys (inet_forward_change): conf/all/accept_redirects becomes the opposite of
+ * forwarding, conf/default/forwarding and every interface's conf/<if>/forwarding
+ * follow it. Before such a write, their values are recorded as claims of the
+ * pseudo-profile FORWARD_SIDE (no profile name contains '@'), so the release
+ * that writes ip_forward back can write them back too, exactly.
+ */
+#define IP_FORWARD "net.ipv4.ip_forward"
+#define FORWARD_SIDE "@" IP_FORWARD
+
+static int side_claim(struct claims *cl, const char *key, bool *changed) {
+        _cleanup_free_ char *cur = NULL;
+        struct claim *c = claims_find(cl, key);
+        int r;
+
+        if (!c) {
+                r = vnc_sysctl_read(key, &cur);
+                if (r == -ENOENT)
+                        return 0; /* the interface just went away */
+                if (r < 0)
+                        return r;
+                if (VNC_GROW(cl->c, cl->alloc, cl->n + 1) < 0)
+                        return -ENOMEM;
+                c = &cl->c[cl->n++];
+                *c = (struct claim){.key = strdup(key), .original = TAKE_PTR(cur)};
+                if (!c->key)
+                        return -ENOMEM;
+                *changed = true;
+        }
+        size_t before = c->n_profiles;
+        r = claim_add_profile(c, FORWARD_SIDE);
+        if (r < 0)
+                return r;
+        *changed = *changed || c->n_profiles != before;
+        return 0;
+}
+
+static int record_forward_side_effects(struct claims *cl, const char *value, bool *changed) {
+        _cleanup_free_ char *cur = NULL;
+        DIR *d;
+        int r;
+
+        r = vnc_sysctl_read(IP_FORWARD, &cur);
+        if (r < 0)
+                return r;
+        if (streq(cur, value))
+                return 0; /* the kernel changes nothing else when the value stays */
+        static const char *const fixed[] = {"net.ipv4.conf.all.accept_redirects",
+                                            "net.ipv4.conf.default.accept_redirects",
+                                            "net.ipv4.conf.default.forwarding"};
+        for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+                if ((r = side_claim(cl, fixed[i], changed)) < 0)
+                        return r;
+        d = opendir("/proc/sys/net/ipv4/conf");
+        if (!d)
+                return -errno;
+        r = 0;
+        for (struct dirent *de; r == 0 && (de = readdir(d));) {
+                if (de->d_name[0] == '.' || streq(de->d_name, "all") || streq(de->d_name, "default") ||
+                    !vnc_ifname_valid(de->d_name))
+                        continue;
+                _cleanup_free_ char *key = vnc_strdup_printf("net.ipv4.conf.%s.forwarding", de->d_name);
+                r = key ? side_claim(cl, key, changed) : -ENOMEM;
+        }
+        closedir(d);
+        return r;
+}
+
+/* After ip_forward got its original back: every recorded side value too (vanished interfaces skipped). */
+static int restore_forward_side_effects(struct claims *cl, struct vnc_error *e) {
+        int first = 0;
+
+        for (size_t i = 0; i < cl->n;) {
+                struct claim *c = &cl->c[i];
+                size_t j;
+                for (j = 0; j < c->n_profiles; j++)
+                        if (streq(c->profiles[j], FORWARD_SIDE))
+                                break;
+                if (j == c->n_profiles) {
+                        i++;
+                        continue;
+                }
+                free(c->profiles[j]);
+                c->profiles[j] = c->profiles[--c->n_profiles];
+                if (c->n_profiles > 0) {
+                        i++;
+                        continue;
+                }
+                int r = vnc_sysctl_write(c->key, c->original);
+                if (r < 0 && r != -ENOENT && first == 0) {
+                        first = vnc_error_set(e, VNC_ERR_RUNTIME, r, "sysctl \"%s\": could not restore \"%s\"",
+                                              c->key, c->original);
+                        vnc_error_detail(e, "%s", strerror(-r));
+                }
+                free(c->key);
+                free(c->original);
+                free(c->profiles);
+                *c = cl->c[--cl->n];
+        }
+        return first;
+}
+
 int vnc_sysctl_claim(const char *state_dir, const char *key, const char *value, const char *profile,
                      struct vnc_error *e) {
         _cleanup_(claims_done) struct claims cl = {0};
@@ -366,6 +470,17 @@ int vnc_sysctl_claim(const char *state_dir, const char *key, const char *value, 
         if (r < 0)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, r, "sysctl \"%s\": out of memory", key);
         changed = changed || c->n_profiles != before;
+        if (streq(key, IP_FORWARD)) {
+                bool side = false;
+                r = record_forward_side_effects(&cl, value, &side);
+                if (r < 0) {
+                        int rr = vnc_error_set(e, VNC_ERR_RUNTIME, r,
+                                               "sysctl \"%s\": could not record what writing it changes", key);
+                        vnc_error_detail(e, "%s", strerror(-r));
+                        return rr;
+                }
+                changed = changed || side;
+        }
         /* The record of the original value is durable before the value changes. */
         if (changed) {
                 r = claims_save(dirfd, &cl);
@@ -429,6 +544,11 @@ int vnc_sysctl_release(const char *state_dir, const char *key, const char *profi
                 free(c->original);
                 free(c->profiles);
                 *c = cl.c[--cl.n];
+                if (streq(key, IP_FORWARD)) {
+                        r = restore_forward_side_effects(&cl, e);
+                        if (r < 0)
+                                return r;
+                }
         }
         r = claims_save(dirfd, &cl);
         if (r < 0)

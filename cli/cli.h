@@ -57,6 +57,7 @@ int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_rollback(struct cli *c, int argc, char **argv);
 int cmd_confirm(struct cli *c, int argc, char **argv);
 int cmd_doctor(struct cli *c, int argc, char **argv);
+int cmd_leases(struct cli *c, int argc, char **argv);
 
 extern const struct cli_command cli_commands[];
 const struct cli_command *cli_command_find(const char *name);

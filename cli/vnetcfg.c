@@ -15,6 +15,7 @@ const struct cli_command cli_commands[] = {
         {"rollback", "NAME [--all]", "undo the last apply of NAME that changed something", cmd_rollback},
         {"confirm", "NAME", "keep an apply made with --confirm-timeout", cmd_confirm},
         {"doctor", "[NAME|PROFILE|BRIDGE] [--target IP]", "diagnose connectivity (a bridge vnetcfg did not create too); change nothing", cmd_doctor},
+        {"leases", "[NAME]", "the DHCP leases of a profile's networks (MAC, IP, hostname, expiry)", cmd_leases},
         {NULL, NULL, NULL, NULL},
 };
 
@@ -28,6 +29,7 @@ const struct cli_command *cli_command_find(const char *name) {
 static void usage(FILE *f) {
         fprintf(f,
                 "Usage: vnetcfg [--json] [--state-dir DIR] [--wait SECONDS] [-v|-q] COMMAND ...\n"
+                "       vnetcfg [--json] --version\n"
                 "\n"
                 "Host-side virtual networks for VM labs, from one JSON profile.\n"
                 "\n"
@@ -43,6 +45,7 @@ static void usage(FILE *f) {
                 "  -v, --verbose     say more\n"
                 "  -q, --quiet       say only errors\n"
                 "  -h, --help        this help; COMMAND --help for one command\n"
+                "  --version         print the version\n"
                 "\n"
                 "Exit codes: 0 ok, 1 runtime failure (host restored), 2 invalid input or conflict (nothing\n"
                 "changed), 3 verification failed, 4 another vnetcfg holds the lock.\n",
@@ -127,10 +130,12 @@ int main(int argc, char **argv) {
                 {"json", no_argument, NULL, 'j'},      {"state-dir", required_argument, NULL, 'd'},
                 {"wait", required_argument, NULL, 'w'}, {"verbose", no_argument, NULL, 'v'},
                 {"quiet", no_argument, NULL, 'q'},     {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0},
         };
         struct cli c = {.wait_seconds = 10};
         const char *env = getenv("VNETCFG_STATE_DIR");
+        bool version = false;
         int opt, r;
 
         c.state_dir = env && *env ? env : VNC_STATE_DIR_DEFAULT;
@@ -156,10 +161,21 @@ int main(int argc, char **argv) {
                 case 'h':
                         usage(stdout);
                         return EXIT_OK;
+                case 'V':
+                        version = true;
+                        break;
                 default:
                         usage(stderr);
                         return EXIT_INVALID;
                 }
+        }
+        if (version) {
+                /* After every option, so that "--version --json" and "--json --version" agree. */
+                if (c.json)
+                        cli_json_emit(json_pack("{s:s, s:s}", "name", "vnetcfg", "version", VNC_VERSION));
+                else
+                        printf("vnetcfg %s\n", VNC_VERSION);
+                return EXIT_OK;
         }
         if (optind >= argc) {
                 usage(stderr);

@@ -79,7 +79,14 @@ status_is() { # profile expected
         [[ "$s" == "$2" ]] || fail "status of $1: got \"$s\", expected \"$2\""
 }
 
-alive() { kill -0 "$1" 2>/dev/null && [[ "$(ps -o stat= -p "$1")" != Z* ]]; }
+# Running, read in one step: a zombie (exited, its reaper not run yet) and a reaped pid are not.
+# Two steps (kill -0, then ps) raced with the reaper: a zombie reaped in between left ps with no
+# state to print, and "" is not Z, so a dnsmasq that had exited was reported as still running.
+alive() {
+        local st
+        st=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null) || true
+        [[ -n "$st" && "$st" != Z && "$st" != X ]]
+}
 
 ip link add vn-d1 type bridge && ip addr add 10.50.0.1/24 dev vn-d1 && ip link set vn-d1 up
 ip link add vn-x type bridge && ip addr add 10.52.0.1/24 dev vn-x && ip link set vn-x up

@@ -1,0 +1,56 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Check one `vnetcfg --json` document against its command's definition.
+
+usage: check-output.py SCHEMA DEF FILE
+
+SCHEMA is schemas/vnetcfg-output.schema.json; DEF names one of its $defs
+(the command: "apply", "status", ...). FILE must hold exactly one JSON
+document and nothing else. Exits 1 with every violation listed.
+"""
+import json
+import os
+import sys
+
+try:
+    import jsonschema
+except ImportError:
+    if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3"):
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+    print("check-output: python3-jsonschema is not installed", file=sys.stderr)
+    sys.exit(1)
+
+
+def main():
+    if len(sys.argv) != 4:
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        return 2
+    schema_path, name, path = sys.argv[1:]
+    with open(schema_path) as f:
+        schema = json.load(f)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    if name not in schema.get("$defs", {}):
+        print(f"check-output: {schema_path} has no $defs/{name}", file=sys.stderr)
+        return 2
+    with open(path) as f:
+        text = f.read()
+    try:
+        doc = json.loads(text)  # one document, nothing else: json.loads rejects trailing text
+    except json.JSONDecodeError as e:
+        print(f"check-output: {path}: not one JSON document: {e}\n{text}", file=sys.stderr)
+        return 1
+    sub = dict(schema)
+    sub.pop("oneOf", None)
+    sub["$ref"] = "#/$defs/" + name
+    errors = sorted(cls(sub).iter_errors(doc), key=lambda e: list(e.absolute_path))
+    for e in errors:
+        where = "/".join(str(p) for p in e.absolute_path) or "(document)"
+        print(f"check-output: {path}: {name}: {where}: {e.message}", file=sys.stderr)
+    if errors:
+        print(json.dumps(doc, indent=2), file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
