@@ -42,6 +42,9 @@ int cli_load_profile(struct cli *c, const char *path, struct vnc_profile **ret);
 /* Output: one call serves human text and the --json document. */
 json_t *cli_plan_json(const struct vnc_plan *p);
 void cli_plan_print(FILE *f, const struct vnc_plan *p, const char *indent);
+/* The firewall backend a plan is for and why (SPEC section 4); JSON null / nothing when none was chosen. */
+json_t *cli_firewall_json(const struct vnc_plan *p);
+void cli_firewall_print(FILE *f, const struct vnc_plan *p, const char *indent);
 void cli_json_emit(json_t *doc); /* dumps to stdout and decrefs */
 int cli_spawn_watcher(const struct cli *c, const char *name, unsigned gen, long long deadline);
 json_t *cli_verify_json(const struct vnc_verify_result *v);

@@ -18,11 +18,14 @@ int cmd_plan(struct cli *c, int argc, char **argv) {
                 return cli_fail(c);
         }
         if (c->json)
-                cli_json_emit(json_pack("{s:s, s:o}", "profile", p->name, "actions", cli_plan_json(&plan)));
-        else if (plan.n_actions == 0)
+                cli_json_emit(json_pack("{s:s, s:o, s:o}", "profile", p->name, "actions", cli_plan_json(&plan),
+                                        "firewall", cli_firewall_json(&plan)));
+        else if (plan.n_actions == 0) {
                 printf("profile \"%s\": nothing to change\n", p->name);
-        else {
+                cli_firewall_print(stdout, &plan, "  ");
+        } else {
                 printf("profile \"%s\": %zu action%s\n", p->name, plan.n_actions, plan.n_actions == 1 ? "" : "s");
+                cli_firewall_print(stdout, &plan, "  ");
                 cli_plan_print(stdout, &plan, "  ");
         }
         vnc_plan_done(&plan);

@@ -951,29 +951,35 @@ static int plan_firewall(struct planner *pl, struct vnc_plan *out) {
                         if (tw[b][t] && !fw_chains_present(pl->live, b, (uint8_t)t) &&
                             (r = plan_fw_action(pl, VNC_ACT_FW_CHAINS, VNC_OP_CREATE, NULL, (uint8_t)t, b)) < 0)
                                 return r;
-                /* Deletions: this profile's marks on the host that are not wanted. */
-                for (size_t i = 0; i < pl->live->n_fw_rules; i++) {
-                        const struct vnc_live_fw_rule *lr = &pl->live->fw_rules[i];
-                        if (vnc_fw_rule_is_nft(&lr->rule) != b ||
-                            strncmp(lr->rule.comment, prefix, strlen(prefix)) != 0 || fw_key_in(kw, nw, &lr->rule))
-                                continue;
-                        struct vnc_fw_rule gone = lr->rule;
-                        const struct vnc_fw_rule *known =
-                                nh ? bsearch(&lr->rule, had, nh, sizeof(*had), cmp_comment) : NULL;
-                        if (known && known->table == lr->rule.table && streq(known->chain, lr->rule.chain))
-                                gone = *known; /* the applied profile's own rule: same seal, every field */
-                        else if (!lr->decoded)
-                                gone.opaque = true; /* known by chain and comment only: never recreated */
-                        /* else: as the backend read it back, whole */
-                        if ((r = plan_fw_action(pl, VNC_ACT_FW_RULE, VNC_OP_DELETE, &gone, 0, b)) < 0)
-                                return r;
-                        th[b][lr->rule.table] = true;
-                }
+                /* Deletions: this profile's marks on the host that are not wanted. Rules inserted first
+                 * are deleted top down and appended ones bottom up, so that the undo (run in reverse)
+                 * puts every rule back where it was. */
+                for (int appended = 0; appended < 2; appended++)
+                        for (size_t k = 0; k < pl->live->n_fw_rules; k++) {
+                                size_t i = appended ? pl->live->n_fw_rules - 1 - k : k;
+                                const struct vnc_live_fw_rule *lr = &pl->live->fw_rules[i];
+                                if (vnc_fw_rule_is_nft(&lr->rule) != b || vnc_fw_rule_appends(&lr->rule) != appended ||
+                                    strncmp(lr->rule.comment, prefix, strlen(prefix)) != 0 ||
+                                    fw_key_in(kw, nw, &lr->rule))
+                                        continue;
+                                struct vnc_fw_rule gone = lr->rule;
+                                const struct vnc_fw_rule *known =
+                                        nh ? bsearch(&lr->rule, had, nh, sizeof(*had), cmp_comment) : NULL;
+                                if (known && known->table == lr->rule.table && streq(known->chain, lr->rule.chain))
+                                        gone = *known; /* the applied profile's own rule: same seal, every field */
+                                else if (!lr->decoded)
+                                        gone.opaque = true; /* known by chain and comment only: never recreated */
+                                /* else: as the backend read it back, whole */
+                                if ((r = plan_fw_action(pl, VNC_ACT_FW_RULE, VNC_OP_DELETE, &gone, 0, b)) < 0)
+                                        return r;
+                                th[b][lr->rule.table] = true;
+                        }
                 for (size_t i = 0; b == nft && i < nw; i++)
                         if (!fw_key_in(kl, nl, &want[i]) &&
                             (r = plan_fw_action(pl, VNC_ACT_FW_RULE, VNC_OP_CREATE, &want[i], 0, b)) < 0)
                                 return r;
-                for (int t = 0; t < _VNC_FW_TABLE_MAX; t++)
+                /* Last table first: the undo makes them again in the order a first apply does. */
+                for (int t = _VNC_FW_TABLE_MAX - 1; t >= 0; t--)
                         if (th[b][t] && !tw[b][t] &&
                             (r = plan_fw_action(pl, VNC_ACT_FW_CHAINS, VNC_OP_DELETE, NULL, (uint8_t)t, b)) < 0)
                                 return r;

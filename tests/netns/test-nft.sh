@@ -145,7 +145,7 @@ nft insert rule ip vnetcfg VNETCFG_FWI oifname '"vn-nat"' ip daddr 10.10.0.0/24 
 ruleset >"$TMP/nft.old"
 expect_rc 0 status lab
 echo "$OUT" | grep -q "^lab: generation 1, drift" || fail "status does not show the old rule as drift: $OUT"
-echo "$OUT" | grep -q "delete  rule .*tcp dport 8080 accept" || fail "status does not name the old rule: $OUT"
+echo "$OUT" | grep -Eq "delete +rule .*tcp dport 8080 accept" || fail "status does not name the old rule: $OUT"
 expect_rc 0 --json apply "$TMP/nat.json"
 echo "$OUT" | python3 -c '
 import json, sys
