@@ -132,6 +132,15 @@ expect_rc 0 apply "$TMP/nat.json"
 echo "$OUT" | grep -q 'nothing to change' || fail "second apply: $OUT"
 ok "a second apply changes nothing (the live read finds every rule by its mark)"
 
+expect_rc 0 doctor lab --target 10.10.0.10
+expect_rc 0 --json doctor lab
+echo "$OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+bad = [f for f in d["findings"] if f["severity"] == "error"]
+assert not bad, bad' || fail "doctor finds errors on the nftables host: $OUT"
+ok "doctor judges vnetcfg's own nftables table: no error finding"
+
 # ---- a rule of an older generator: drift, deleted by the next apply ----
 ruleset >"$TMP/nft.gen1"
 # Sealed as vnetcfg seals: FNV-1a 64 of the rule's iptables-save form without its comment.
