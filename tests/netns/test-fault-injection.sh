@@ -8,7 +8,9 @@
 
 make_foreign_world
 
-for fw in iptables nftables; do
+# Every index with nftables; with iptables every index of the firewall step (the
+# steps before it are the same whatever the backend).
+for fw in nftables iptables; do
         write_lab_fw "$TMP/lab.json" $fw
         snap "before-$fw"
         expect_rc 0 --json plan "$TMP/lab.json"
@@ -16,13 +18,17 @@ for fw in iptables nftables; do
         [ "$n" -ge 10 ] || fail "plan too small to be interesting: $n"
         echo "$OUT" | python3 -c "import json,sys; assert json.load(sys.stdin)['firewall']['backend'] == '$fw'" ||
                 fail "$fw: the plan is for another backend: $OUT"
-        for ((k = 0; k < n; k++)); do
+        first=0
+        [ $fw = iptables ] &&
+                first=$(echo "$OUT" | python3 -c 'import json,sys; print([a["kind"] for a in json.load(sys.stdin)["actions"]].index("chains"))')
+        for ((k = first; k < n; k++)); do
                 VNETCFG_FAIL_AT=$k expect_rc 1 apply "$TMP/lab.json"
                 echo "$ERR" | grep -q "injected failure before action $k" || fail "$fw k=$k: $ERR"
                 snap "fail-$fw-$k"
                 same_snap "before-$fw" "fail-$fw-$k"
         done
-        ok "$fw: failure at each of $n action indexes restores the exact snapshot"
+        ok "$fw: failure at each of action indexes $first..$((n - 1)) restores the exact snapshot"
+        [ $fw = iptables ] && continue
 
         expect_rc 0 apply "$TMP/lab.json"
         snap "gen1-$fw"
@@ -47,7 +53,13 @@ expect_rc 0 apply "$TMP/lab.json"
 snap gen1-move
 expect_rc 0 --json plan "$TMP/lab-nft.json"
 n=$(echo "$OUT" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["actions"]))')
-for ((k = 0; k < n; k++)); do
+# The first index, inside the nftables run, at the first iptables action, inside that run, the last.
+b=$(echo "$OUT" | python3 -c '
+import json, sys
+acts = json.load(sys.stdin)["actions"]
+print(next(i for i, a in enumerate(acts) if a["kind"] == "rule" and a["op"] == "delete"))')
+ks=$(printf '%s\n' 0 1 $((b / 2)) "$b" $((b + 1)) $(((b + n) / 2)) $((n - 1)) | sort -nu | tr '\n' ' ')
+for k in $ks; do
         VNETCFG_FAIL_AT=$k expect_rc 1 apply "$TMP/lab-nft.json"
         snap "fail-move-$k"
         same_snap gen1-move "fail-move-$k"
@@ -55,5 +67,5 @@ done
 expect_rc 0 rollback --all lab
 snap end
 same_snap before-iptables end
-ok "a move iptables -> nftables failing at each of its $n indexes leaves the legacy rules exactly as they were"
+ok "a move iptables -> nftables failing at indexes $ks(of $n) leaves the legacy rules exactly as they were"
 echo "$TESTS_RUN passed, 0 failed"

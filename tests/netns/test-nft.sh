@@ -128,9 +128,17 @@ s.sendto(q, ("10.10.0.1", 53))
 sys.exit(0 if s.recv(512)[:2] == b"\x12\x34" else 1)' || fail "no DNS answer from the bridge address"
 ok "DHCP: the reserved lease, and DNS answers from the host"
 
-expect_rc 0 apply "$TMP/nat.json"
+nft monitor >"$TMP/nft.monitor" 2>&1 &
+mon=$!
+defer "kill $mon"
+sleep 0.5
+expect_rc 0 apply --no-verify "$TMP/nat.json"
 echo "$OUT" | grep -q 'nothing to change' || fail "second apply: $OUT"
-ok "a second apply changes nothing (the live read finds every rule by its mark)"
+sleep 0.5
+kill "$mon"
+wait "$mon" 2>/dev/null
+[ ! -s "$TMP/nft.monitor" ] || fail "the second apply wrote to nftables: $(cat "$TMP/nft.monitor")"
+ok "a second apply changes nothing and writes nothing to nftables (nft monitor stays silent)"
 
 expect_rc 0 doctor lab --target 10.10.0.10
 expect_rc 0 --json doctor lab
