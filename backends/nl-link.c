@@ -179,6 +179,9 @@ static char *object_name(const struct vnc_action *a) {
         switch (a->kind) {
         case VNC_ACT_BRIDGE:
                 return vnc_strdup_printf("bridge \"%s\"", a->ifname);
+        case VNC_ACT_VLAN:
+                return vnc_strdup_printf("VLAN interface \"%s\" (id %u on \"%s\")", a->ifname, a->vlan_id,
+                                         a->vlan_link);
         case VNC_ACT_LINK_SET:
                 return vnc_strdup_printf("link \"%s\"", a->ifname);
         case VNC_ACT_ADDR:
@@ -200,9 +203,9 @@ static const char *verb(const struct vnc_action *a, int role) {
                 return "could not set its alias";
         switch (a->op) {
         case VNC_OP_CREATE:
-                return a->kind == VNC_ACT_BRIDGE ? "could not create" : "could not add";
+                return a->kind == VNC_ACT_BRIDGE || a->kind == VNC_ACT_VLAN ? "could not create" : "could not add";
         case VNC_OP_DELETE:
-                return a->kind == VNC_ACT_BRIDGE ? "could not delete" : "could not remove";
+                return a->kind == VNC_ACT_BRIDGE || a->kind == VNC_ACT_VLAN ? "could not delete" : "could not remove";
         default:
                 return "could not modify";
         }
@@ -348,6 +351,16 @@ static void bridge_mac(uint8_t mac[6]) {
         mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
 }
 
+/* IFLA_IFALIAS is ignored at creation: set it once the create is acked (see flush()). */
+static int alias_after_create(struct run *R, size_t i) {
+        if (!R->acts[i].alias[0])
+                return 0;
+        if (VNC_GROW(R->alias_pending, R->alloc_alias_pending, R->n_alias_pending + 1) < 0)
+                return vnc_error_set(&R->sock_err, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        R->alias_pending[R->n_alias_pending++] = i;
+        return 0;
+}
+
 static int build_bridge_create(struct run *R, size_t i) {
         const struct vnc_action *a = &R->acts[i];
         uint8_t mac[6];
@@ -371,13 +384,46 @@ static int build_bridge_create(struct run *R, size_t i) {
         int r = queue(R, i, ROLE_MAIN, m);
         if (r < 0)
                 return r;
-        /* IFLA_IFALIAS is ignored at creation: set it once the create is acked (see flush()). */
-        if (a->alias[0]) {
-                if (VNC_GROW(R->alias_pending, R->alloc_alias_pending, R->n_alias_pending + 1) < 0)
-                        return vnc_error_set(&R->sock_err, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
-                R->alias_pending[R->n_alias_pending++] = i;
+        return alias_after_create(R, i);
+}
+
+/*
+ * vlan: an 802.1Q sub-interface on its lower link (trunk or trunk tap), created
+ * enslaved, sized and up in one request; the alias follows once it is acked
+ * (see flush()). The kernel loads 8021q on first use when it is a module.
+ */
+static int build_vlan_create(struct run *R, size_t i) {
+        const struct vnc_action *a = &R->acts[i];
+        int lower = 0, master = 0, r;
+
+        r = resolve(R, a->vlan_link, &lower);
+        if (r == -ENODEV)
+                return act_fail(R, i, r, "could not create", "its lower link (the trunk) does not exist");
+        if (r < 0)
+                return r;
+        if (a->master[0]) {
+                r = resolve(R, a->master, &master);
+                if (r == -ENODEV)
+                        return act_fail(R, i, r, "could not create", "master link not found");
+                if (r < 0)
+                        return r;
         }
-        return 0;
+        struct nl_msg *m = vnc_nl_link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, a->up ? IFF_UP : 0,
+                                           a->up ? IFF_UP : 0);
+        struct nlattr *info, *data;
+        if (!m || nla_put_string(m, IFLA_IFNAME, a->ifname) < 0 || nla_put_u32(m, IFLA_LINK, (uint32_t)lower) < 0 ||
+            (a->mtu && nla_put_u32(m, IFLA_MTU, a->mtu) < 0) ||
+            (master && nla_put_u32(m, IFLA_MASTER, (uint32_t)master) < 0) ||
+            (a->has_mac && nla_put(m, IFLA_ADDRESS, 6, a->mac) < 0) || !(info = nla_nest_start(m, IFLA_LINKINFO)) ||
+            nla_put_string(m, IFLA_INFO_KIND, "vlan") < 0 || !(data = nla_nest_start(m, IFLA_INFO_DATA)) ||
+            nla_put_u16(m, IFLA_VLAN_ID, a->vlan_id) < 0 || nla_nest_end(m, data) < 0 || nla_nest_end(m, info) < 0) {
+                nlmsg_free(m);
+                return queue(R, i, ROLE_MAIN, NULL);
+        }
+        r = queue(R, i, ROLE_MAIN, m);
+        if (r < 0)
+                return r;
+        return alias_after_create(R, i);
 }
 
 static int build_link_set(struct run *R, size_t i) {
@@ -495,7 +541,7 @@ static int build_route(struct run *R, size_t i) {
         return queue(R, i, ROLE_MAIN, m);
 }
 
-/* A contiguous run of bridge deletions [i, j): one ownership dump, one group delete. */
+/* A contiguous run of bridge (or VLAN interface) deletions [i, j): one ownership dump, one group delete. */
 static void run_deletes(struct run *R, size_t i, size_t j) {
         _cleanup_free_ struct vnc_nl_link_del *dels = calloc(j - i, sizeof(*dels));
 
@@ -509,10 +555,10 @@ static void run_deletes(struct run *R, size_t i, size_t j) {
         }
         for (size_t k = i; k < j; k++)
                 dels[k - i] = (struct vnc_nl_link_del){
-                        .what = "bridge",
+                        .what = R->acts[k].kind == VNC_ACT_VLAN ? "VLAN interface" : "bridge",
                         .ifname = R->acts[k].ifname,
                         .alias = R->acts[k].alias,
-                        .kind = "bridge",
+                        .kind = R->acts[k].kind == VNC_ACT_VLAN ? "vlan" : "bridge",
                 };
         int r = vnc_nl_links_delete(R->nl, dels, j - i, R->undo, NULL);
         R->fresh_current = false;
@@ -527,7 +573,8 @@ static void run_deletes(struct run *R, size_t i, size_t j) {
 }
 
 static bool netlink_handles(enum vnc_action_kind k) {
-        return k == VNC_ACT_BRIDGE || k == VNC_ACT_LINK_SET || k == VNC_ACT_ADDR || k == VNC_ACT_ROUTE;
+        return k == VNC_ACT_BRIDGE || k == VNC_ACT_LINK_SET || k == VNC_ACT_ADDR || k == VNC_ACT_ROUTE ||
+               k == VNC_ACT_VLAN;
 }
 
 static int netlink_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, unsigned flags,
@@ -551,9 +598,10 @@ static int netlink_run(struct vnc_backend_ctx *ctx, const struct vnc_action *act
 
         for (size_t i = 0; i < n && !R.stopped;) {
                 const struct vnc_action *a = &acts[i];
-                if (a->kind == VNC_ACT_BRIDGE && a->op == VNC_OP_DELETE) {
+                if ((a->kind == VNC_ACT_BRIDGE || a->kind == VNC_ACT_VLAN) && a->op == VNC_OP_DELETE) {
                         size_t j = i;
-                        while (j < n && acts[j].kind == VNC_ACT_BRIDGE && acts[j].op == VNC_OP_DELETE)
+                        while (j < n && (acts[j].kind == VNC_ACT_BRIDGE || acts[j].kind == VNC_ACT_VLAN) &&
+                               acts[j].op == VNC_OP_DELETE)
                                 j++;
                         run_deletes(&R, i, j);
                         i = j;
@@ -566,6 +614,10 @@ static int netlink_run(struct vnc_backend_ctx *ctx, const struct vnc_action *act
                         break;
                 case VNC_ACT_LINK_SET:
                         r = build_link_set(&R, i);
+                        break;
+                case VNC_ACT_VLAN:
+                        r = a->op == VNC_OP_CREATE ? build_vlan_create(&R, i)
+                                                   : act_fail(&R, i, -EINVAL, "unsupported operation", NULL);
                         break;
                 case VNC_ACT_ADDR:
                         r = a->op == VNC_OP_MODIFY ? act_fail(&R, i, -EINVAL, "unsupported operation", NULL)

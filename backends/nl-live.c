@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
+#include <sys/utsname.h>
 #include <linux/if.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <netlink/cache.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/vlan.h>
 #include <netlink/route/route.h>
 
 #include "backend.h"
@@ -97,6 +99,55 @@ static void fill_link(struct nl_object *obj, void *arg) {
         /* Every link but lo (about a microsecond each): real wireless NICs have no rtnl kind, but
          * the refusal is tested on a veth marked through sysfs. */
         l->wireless = !(flags & IFF_LOOPBACK) && link_is_wireless(l->name);
+        /* vlan: the lower link and the 802.1Q id of a VLAN sub-interface */
+        if (rtnl_link_is_vlan(link)) {
+                int id = rtnl_link_vlan_get_id(link);
+                l->vlan_link = rtnl_link_get_link(link);
+                l->vlan_id = id > 0 && id < 4095 ? (uint16_t)id : 0;
+        }
+}
+
+static void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+
+/* vlan: does modules file list 8021q ("kernel/net/8021q/8021q.ko[.xz|.zst]")? */
+static bool modules_file_lists_8021q(const char *release, const char *file) {
+        _cleanup_free_ char *path = vnc_strdup_printf("/lib/modules/%s/%s", release, file);
+        _cleanup_(fclosep) FILE *f = path ? fopen(path, "re") : NULL;
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+
+        if (!f)
+                return false;
+        while (getline(&line, &size, f) > 0) {
+                size_t n = strcspn(line, ":\n");
+                line[n] = 0;
+                const char *base = strrchr(line, '/');
+                base = base ? base + 1 : line;
+                if (strncmp(base, "8021q.ko", 8) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* vlan: can this kernel make 802.1Q sub-interfaces, and how? */
+static int read_8021q(void) {
+        struct utsname u;
+        _cleanup_free_ char *disabled = NULL;
+
+        if (access("/proc/net/vlan", F_OK) == 0)
+                return VNC_8021Q_LOADED;
+        if (uname(&u) < 0 || strchr(u.release, '/'))
+                return VNC_8021Q_UNKNOWN;
+        if (modules_file_lists_8021q(u.release, "modules.builtin"))
+                return VNC_8021Q_BUILTIN;
+        if (!modules_file_lists_8021q(u.release, "modules.dep"))
+                return VNC_8021Q_MISSING;
+        if (vnc_sysctl_read("kernel.modules_disabled", &disabled) >= 0 && streq(disabled, "1"))
+                return VNC_8021Q_UNLOADABLE;
+        return VNC_8021Q_LOADABLE;
 }
 
 static int read_links(struct nl_sock *sk, struct vnc_live *live, uint32_t *ret_unused_group, struct vnc_error *e) {
@@ -234,6 +285,7 @@ int vnc_live_read(struct vnc_live **ret, struct vnc_error *e) {
         r = read_links(nl->sock, live, NULL, e);
         if (r < 0)
                 return r;
+        live->vlan_8021q = read_8021q();
 
         r = rtnl_addr_alloc_cache(nl->sock, &addrs);
         if (r < 0)

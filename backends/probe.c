@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <linux/errqueue.h>
+#include <linux/filter.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <linux/if_ether.h>
@@ -928,17 +929,131 @@ int vnc_probe_dhcp_offer(struct vnc_probe *p, int tries, int interval_ms, uint32
 struct echo_run {
         struct vnc_probe_echo *x;
         int fd;
-        uint16_t id;
+        int watch_fd;       /* UDP: packet socket (host namespace) that sees the datagram leave */
+        uint16_t id;        /* echo identifier, DNS id */
+        uint8_t token[16];  /* UDP payload */
         int sent;           /* requests sent */
         double sent_at[8];  /* per sequence number */
-        double start;
         bool done;
 };
 
 static void echo_run_close(struct echo_run *runs, size_t n) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 if (runs[i].fd >= 0)
                         close(runs[i].fd);
+                if (runs[i].watch_fd >= 0)
+                        close(runs[i].watch_fd);
+        }
+}
+
+/*
+ * A packet socket in this thread's namespace that receives only IPv4 UDP
+ * datagrams to port whose payload starts with token32 (classic BPF in the
+ * kernel, so the host's other traffic is never copied to us).
+ */
+static int udp_watch_open(uint16_t port, uint32_t token32) {
+        struct sock_filter code[] = {
+                BPF_STMT(BPF_LD | BPF_H | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PROTOCOL)), /* ethertype */
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 10),
+                BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),             /* protocol */
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 8),
+                BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),             /* flags + fragment offset */
+                BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 6, 0), /* not the first fragment */
+                BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),            /* x = header length */
+                BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),             /* UDP destination port */
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 3),
+                BPF_STMT(BPF_LD | BPF_W | BPF_IND, 8),             /* first payload word */
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, token32, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, 256),
+                BPF_STMT(BPF_RET | BPF_K, 0),
+        };
+        struct sock_fprog prog = {.len = ELEMENTSOF(code), .filter = code};
+        int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+        if (fd < 0)
+                return -errno;
+        /* Filter first, then bind: nothing unfiltered is queued in between. ETH_P_ALL: only
+         * those taps see what the host sends (a protocol-bound socket sees what it receives). */
+        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
+        if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
+            bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+/* The datagram seen leaving the host, through another interface than the probe's bridge? */
+static void udp_watch_read(struct vnc_probe *p, struct echo_run *er) {
+        uint8_t buf[256];
+
+        for (;;) {
+                struct sockaddr_ll from;
+                socklen_t fl = sizeof(from);
+                ssize_t got = recvfrom(er->watch_fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+                if (got < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return;
+                }
+                if (from.sll_pkttype != PACKET_OUTGOING || from.sll_ifindex == p->bridge_ifindex || got < 20)
+                        continue;
+                size_t ihl = (size_t)(buf[0] & 0xf) * 4;
+                if ((size_t)got < ihl + 8 + sizeof(er->token) || memcmp(buf + ihl + 8, er->token, sizeof(er->token)))
+                        continue;
+                er->x->forwarded = true;
+        }
+}
+
+static size_t dns_query(uint16_t id, uint8_t *b) {
+        /* CHAOS TXT version.bind: answered by the server itself, never forwarded upstream */
+        static const uint8_t q[] = {7, 'v', 'e', 'r', 's', 'i', 'o', 'n', 4, 'b', 'i', 'n', 'd', 0, 0, 16, 0, 3};
+        memset(b, 0, 12);
+        b[0] = (uint8_t)(id >> 8), b[1] = (uint8_t)id;
+        b[5] = 1; /* one question */
+        memcpy(b + 12, q, sizeof(q));
+        return 12 + sizeof(q);
+}
+
+static int flow_open(struct vnc_probe *p, struct echo_run *er, struct vnc_error *e) {
+        struct vnc_probe_echo *x = er->x;
+        bool tcp = x->proto == VNC_PROBE_TCP_SYN;
+        int fd, one = 1;
+
+        fd = socket_in(p, x->from_probe, AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, fd, "could not open a %s socket%s: %s", tcp ? "TCP" : "UDP",
+                                     x->from_probe ? " in the probe" : "", strerror(-fd));
+        er->fd = fd;
+        /* ICMP errors with their sender and type, on the error queue */
+        (void)setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+        if (x->proto == VNC_PROBE_UDP) {
+                uint32_t t32;
+                random_bytes(er->token, sizeof(er->token));
+                memcpy(&t32, er->token, 4);
+                er->watch_fd = udp_watch_open(x->port, ntohl(t32));
+                if (er->watch_fd < 0)
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, er->watch_fd,
+                                             "could not open a packet socket to see datagrams leave the host: %s",
+                                             strerror(-er->watch_fd));
+        }
+        struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(x->port), .sin_addr.s_addr = htonl(x->dst4)};
+        if (tcp) {
+                /* the SYN goes now; the kernel retransmits it until the deadline */
+                er->sent_at[0] = now_ms();
+                er->sent = x->tries;
+        }
+        int cr = connect(fd, (struct sockaddr *)&to, sizeof(to));
+        if (cr < 0 && !(tcp && errno == EINPROGRESS)) {
+                x->error = -errno;
+                er->done = true;
+        } else if (tcp && cr == 0) {
+                x->answered = true; /* connected at once */
+                x->ms = now_ms() - er->sent_at[0];
+                er->done = true;
+        }
+        return 0;
 }
 
 static int echo_open(struct vnc_probe *p, struct echo_run *er, struct vnc_error *e) {
@@ -946,6 +1061,8 @@ static int echo_open(struct vnc_probe *p, struct echo_run *er, struct vnc_error 
         bool v6 = x->family == AF_INET6;
         int fd, one = 1, r;
 
+        if (x->proto != VNC_PROBE_ICMP_ECHO)
+                return flow_open(p, er, e);
         fd = socket_in(p, x->from_probe, v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_NONBLOCK,
                        v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
         if (fd < 0)
@@ -986,26 +1103,39 @@ static int echo_open(struct vnc_probe *p, struct echo_run *er, struct vnc_error 
         return 0;
 }
 
+static void echo_read_errqueue(struct echo_run *er);
+
 static void echo_send(struct echo_run *er) {
         struct vnc_probe_echo *x = er->x;
         uint32_t payload = x->payload ? x->payload : 56;
         size_t len = 8 + (size_t)payload;
-        _cleanup_free_ uint8_t *b = calloc(1, len);
+        _cleanup_free_ uint8_t *b = NULL;
 
+        if (x->proto == VNC_PROBE_UDP)
+                len = sizeof(er->token);
+        else if (x->proto == VNC_PROBE_DNS)
+                len = 64;
+        b = calloc(1, len);
         if (!b) {
                 x->error = -ENOMEM;
                 er->done = true;
                 return;
         }
-        uint16_t seq = (uint16_t)er->sent;
-        b[0] = x->family == AF_INET6 ? ICMPV6_ECHO_REQUEST : ICMP_ECHO;
-        b[4] = (uint8_t)(er->id >> 8), b[5] = (uint8_t)er->id;
-        b[6] = (uint8_t)(seq >> 8), b[7] = (uint8_t)seq;
-        for (size_t i = 8; i < len; i++)
-                b[i] = (uint8_t)(i & 0xff);
-        if (x->family == AF_INET) {
-                uint16_t c = csum_fold(csum_add(0, b, len));
-                b[2] = (uint8_t)(c >> 8), b[3] = (uint8_t)c; /* ICMPv6: the kernel does it */
+        if (x->proto == VNC_PROBE_UDP) {
+                memcpy(b, er->token, len);
+        } else if (x->proto == VNC_PROBE_DNS) {
+                len = dns_query(er->id, b);
+        } else {
+                uint16_t seq = (uint16_t)er->sent;
+                b[0] = x->family == AF_INET6 ? ICMPV6_ECHO_REQUEST : ICMP_ECHO;
+                b[4] = (uint8_t)(er->id >> 8), b[5] = (uint8_t)er->id;
+                b[6] = (uint8_t)(seq >> 8), b[7] = (uint8_t)seq;
+                for (size_t i = 8; i < len; i++)
+                        b[i] = (uint8_t)(i & 0xff);
+                if (x->family == AF_INET) {
+                        uint16_t c = csum_fold(csum_add(0, b, len));
+                        b[2] = (uint8_t)(c >> 8), b[3] = (uint8_t)c; /* ICMPv6: the kernel does it */
+                }
         }
         er->sent_at[er->sent] = now_ms();
         er->sent++;
@@ -1018,8 +1148,26 @@ static void echo_send(struct echo_run *er) {
                                        x->family == AF_INET6 ? IPV6_MTU : IP_MTU, &mtu, &sl) == 0)
                                 x->mtu = (uint32_t)mtu;
                 }
+                if (x->proto == VNC_PROBE_UDP || x->proto == VNC_PROBE_DNS) {
+                        /* the ICMP error of an earlier datagram: its details are on the error queue */
+                        echo_read_errqueue(er);
+                        return;
+                }
                 x->error = -err;
                 er->done = true;
+        }
+}
+
+/* UDP: an ICMP port unreachable from the target itself means the datagram reached it. */
+static void udp_judge_icmp(struct echo_run *er) {
+        struct vnc_probe_echo *x = er->x;
+        uint32_t dst = htonl(x->dst4);
+
+        if (x->proto != VNC_PROBE_UDP || !x->icmp_error || x->icmp_family != AF_INET)
+                return;
+        if (x->icmp_type == ICMP_DEST_UNREACH && x->icmp_code == ICMP_PORT_UNREACH && memcmp(x->icmp_from, &dst, 4) == 0) {
+                x->reached = x->forwarded = x->answered = true;
+                x->ms = now_ms() - er->sent_at[0];
         }
 }
 
@@ -1061,8 +1209,33 @@ static void echo_read_errqueue(struct echo_run *er) {
                                 x->mtu = ee->ee_info;
                         }
                         er->done = true;
+                        udp_judge_icmp(er);
                 }
         }
+}
+
+/* TCP: the connect() finished (POLLOUT or POLLERR). */
+static void tcp_finish(struct echo_run *er) {
+        struct vnc_probe_echo *x = er->x;
+        int err = 0;
+        socklen_t l = sizeof(err);
+
+        echo_read_errqueue(er); /* the ICMP error that ended it, if one did */
+        if (getsockopt(er->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+                err = errno;
+        if (err == EINPROGRESS || err == EALREADY)
+                return;
+        er->done = true;
+        if (x->icmp_error)
+                return;
+        if (err == 0 || err == ECONNREFUSED) {
+                /* SYN-ACK, or RST: either way the target answered through the host */
+                x->answered = true;
+                x->refused = err == ECONNREFUSED;
+                x->ms = now_ms() - er->sent_at[0];
+                return;
+        }
+        x->error = -err;
 }
 
 static void echo_read(struct echo_run *er, uint8_t *buf, size_t cap) {
@@ -1076,6 +1249,24 @@ static void echo_read(struct echo_run *er, uint8_t *buf, size_t cap) {
                         if (errno != EAGAIN && errno != EWOULDBLOCK)
                                 echo_read_errqueue(er);
                         return;
+                }
+                if (er->done)
+                        continue;
+                if (x->proto == VNC_PROBE_UDP) {
+                        /* a connected socket: only the target's datagrams arrive */
+                        x->answered = x->reached = x->forwarded = true;
+                        x->ms = now_ms() - er->sent_at[0];
+                        er->done = true;
+                        continue;
+                }
+                if (x->proto == VNC_PROBE_DNS) {
+                        if (got < 12 || (uint16_t)(buf[0] << 8 | buf[1]) != er->id || !(buf[2] & 0x80))
+                                continue;
+                        x->answered = true;
+                        x->dns_rcode = buf[3] & 0xf;
+                        x->ms = now_ms() - er->sent_at[0];
+                        er->done = true;
+                        continue;
                 }
                 const uint8_t *icmp = buf;
                 size_t len = (size_t)got;
@@ -1093,7 +1284,7 @@ static void echo_read(struct echo_run *er, uint8_t *buf, size_t cap) {
                 if (len < 8 || icmp[0] != want || icmp[1] != 0)
                         continue;
                 uint16_t id = (uint16_t)(icmp[4] << 8 | icmp[5]), seq = (uint16_t)(icmp[6] << 8 | icmp[7]);
-                if (id != er->id || seq >= er->sent || er->done)
+                if (id != er->id || seq >= er->sent)
                         continue;
                 x->answered = true;
                 x->ms = now_ms() - er->sent_at[seq];
@@ -1103,27 +1294,29 @@ static void echo_read(struct echo_run *er, uint8_t *buf, size_t cap) {
 
 int vnc_probe_echo(struct vnc_probe *p, struct vnc_probe_echo *echoes, size_t n, struct vnc_error *e) {
         _cleanup_free_ struct echo_run *runs = calloc(n ? n : 1, sizeof(*runs));
-        _cleanup_free_ struct pollfd *pfds = calloc(n ? n : 1, sizeof(*pfds));
+        _cleanup_free_ struct pollfd *pfds = calloc(n ? 2 * n : 1, sizeof(*pfds));
+        _cleanup_free_ size_t *pidx = calloc(n ? 2 * n : 1, sizeof(*pidx));
         _cleanup_free_ uint8_t *buf = malloc(65536 + 64);
         uint16_t id0;
         int r = 0;
 
-        if (!runs || !pfds || !buf)
+        if (!runs || !pfds || !pidx || !buf)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
         random_bytes(&id0, sizeof(id0));
         for (size_t i = 0; i < n; i++) {
                 struct vnc_probe_echo *x = &echoes[i];
-                x->answered = x->icmp_error = false;
+                x->answered = x->icmp_error = x->refused = x->forwarded = x->reached = false;
                 x->ms = -1;
                 x->error = 0;
                 x->mtu = 0;
+                x->dns_rcode = -1;
                 if (x->tries < 1)
                         x->tries = 1;
                 if (x->tries > (int)ELEMENTSOF(runs[i].sent_at))
                         x->tries = (int)ELEMENTSOF(runs[i].sent_at);
                 if (x->interval_ms < 1)
                         x->interval_ms = 1000;
-                runs[i] = (struct echo_run){.x = x, .fd = -1, .id = (uint16_t)(id0 + i)};
+                runs[i] = (struct echo_run){.x = x, .fd = -1, .watch_fd = -1, .id = (uint16_t)(id0 + i)};
         }
         for (size_t i = 0; i < n && r >= 0; i++)
                 r = echo_open(p, &runs[i], e);
@@ -1153,7 +1346,13 @@ int vnc_probe_echo(struct vnc_probe *p, struct vnc_probe_echo *echoes, size_t n,
                         }
                         if (next < 0 || due < next)
                                 next = due;
-                        pfds[np++] = (struct pollfd){.fd = er->fd, .events = POLLIN};
+                        if (er->watch_fd >= 0) {
+                                pidx[np] = i;
+                                pfds[np++] = (struct pollfd){.fd = er->watch_fd, .events = POLLIN};
+                        }
+                        pidx[np] = i;
+                        pfds[np++] = (struct pollfd){
+                                .fd = er->fd, .events = er->x->proto == VNC_PROBE_TCP_SYN ? POLLOUT : POLLIN};
                 }
                 if (np == 0)
                         break;
@@ -1163,16 +1362,42 @@ int vnc_probe_echo(struct vnc_probe *p, struct vnc_probe_echo *echoes, size_t n,
                         r = vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "probe: poll: %m");
                         break;
                 }
+                /* The watchers first: a datagram leaves the host before any answer to it can come back. */
+                for (size_t j = 0; k > 0 && j < np; j++)
+                        if (pfds[j].revents && pfds[j].fd == runs[pidx[j]].watch_fd)
+                                udp_watch_read(p, &runs[pidx[j]]);
                 for (size_t j = 0; k > 0 && j < np; j++) {
-                        if (!pfds[j].revents)
+                        struct echo_run *er = &runs[pidx[j]];
+                        if (!pfds[j].revents || pfds[j].fd != er->fd)
                                 continue;
-                        for (size_t i = 0; i < n; i++)
-                                if (runs[i].fd == pfds[j].fd) {
-                                        if (pfds[j].revents & POLLERR)
-                                                echo_read_errqueue(&runs[i]);
-                                        if (pfds[j].revents & POLLIN)
-                                                echo_read(&runs[i], buf, 65536 + 64);
+                        if (er->x->proto == VNC_PROBE_TCP_SYN) {
+                                tcp_finish(er);
+                                continue;
+                        }
+                        if (pfds[j].revents & POLLERR)
+                                echo_read_errqueue(er);
+                        if (pfds[j].revents & POLLIN)
+                                echo_read(er, buf, 65536 + 64);
+                }
+                /* UDP is forwarded once it left the host, whether or not anything answers */
+                for (size_t i = 0; i < n; i++)
+                        if (runs[i].x->proto == VNC_PROBE_UDP && runs[i].x->forwarded && !runs[i].done) {
+                                runs[i].done = true;
+                                if (!runs[i].x->answered) {
+                                        runs[i].x->answered = true;
+                                        runs[i].x->ms = now_ms() - runs[i].sent_at[0];
                                 }
+                        }
+        }
+        /* A copy that left just before the deadline or an ICMP error from beyond the host. */
+        for (size_t i = 0; i < n; i++) {
+                struct echo_run *er = &runs[i];
+                if (er->watch_fd < 0)
+                        continue;
+                udp_watch_read(p, er);
+                if (er->x->forwarded && !er->x->answered) {
+                        er->x->answered = true;
+                        er->x->ms = now_ms() - er->sent_at[0];
                 }
         }
         echo_run_close(runs, n);
@@ -1207,7 +1432,14 @@ char *vnc_probe_echo_describe_error(const struct vnc_probe_echo *x) {
                                          x->icmp_type, x->icmp_code, from);
         }
         if (x->error < 0)
-                return vnc_strdup_printf("could not send: %s", strerror(-x->error));
+                return vnc_strdup_printf("%s: %s", x->proto == VNC_PROBE_TCP_SYN ? "could not connect" : "could not send",
+                                         strerror(-x->error));
+        if (!x->answered && x->proto == VNC_PROBE_TCP_SYN)
+                return vnc_strdup_printf("no SYN-ACK or RST within %d ms", x->tries * x->interval_ms);
+        if (!x->answered && x->proto == VNC_PROBE_UDP)
+                return vnc_strdup_printf("dropped by the host: the datagram never left it, no answer within %d ms "
+                                         "(%d datagram%s)",
+                                         x->tries * x->interval_ms, x->tries, x->tries == 1 ? "" : "s");
         if (!x->answered)
                 return vnc_strdup_printf("no reply within %d ms (%d request%s)", x->tries * x->interval_ms, x->tries,
                                          x->tries == 1 ? "" : "s");

@@ -82,7 +82,18 @@ int vnc_probe_ipv6_ll(struct vnc_probe *p, bool probe_side, struct in6_addr *ret
 /* First IPv4 address of the bridge (host byte order). -EADDRNOTAVAIL when none. */
 int vnc_probe_bridge_ipv4(struct vnc_probe *p, uint32_t *ret, struct vnc_error *e);
 
-/* One ICMP echo exchange (IPv4 or ICMPv6), run together with others by vnc_probe_echo(). */
+/*
+ * What one exchange sends. Guests do not live on ICMP alone: a host firewall
+ * that forwards echo and drops TCP (ufw does) must fail verify.
+ */
+enum vnc_probe_proto {
+        VNC_PROBE_ICMP_ECHO, /* echo request; answered by an echo reply */
+        VNC_PROBE_TCP_SYN,   /* connect() to dst4:port; answered by SYN-ACK or RST */
+        VNC_PROBE_UDP,       /* a datagram to dst4:port; see forwarded below */
+        VNC_PROBE_DNS,       /* a DNS query (CHAOS TXT version.bind) to dst4:port; answered by any response */
+};
+
+/* One exchange (IPv4 or ICMPv6 echo, or IPv4 TCP/UDP/DNS), run together with others by vnc_probe_echo(). */
 struct vnc_probe_echo {
         /* in */
         bool from_probe;      /* true: from inside the probe; false: from the host */
@@ -102,12 +113,30 @@ struct vnc_probe_echo {
         uint8_t icmp_type, icmp_code;
         int icmp_family;
         uint8_t icmp_from[16]; /* who sent the ICMP error (network byte order) */
+        /* protocols beyond echo (in: proto, port; IPv4 only, from either side) */
+        enum vnc_probe_proto proto;
+        uint16_t port;        /* TCP/UDP/DNS destination port */
+        bool refused;         /* out, TCP: answered by a RST (connection refused), not a SYN-ACK */
+        bool forwarded;       /* out, UDP: the datagram was seen leaving the host through another
+                               * interface than the probe's bridge, or the target itself answered
+                               * (a datagram, or an ICMP port unreachable from dst4) */
+        bool reached;         /* out, UDP: the target itself answered */
+        int dns_rcode;        /* out, DNS: the response's RCODE (0 NOERROR, 5 REFUSED, ...) */
 };
 
 /*
- * Run every echo at once (one raw socket each, connected, identifier and
- * sequence matched, anything else ignored) until each is answered, failed or
- * past its deadline. Returns < 0 only when a socket could not be opened.
+ * Run every exchange at once (one socket each, connected; echo identifier and
+ * sequence, DNS id and UDP token matched, anything else ignored) until each is
+ * answered, failed or past its deadline. Returns < 0 only when a socket could
+ * not be opened.
+ *
+ * TCP: one connect(); the kernel retransmits the SYN, the deadline is tries *
+ * interval_ms. A RST is "answered" with refused set; an ICMP error (whoever
+ * sent it, port unreachable included) is not an answer: icmp_* say what came.
+ * UDP: a datagram every interval_ms carrying a random token; a packet socket
+ * in the calling thread's namespace (the host's) watches for it leaving the
+ * host. answered = forwarded: a host that drops it silently or refuses it
+ * (ICMP admin/host prohibited, whatever its firewall sends) leaves it false.
  */
 int vnc_probe_echo(struct vnc_probe *p, struct vnc_probe_echo *echoes, size_t n, struct vnc_error *e);
 

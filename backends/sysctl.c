@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "backend.h"
@@ -220,6 +221,37 @@ static int open_state_dir(const char *state_dir) {
         return fd < 0 ? -errno : fd;
 }
 
+/*
+ * Claims describe the network namespace of one boot: the originals are the values found
+ * there. After a reboot (or in another namespace) they describe nothing that exists, and
+ * SPEC section 3 wants the next apply to record the values found at this boot, and a rollback
+ * to leave them alone. So the file starts with "#boot <boot_id>/<netns>" (netns: its cookie,
+ * which the kernel never reuses, else the inode of /proc/self/ns/net), and claims of another
+ * boot are dropped when loaded. A file without the line (older vnetcfg) counts as this boot.
+ */
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+static char *boot_identity(void) {
+        _cleanup_free_ char *boot = NULL;
+        unsigned long long ns = 0;
+        int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+        if (fd >= 0) {
+                uint64_t cookie = 0;
+                socklen_t len = sizeof(cookie);
+                if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) == 0 && len == sizeof(cookie))
+                        ns = cookie;
+                close(fd);
+        }
+        struct stat st;
+        if (ns == 0 && stat("/proc/self/ns/net", &st) == 0)
+                ns = (unsigned long long)st.st_ino;
+        if (vnc_sysctl_read("kernel.random.boot_id", &boot) < 0)
+                boot = strdup("unknown");
+        return boot ? vnc_strdup_printf("%s/%llu", boot, ns) : NULL;
+}
+
 static int claims_load(int dirfd, struct claims *cl) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *line = NULL;
@@ -239,6 +271,18 @@ static int claims_load(int dirfd, struct claims *cl) {
                 char *orig = key ? strtok_r(NULL, " \t\n", &save) : NULL;
                 if (!key || !orig)
                         continue;
+                if (streq(key, "#boot")) {
+                        _cleanup_free_ char *now = boot_identity();
+                        if (!now) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        if (!streq(now, orig)) {
+                                claims_done(cl); /* another boot's claims: none hold here (see boot_identity) */
+                                break;
+                        }
+                        continue;
+                }
                 if (VNC_GROW(cl->c, cl->alloc, cl->n + 1) < 0) {
                         r = -ENOMEM;
                         break;
@@ -276,6 +320,11 @@ static int claims_save(int dirfd, const struct claims *cl) {
         }
         if (fd < 0)
                 return -errno;
+        if (cl->n > 0) {
+                _cleanup_free_ char *boot = boot_identity();
+                _cleanup_free_ char *head = boot ? vnc_strdup_printf("#boot %s\n", boot) : NULL;
+                r = head ? vnc_write_all(fd, head, strlen(head)) : -ENOMEM;
+        }
         for (size_t i = 0; i < cl->n && r == 0; i++) {
                 _cleanup_free_ char *orig = escape(cl->c[i].original);
                 if (!orig) {

@@ -45,6 +45,10 @@ void cli_plan_print(FILE *f, const struct vnc_plan *p, const char *indent);
 /* The firewall backend a plan is for and why (SPEC section 4); JSON null / nothing when none was chosen. */
 json_t *cli_firewall_json(const struct vnc_plan *p);
 void cli_firewall_print(FILE *f, const struct vnc_plan *p, const char *indent);
+void cli_plan_notes_print(FILE *f, const struct vnc_plan *p, const char *indent);
+void cli_plan_notes_json(json_t *doc, const struct vnc_plan *p); /* adds "notes" when there are any */
+/* The libvirt networks of a status entry: lines of text, or "libvirt" in its JSON object (libvirt helper). */
+void cli_status_libvirt(const struct cli *c, json_t *jp, const struct vnc_status_entry *en);
 void cli_json_emit(json_t *doc); /* dumps to stdout and decrefs */
 int cli_spawn_watcher(const struct cli *c, const char *name, unsigned gen, long long deadline);
 json_t *cli_verify_json(const struct vnc_verify_result *v);

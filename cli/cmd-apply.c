@@ -3,11 +3,48 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "doctor.h"
 
 struct progress {
         bool tty;
         bool shown;
+        const struct cli *c;
 };
+
+/*
+ * Verify failed: before apply rolls back, doctor looks at what is still in
+ * place and its summary goes to stderr (the journal, under vnetcfg@.service),
+ * so the reason survives the rollback. Stdout stays the command's report.
+ */
+static void doctor_on_verify_failure(void *userdata, const struct vnc_profile *p) {
+        struct progress *pr = userdata;
+        struct vnc_doctor_input in = {.profile = p, .state_dir = pr->c->state_dir};
+        struct vnc_doctor_report rep = {0};
+        struct vnc_error e = {0};
+
+        if (pr->shown) {
+                fprintf(stderr, "\r\033[K");
+                pr->shown = false;
+        }
+        if (vnc_doctor_run(&in, &rep, &e) < 0) {
+                _cleanup_free_ char *msg = vnc_error_format(&e);
+                fprintf(stderr, "vnetcfg: verify of \"%s\" failed; doctor could not run: %s\n", p->name,
+                        msg ? msg : "?");
+                vnc_error_clear(&e);
+                return;
+        }
+        fprintf(stderr, "vnetcfg: verify of \"%s\" failed; doctor on the applied state: %s\n", p->name,
+                vnc_doctor_has_errors(&rep) ? "problems found"
+                : rep.n_findings           ? "no errors (see notes)"
+                                           : "nothing wrong found on the host");
+        for (size_t i = 0; i < rep.n_findings; i++) {
+                const struct vnc_finding *f = &rep.findings[i];
+                fprintf(stderr, "vnetcfg: doctor: %s %s%s%s%s: %s%s%s\n", vnc_severity_to_string(f->severity),
+                        f->code, f->network ? " (" : "", f->network ? f->network : "", f->network ? ")" : "",
+                        f->evidence ? f->evidence : "", f->fix ? "; fix: " : "", f->fix ? f->fix : "");
+        }
+        vnc_doctor_report_done(&rep);
+}
 
 /* "[120/1100] create tap vm12-eth0" on a terminal, for plans of more than 50 actions. */
 static void show_progress(void *userdata, size_t done, size_t total, const struct vnc_action *a) {
@@ -32,7 +69,7 @@ int cmd_apply(struct cli *c, int argc, char **argv) {
         struct vnc_apply_result res;
         struct vnc_profile *p = NULL;
         struct vnc_engine eng;
-        struct progress pr = {.tty = isatty(STDERR_FILENO) && c->verbosity >= 0};
+        struct progress pr = {.tty = isatty(STDERR_FILENO) && c->verbosity >= 0, .c = c};
         bool no_verify = false, keep = false;
         const char *confirm = NULL;
         int opt, r;
@@ -74,6 +111,7 @@ int cmd_apply(struct cli *c, int argc, char **argv) {
         eng.confirm_seconds = confirm_seconds;
         eng.verify = !no_verify;
         eng.keep_on_verify_failure = keep;
+        eng.verify_failed = doctor_on_verify_failure;
         r = vnc_engine_apply(&eng, p, &res, &c->err);
         if (pr.shown)
                 fprintf(stderr, "\r\033[K");
@@ -111,6 +149,8 @@ int cmd_apply(struct cli *c, int argc, char **argv) {
                                        p->name, confirm_seconds);
                 } else if (c->verbosity >= 0 && r >= 0)
                         printf("\"%s\" is up to date: nothing to change\n", p->name);
+                if (c->verbosity >= 0)
+                        cli_plan_notes_print(stdout, &res.plan, "");
                 if (res.verified && (c->verbosity >= 0 || !res.verify.ok)) {
                         printf("verify: %s\n", res.verify.ok ? "pass" : "FAIL");
                         cli_verify_print(stdout, &res.verify);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <net/if.h>
 
 #include "cli.h"
 #include "doctor.h"
@@ -78,13 +79,29 @@ int cmd_doctor(struct cli *c, int argc, char **argv) {
                 if (r < 0)
                         goto fail;
                 if (!p && access(arg, F_OK) == 0) {
-                        r = cli_load_profile(c, arg, &p);
+                        /* A profile file: doctor checks what is applied, so its profile must be. */
+                        struct vnc_profile *file = NULL;
+                        r = cli_load_profile(c, arg, &file);
+                        if (r < 0)
+                                goto fail;
+                        r = vnc_engine_load_applied(&eng, file->name, &p, &c->err);
+                        if (r >= 0 && !p)
+                                r = vnc_error_set(&c->err, VNC_ERR_USAGE, -ENOENT,
+                                                  "profile \"%s\" (%s) is not applied: there is nothing of it to "
+                                                  "diagnose (vnetcfg apply %s first)",
+                                                  file->name, arg, arg);
+                        vnc_profile_free(file); /* what is applied is what is diagnosed */
                         if (r < 0)
                                 goto fail;
                 }
-                if (!p && !vnc_ifname_valid(arg)) {
+                if (!p && (!vnc_ifname_valid(arg) || (if_nametoindex(arg) == 0 && !vnc_doctor_libvirt_bridge(arg)))) {
+                        /* Neither applied nor a link: say which was looked for, not "bridge missing". */
                         r = vnc_error_set(&c->err, VNC_ERR_USAGE, -ENOENT,
-                                          "\"%s\": not an applied profile, a profile file or a bridge", arg);
+                                          vnc_name_valid(arg)
+                                                  ? "\"%s\": no profile of that name is applied (vnetcfg status lists "
+                                                    "the applied ones), and no bridge has that name"
+                                                  : "\"%s\": not an applied profile, a profile file or a bridge",
+                                          arg);
                         goto fail;
                 }
                 in.profile = p;

@@ -17,10 +17,12 @@ int cmd_plan(struct cli *c, int argc, char **argv) {
                 vnc_profile_free(p);
                 return cli_fail(c);
         }
-        if (c->json)
-                cli_json_emit(json_pack("{s:s, s:o, s:o}", "profile", p->name, "actions", cli_plan_json(&plan),
-                                        "firewall", cli_firewall_json(&plan)));
-        else if (plan.n_actions == 0) {
+        if (c->json) {
+                json_t *doc = json_pack("{s:s, s:o, s:o}", "profile", p->name, "actions", cli_plan_json(&plan),
+                                        "firewall", cli_firewall_json(&plan));
+                cli_plan_notes_json(doc, &plan);
+                cli_json_emit(doc);
+        } else if (plan.n_actions == 0) {
                 printf("profile \"%s\": nothing to change\n", p->name);
                 cli_firewall_print(stdout, &plan, "  ");
         } else {
@@ -28,6 +30,8 @@ int cmd_plan(struct cli *c, int argc, char **argv) {
                 cli_firewall_print(stdout, &plan, "  ");
                 cli_plan_print(stdout, &plan, "  ");
         }
+        if (!c->json)
+                cli_plan_notes_print(stdout, &plan, "  ");
         vnc_plan_done(&plan);
         vnc_profile_free(p);
         return EXIT_OK;

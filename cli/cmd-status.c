@@ -3,8 +3,8 @@
 
 #include "cli.h"
 
-/* One object: a line of text or one JSON element. */
-static void object(struct cli *c, json_t *arr, const struct vnc_live *live, const char *kind, const char *name) {
+/* One object: a line of text or one JSON element. Returns whether it is missing. */
+static bool object(struct cli *c, json_t *arr, const struct vnc_live *live, const char *kind, const char *name) {
         const struct vnc_live_link *l = vnc_live_link_by_name(live, name);
         const char *state = !l ? "missing" : l->admin_up ? "up" : "down";
 
@@ -17,6 +17,7 @@ static void object(struct cli *c, json_t *arr, const struct vnc_live *live, cons
                 printf("    %-6s %-15s %s, mtu %u\n", kind, name, state, l->mtu);
         else
                 printf("    %-6s %-15s %s\n", kind, name, state);
+        return !l;
 }
 
 int cmd_status(struct cli *c, int argc, char **argv) {
@@ -40,6 +41,7 @@ int cmd_status(struct cli *c, int argc, char **argv) {
                 const struct vnc_status_entry *en = &st->entries[i];
                 const char *state = en->interrupted ? "interrupted" : en->drift.n_actions ? "drift" : "ok";
                 json_t *nets = json_array();
+                size_t missing = 0;
 
                 drift_any |= en->drift.n_actions > 0 || en->interrupted;
                 if (!c->json) {
@@ -56,9 +58,9 @@ int cmd_status(struct cli *c, int argc, char **argv) {
                                         printf(" %s/%u", vnc_ipv4_str(n->ipv4.addr, ip), n->ipv4.prefix);
                                 printf("\n");
                         }
-                        object(c, objs, st->live, "bridge", n->bridge);
+                        missing += object(c, objs, st->live, "bridge", n->bridge);
                         for (size_t t = 0; t < n->n_taps; t++)
-                                object(c, objs, st->live, "tap", n->taps[t].name);
+                                missing += object(c, objs, st->live, "tap", n->taps[t].name);
                         json_t *jn = json_pack("{s:s, s:s, s:s, s:o}", "name", n->name, "mode",
                                                vnc_mode_to_string(n->mode), "bridge", n->bridge, "objects", objs);
                         if (n->has_ipv4)
@@ -69,6 +71,11 @@ int cmd_status(struct cli *c, int argc, char **argv) {
                 bool has_dhcp = false;
                 for (size_t k = 0; en->applied && k < en->applied->n_networks; k++)
                         has_dhcp |= en->applied->networks[k].has_dhcp;
+                /* After a reboot every object is missing and the state dir still names them. */
+                if (!c->json && missing)
+                        printf("  %zu object%s missing (deleted, or the host rebooted): \"vnetcfg apply\" re-creates "
+                               "them\n",
+                               missing, missing == 1 ? " is" : "s are");
                 if (!c->json && has_dhcp)
                         printf("  dnsmasq: %s\n", en->dhcp_running ? "running" : "not running (apply restarts it)");
                 if (!c->json && en->pending) {
@@ -84,6 +91,7 @@ int cmd_status(struct cli *c, int argc, char **argv) {
                 }
                 if (!c->json)
                         cli_firewall_print(stdout, &en->drift, "  ");
+                cli_status_libvirt(c, NULL, en);
                 if (!c->json && en->drift.n_actions) {
                         printf("  drift: apply would do %zu action%s:\n", en->drift.n_actions,
                                en->drift.n_actions == 1 ? "" : "s");
@@ -93,6 +101,7 @@ int cmd_status(struct cli *c, int argc, char **argv) {
                                        (int)en->generation, "state", state, "networks", nets, "drift",
                                        cli_plan_json(&en->drift));
                 json_object_set_new(jp, "firewall", cli_firewall_json(&en->drift));
+                cli_status_libvirt(c, jp, en);
                 json_object_set_new(jp, "dnsmasq",
                                     has_dhcp ? json_string(en->dhcp_running ? "running" : "not running") : json_null());
                 json_object_set_new(jp, "confirm",

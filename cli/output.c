@@ -69,3 +69,18 @@ void cli_verify_print(FILE *f, const struct vnc_verify_result *v) {
                         ms, k->detail ? "  " : "", k->detail ? k->detail : "");
         }
 }
+
+/* What the plan leaves out and why ("libvirt: no daemon answers ..."). */
+void cli_plan_notes_print(FILE *f, const struct vnc_plan *p, const char *indent) {
+        for (size_t i = 0; i < p->n_notes; i++)
+                fprintf(f, "%snote: %s\n", indent, p->notes[i]);
+}
+
+void cli_plan_notes_json(json_t *doc, const struct vnc_plan *p) {
+        if (p->n_notes == 0)
+                return;
+        json_t *arr = json_array();
+        for (size_t i = 0; i < p->n_notes; i++)
+                json_array_append_new(arr, json_string(p->notes[i]));
+        json_object_set_new(doc, "notes", arr);
+}

@@ -6,11 +6,15 @@
 #include <stdio.h>
 
 #include "action.h"
+#include "open.h"
 
 static const char *const kind_table[_VNC_ACT_MAX] = {
         [VNC_ACT_BRIDGE] = "bridge",  [VNC_ACT_TAP] = "tap",       [VNC_ACT_LINK_SET] = "link",
         [VNC_ACT_ADDR] = "address",   [VNC_ACT_ROUTE] = "route",   [VNC_ACT_SYSCTL] = "sysctl",
         [VNC_ACT_FW_CHAINS] = "chains", [VNC_ACT_FW_RULE] = "rule",  [VNC_ACT_DHCP] = "dhcp",
+        [VNC_ACT_VLAN] = "vlan",
+        [VNC_ACT_FW_OPEN] = "fw-open",
+        [VNC_ACT_LIBVIRT] = "libvirt",
 };
 
 static const char *const op_table[_VNC_OP_MAX] = {
@@ -79,6 +83,10 @@ void vnc_action_inverse(const struct vnc_action *a, struct vnc_action *ret) {
                 memcpy(ret->old_alias, a->alias, sizeof(ret->old_alias));
                 memcpy(ret->blob, a->old_blob, sizeof(ret->blob));
                 memcpy(ret->old_blob, a->blob, sizeof(ret->old_blob));
+                ret->lv_active = a->old_lv_active;
+                ret->old_lv_active = a->lv_active;
+                ret->lv_autostart = a->old_lv_autostart;
+                ret->old_lv_autostart = a->lv_autostart;
                 break;
         }
 }
@@ -120,6 +128,14 @@ char *vnc_action_name(const struct vnc_action *a) {
                 return vnc_strdup_printf("%s table", vnc_fw_table_to_string(a->rule.table));
         case VNC_ACT_DHCP:
                 return vnc_strdup_printf("dnsmasq of profile %s", a->profile);
+        case VNC_ACT_FW_OPEN: {
+                if (a->place == VNC_OPEN_FIREWALLD)
+                        return vnc_strdup_printf("firewalld: interface %s in zone %s", a->ifname, a->zone);
+                _cleanup_free_ char *rule = vnc_fw_rule_render(&a->rule);
+                return rule ? vnc_strdup_printf("%s: %s", vnc_open_place_to_string(a->place), rule) : NULL;
+        }
+        case VNC_ACT_LIBVIRT:
+                return vnc_strdup_printf("network %s", a->network);
         default:
                 return strdup(a->ifname);
         }
@@ -149,10 +165,13 @@ char *vnc_action_detail(const struct vnc_action *a) {
         char mac[18];
 
         switch (a->kind) {
+        case VNC_ACT_VLAN:
         case VNC_ACT_BRIDGE:
         case VNC_ACT_TAP:
                 if (a->op == VNC_OP_DELETE)
                         break;
+                if (a->kind == VNC_ACT_VLAN)
+                        append(&s, "link %s id %u", a->vlan_link, a->vlan_id);
                 if (a->master[0])
                         append(&s, "master %s", a->master);
                 if (a->mtu)
@@ -197,6 +216,10 @@ char *vnc_action_detail(const struct vnc_action *a) {
                 else
                         append(&s, "release (restore the value before the first claim)");
                 break;
+        case VNC_ACT_FW_OPEN:
+                append(&s, a->op == VNC_OP_CREATE ? "opening in the host's firewall, at the top"
+                                                   : "remove the opening");
+                break;
         case VNC_ACT_FW_CHAINS:
                 append(&s, a->op == VNC_OP_CREATE ? "vnetcfg's chains and their jumps"
                                                    : "vnetcfg's chains, if no rule is left in them");
@@ -209,6 +232,23 @@ char *vnc_action_detail(const struct vnc_action *a) {
                         append(&s, "start with config %s", a->blob);
                 else
                         append(&s, "stop");
+                break;
+        case VNC_ACT_LIBVIRT:
+                if (a->op == VNC_OP_DELETE) {
+                        append(&s, "destroy and undefine at %s", a->lv_uri);
+                        break;
+                }
+                if (a->op == VNC_OP_MODIFY) {
+                        if (!streq(a->blob, a->old_blob))
+                                append(&s, "redefine on bridge %s (forward mode bridge)", a->ifname);
+                        if (a->lv_active != a->old_lv_active)
+                                append(&s, "%s", a->lv_active ? "start" : "stop");
+                        if (a->lv_autostart != a->old_lv_autostart)
+                                append(&s, "autostart %s", a->lv_autostart ? "on" : "off");
+                } else
+                        append(&s, "define on bridge %s (forward mode bridge)%s%s", a->ifname,
+                               a->lv_active ? ", start" : "", a->lv_autostart ? ", autostart" : "");
+                append(&s, "at %s", a->lv_uri);
                 break;
         default:
                 break;
@@ -355,10 +395,31 @@ char *vnc_action_serialize(const struct vnc_action *a) {
                 put_kv(f, "value", a->value);
         if (a->kind == VNC_ACT_FW_RULE || a->kind == VNC_ACT_FW_CHAINS)
                 put_rule(f, &a->rule, a->kind == VNC_ACT_FW_RULE);
+        if (a->kind == VNC_ACT_FW_OPEN) {
+                put_kv(f, "place", vnc_open_place_to_string(a->place));
+                if (a->place == VNC_OPEN_FIREWALLD)
+                        put_kv(f, "zone", a->zone);
+                else
+                        put_rule(f, &a->rule, true);
+        }
         if (a->blob[0])
                 put_kv(f, "blob", a->blob);
         if (a->old_blob[0])
                 put_kv(f, "old_blob", a->old_blob);
+        if (a->vlan_link[0])
+                put_kv(f, "vlan_link", a->vlan_link);
+        if (a->vlan_id)
+                put_u(f, "vlan_id", a->vlan_id);
+        if (a->kind == VNC_ACT_LIBVIRT) {
+                put_kv(f, "uri", a->lv_uri);
+                put_kv(f, "uuid", a->lv_uuid);
+                put_u(f, "active", a->lv_active);
+                put_u(f, "autostart", a->lv_autostart);
+                if (a->op == VNC_OP_MODIFY) {
+                        put_u(f, "old_active", a->old_lv_active);
+                        put_u(f, "old_autostart", a->old_lv_autostart);
+                }
+        }
         if (fclose(f) != 0) {
                 free(buf);
                 return NULL;
@@ -536,7 +597,39 @@ int vnc_action_parse(const char *line, struct vnc_action *ret) {
                         if (vnc_ipv4_parse(val, &a.via) < 0)
                                 return -EINVAL;
                 }
-                STR(blob) STR(old_blob)
+                STR(blob) STR(old_blob) STR(vlan_link)
+                else if (streq(key, "vlan_id")) {
+                        if (parse_u32(val, &u) < 0 || u < 1 || u > 4094)
+                                return -EINVAL;
+                        a.vlan_id = (uint16_t)u;
+                }
+                STR(zone)
+                else if (streq(key, "place")) {
+                        int pl = vnc_open_place_from_string(val);
+                        if (pl < 0)
+                                return -EINVAL;
+                        a.place = (uint8_t)pl;
+                }
+                else if (a.kind == VNC_ACT_LIBVIRT && streq(key, "uri")) {
+                        if (strlen(val) >= sizeof(a.lv_uri))
+                                return -EINVAL;
+                        COPY(a.lv_uri, val);
+                }
+                else if (a.kind == VNC_ACT_LIBVIRT && streq(key, "uuid")) {
+                        if (strlen(val) >= sizeof(a.lv_uuid))
+                                return -EINVAL;
+                        COPY(a.lv_uuid, val);
+                }
+                else if (a.kind == VNC_ACT_LIBVIRT &&
+                         (streq(key, "active") || streq(key, "autostart") || streq(key, "old_active") ||
+                          streq(key, "old_autostart"))) {
+                        if (parse_u32(val, &u) < 0 || u > 1)
+                                return -EINVAL;
+                        *(streq(key, "active")      ? &a.lv_active
+                          : streq(key, "autostart") ? &a.lv_autostart
+                          : streq(key, "old_active") ? &a.old_lv_active
+                                                     : &a.old_lv_autostart) = u;
+                }
                 else if (streq(key, "rt_table") || streq(key, "rt_metric")) {
                         if (parse_u32(val, &u) < 0)
                                 return -EINVAL;

@@ -24,6 +24,15 @@ enum vnc_action_kind {
         VNC_ACT_FW_RULE,  /* create/delete rule (identified by its sealed comment) */
         VNC_ACT_DHCP,     /* the profile's one dnsmasq: create = start with config blob,
                            * modify = restart with blob (old_blob before), delete = stop */
+        VNC_ACT_VLAN,     /* create/delete an 802.1Q sub-interface ifname on vlan_link with vlan_id
+                           * (master, mtu, up, alias, mac as for bridges) */
+        VNC_ACT_FW_OPEN,  /* create/delete an opening in a foreign firewall (core/open.h): an accept rule
+                           * at the top of its INPUT/FORWARD (rule, place), or for firewalld the bridge
+                           * (ifname) in a zone at runtime */
+        VNC_ACT_LIBVIRT,  /* a libvirt network on the bridge: create = define from blob (its XML in
+                           * <state>/blobs/), start when lv_active, autostart as lv_autostart;
+                           * delete = destroy and undefine it if it is ours; modify = converge
+                           * (blob, lv_active, lv_autostart), the old values in old_* */
         _VNC_ACT_MAX,
         _VNC_ACT_INVALID = -1,
 };
@@ -109,6 +118,21 @@ struct vnc_action {
         /* DHCP: content hashes of config blobs kept in <state>/blobs/ */
         char blob[17];
         char old_blob[17];
+
+        /* vlan: VLAN: the lower link (trunk or trunk tap) and the 802.1Q id */
+        char vlan_link[VNC_IFNAMSIZ];
+        uint16_t vlan_id;
+
+        /* FW_OPEN (hostfw): where the opening is (enum vnc_open_place); rule holds an iptables
+         * opening; firewalld: ifname is the bridge, zone the zone it goes into */
+        uint8_t place;
+        char zone[32];
+
+        /* LIBVIRT (libvirt helper): the network is a->network, its bridge a->ifname, its XML a->blob */
+        char lv_uri[128];
+        char lv_uuid[37];       /* ownership: the network with this name is ours only with this uuid */
+        bool lv_active, lv_autostart;
+        bool old_lv_active, old_lv_autostart; /* modify */
 };
 
 void vnc_action_init(struct vnc_action *a, enum vnc_action_kind kind, enum vnc_action_op op,

@@ -9,10 +9,15 @@
  *   bridge  exists, up, ports, MTUs, MACs            (bridge-*, no-ports, port-down, mtu-mismatch, mac-conflict)
  *   guest   layer 2 on the bridge                     (ip-conflict, neigh-failed)
  *   host    routing, sysctls, INPUT/OUTPUT/FORWARD    (forward-disabled, rp-filter, no-route, subnet-overlap,
- *                                                      icmp-blocked, br-netfilter, dhcp-down, dns-port-taken)
+ *                                                      icmp-blocked, input-blocked, br-netfilter, dhcp-down,
+ *                                                      dns-port-taken)
  *   uplink  the way out                               (forward-blocked, no-masquerade, no-route, mtu-mismatch)
  * Every finding is tagged with its network and hop, so --target's walk is
  * the same facts read in path order, never a second opinion.
+ *
+ * Firewall findings come from one read of both rule sets per run, judged per
+ * flow (fwverdict.h): the rule or policy that decides, its owner, and the fix
+ * in that owner's tool.
  */
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>
@@ -24,6 +29,7 @@
 #include "backend.h"
 #include "diag.h"
 #include "doctor.h"
+#include "doctor-guest.h"
 #include "fwverdict.h"
 
 #define ARP_PROBE_MS 300
@@ -127,6 +133,7 @@ struct doc {
         size_t n_nets;
         struct vnc_arp_probe *probes;
         size_t n_probes, alloc_probes;
+        struct vnc_fw_rulesets *fw; /* both rule sets, read once per run (on the first flow judged) */
 };
 
 static uint32_t addr4(const uint8_t a[16]) {
@@ -218,28 +225,38 @@ static char *fix_apply(const struct doc *d) {
 static void flow_ifname(char dst[16], const char *name) { snprintf(dst, 16, "%s", name ? name : ""); }
 
 /*
- * Evaluate one flow. Returns < 0 only for out of memory; an evaluator that
- * cannot answer is a note on the hop (its text kept), not a finding.
+ * Judge one flow against the rule sets read once for this run. Returns < 0
+ * only for out of memory; an evaluator that cannot answer is a note on the
+ * hop (its text kept), not a finding.
  */
-static int verdict(struct net *n, enum hop h, const struct vnc_flow *f, const char *what,
-                   struct vnc_verdict_result *ret) {
+static int verdict(struct doc *d, const struct vnc_flow *f, struct vnc_verdict_result *ret) {
         struct vnc_error err = {0};
-        int r;
+        int r = 0;
 
         *ret = (struct vnc_verdict_result){.verdict = VNC_VERDICT_UNKNOWN};
-        r = vnc_fw_evaluate(f, ret, &err);
+        if (!d->fw)
+                r = vnc_fw_rulesets_read(&d->fw, &err);
+        if (r >= 0)
+                r = vnc_fw_judge(d->fw, f, ret, &err);
         if (r < 0) {
                 _cleanup_free_ char *msg = vnc_error_format(&err);
                 vnc_error_clear(&err);
+                vnc_verdict_result_done(ret);
                 ret->verdict = VNC_VERDICT_UNKNOWN;
-                free(ret->evidence);
                 ret->evidence = vnc_strdup_printf("the firewall could not be evaluated: %s",
                                                   msg ? msg : strerror(-r));
                 return ret->evidence ? 0 : -ENOMEM;
         }
-        (void)n, (void)h, (void)what;
         return 0;
 }
+
+/* Move a verdict result (its strings) out of v. */
+#define TAKE_STRUCT_VERDICT(v)                                                                                         \
+        ({                                                                                                             \
+                struct vnc_verdict_result _t = (v);                                                                    \
+                (v) = (struct vnc_verdict_result){0};                                                                  \
+                _t;                                                                                                    \
+        })
 
 static char *fw_fix(struct vnc_verdict_result *v, const char *fallback_fmt, ...) _printf_(2, 3);
 static char *fw_fix(struct vnc_verdict_result *v, const char *fallback_fmt, ...) {
@@ -673,7 +690,7 @@ static int check_icmp(struct doc *d, struct net *n) {
                 flow_ifname(flows[i].in ? f.in : f.out, n->bridge);
                 f.src = flows[i].in ? n->peer : n->host;
                 f.dst = flows[i].in ? n->host : n->peer;
-                r = verdict(n, HOP_HOST, &f, flows[i].what, &v);
+                r = verdict(d, &f, &v);
                 if (r < 0)
                         return r;
                 const char *chain = flows[i].in ? "INPUT" : "OUTPUT";
@@ -700,6 +717,53 @@ static int check_icmp(struct doc *d, struct net *n) {
         return 0;
 }
 
+/* DHCP and DNS from guests to the host (dnsmasq): dropped on INPUT, guests get no lease or no answer. */
+static int check_input(struct doc *d, struct net *n) {
+        char a[16], b[16];
+        int r;
+
+        if (!n->n || !n->n->has_dhcp || !n->br || !n->has_subnet)
+                return 0;
+        const struct {
+                const char *what;
+                uint32_t src, dst;
+                uint16_t sport, dport;
+        } flows[] = {
+                {"DHCP", 0, 0xffffffffU, 68, 67},
+                {"DNS", n->has_peer ? n->peer : n->subnet.addr + 1, n->host, 40000, 53},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(flows); i++) {
+                _cleanup_(vnc_verdict_result_done) struct vnc_verdict_result v = {0};
+                struct vnc_flow f = {.hook = VNC_HOOK_INPUT, .proto = IPPROTO_UDP, .icmp_type = -1,
+                                     .src = flows[i].src, .dst = flows[i].dst, .sport = flows[i].sport,
+                                     .dport = flows[i].dport};
+                flow_ifname(f.in, n->bridge);
+                r = verdict(d, &f, &v);
+                if (r < 0)
+                        return r;
+                vnc_ipv4_str(f.src, a);
+                vnc_ipv4_str(f.dst, b);
+                if (v.verdict == VNC_VERDICT_DROP)
+                        r = finding(d, n, HOP_HOST, "input-blocked", VNC_SEV_ERROR,
+                                    fw_fix(&v, "iptables -I INPUT -i %s -p udp --dport %u -j ACCEPT", n->bridge,
+                                           f.dport),
+                                    "INPUT drops %s from guests (udp %s:%u -> %s:%u on %s), so %s: %s", flows[i].what,
+                                    a, f.sport, b, f.dport, n->bridge,
+                                    f.dport == 67 ? "guests get no lease" : "guests get no DNS answer from the host",
+                                    ev_or(&v, "(no rule named)"));
+                else if (v.verdict == VNC_VERDICT_UNKNOWN)
+                        r = finding(d, n, HOP_HOST, "input-blocked", VNC_SEV_WARNING,
+                                    fw_fix(&v, "iptables-legacy-save; nft list ruleset"),
+                                    "cannot tell whether INPUT passes %s from guests on %s: %s", flows[i].what,
+                                    n->bridge, ev_or(&v, "undecided"));
+                else
+                        r = note(n, HOP_HOST, "INPUT accepts %s from guests", flows[i].what);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int check_br_netfilter(struct doc *d, struct net *n) {
         _cleanup_(vnc_verdict_result_done) struct vnc_verdict_result v = {0};
         char a[16], b[16];
@@ -716,7 +780,7 @@ static int check_br_netfilter(struct doc *d, struct net *n) {
                 if (!vnc_ipv4_in(f.dst, &n->subnet))
                         f.dst = n->subnet.addr + 1 == n->peer ? n->subnet.addr + 2 : n->subnet.addr + 1;
         }
-        r = verdict(n, HOP_BRIDGE, &f, "guest -> guest on the same bridge", &v);
+        r = verdict(d, &f, &v);
         if (r < 0)
                 return r;
         vnc_ipv4_str(f.src, a);
@@ -971,32 +1035,51 @@ static int check_uplink(struct doc *d, struct net *n, enum vnc_severity sev) {
                 return 0;
         vnc_ipv4_str(n->peer, s);
 
-        /* FORWARD both ways: a new flow out, its replies back in. */
+        /* FORWARD both ways, the way guests use it: TCP (a guest's usual flow; ufw passes forwarded echo
+         * while it drops TCP) and ICMP echo; a new flow out, its replies back in. */
         for (int back = 0; back < 2; back++) {
-                _cleanup_(vnc_verdict_result_done) struct vnc_verdict_result v = {0};
-                struct vnc_flow f = {.hook = VNC_HOOK_FORWARD, .proto = IPPROTO_ICMP,
-                                     .icmp_type = back ? 0 : ICMP_ECHO_REQUEST, .established = back};
-                flow_ifname(back ? f.in : f.out, n->up_name);
-                flow_ifname(back ? f.out : f.in, n->bridge);
-                f.src = back ? n->upstream : n->peer;
-                f.dst = back ? n->peer : n->upstream;
-                r = verdict(n, HOP_HOST, &f, back ? "reply" : "new", &v);
-                if (r < 0)
-                        return r;
+                static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_ICMP};
+                _cleanup_(vnc_verdict_result_done) struct vnc_verdict_result drop = {0}, unknown = {0};
+                _cleanup_free_ char *dropped = NULL;
+                struct vnc_flow f;
+                for (size_t k = 0; k < ELEMENTSOF(protos); k++) {
+                        _cleanup_(vnc_verdict_result_done) struct vnc_verdict_result v = {0};
+                        bool tcp = protos[k] == IPPROTO_TCP;
+                        f = (struct vnc_flow){.hook = VNC_HOOK_FORWARD, .proto = protos[k], .established = back,
+                                              .icmp_type = tcp ? -1 : back ? 0 : ICMP_ECHO_REQUEST};
+                        if (tcp) {
+                                f.sport = back ? 443 : 40000;
+                                f.dport = back ? 40000 : 443;
+                        }
+                        flow_ifname(back ? f.in : f.out, n->up_name);
+                        flow_ifname(back ? f.out : f.in, n->bridge);
+                        f.src = back ? n->upstream : n->peer;
+                        f.dst = back ? n->peer : n->upstream;
+                        r = verdict(d, &f, &v);
+                        if (r < 0)
+                                return r;
+                        if (v.verdict == VNC_VERDICT_DROP) {
+                                if (sappend(&dropped, "%s", tcp ? "TCP" : "ICMP echo") < 0)
+                                        return -ENOMEM;
+                                if (!drop.evidence)
+                                        drop = TAKE_STRUCT_VERDICT(v);
+                        } else if (v.verdict == VNC_VERDICT_UNKNOWN && !unknown.evidence)
+                                unknown = TAKE_STRUCT_VERDICT(v);
+                }
+                const char *what = back ? "replies" : "new flows";
                 vnc_ipv4_str(f.dst, b);
-                const char *what = back ? "replies" : "new flow";
-                if (v.verdict == VNC_VERDICT_DROP)
+                if (drop.evidence)
                         r = finding(d, n, HOP_HOST, "forward-blocked", sev,
-                                    fw_fix(&v, "iptables-legacy -I FORWARD -i %s -o %s -j ACCEPT", f.in, f.out),
-                                    "FORWARD drops %s %s -> %s (%s -> %s): %s", what, back ? a : s, b, f.in, f.out,
-                                    ev_or(&v, "(no rule named)"));
-                else if (v.verdict == VNC_VERDICT_UNKNOWN)
+                                    fw_fix(&drop, "iptables -I FORWARD -i %s -o %s -j ACCEPT", f.in, f.out),
+                                    "FORWARD drops %s (%s) %s -> %s (%s -> %s): %s", what, dropped, back ? a : s, b,
+                                    f.in, f.out, ev_or(&drop, "(no rule named)"));
+                else if (unknown.evidence)
                         r = finding(d, n, HOP_HOST, "forward-blocked", VNC_SEV_WARNING,
-                                    fw_fix(&v, "iptables-legacy-save; nft list ruleset"),
+                                    fw_fix(&unknown, "iptables-legacy-save; nft list ruleset"),
                                     "cannot tell whether FORWARD passes %s %s -> %s (%s -> %s): %s", what,
-                                    back ? a : s, b, f.in, f.out, ev_or(&v, "undecided"));
+                                    back ? a : s, b, f.in, f.out, ev_or(&unknown, "undecided"));
                 else
-                        r = note(n, HOP_HOST, "FORWARD accepts %s %s -> %s", what, f.in, f.out);
+                        r = note(n, HOP_HOST, "FORWARD accepts %s (TCP, ICMP echo) %s -> %s", what, f.in, f.out);
                 if (r < 0)
                         return r;
         }
@@ -1009,7 +1092,7 @@ static int check_uplink(struct doc *d, struct net *n, enum vnc_severity sev) {
                              .src = n->peer, .dst = n->upstream};
         flow_ifname(f.in, n->bridge);
         flow_ifname(f.out, n->up_name);
-        r = verdict(n, HOP_UPLINK, &f, "masquerade", &v);
+        r = verdict(d, &f, &v);
         if (r < 0)
                 return r;
         if (v.verdict == VNC_VERDICT_NO_NAT) {
@@ -1034,6 +1117,37 @@ static int check_uplink(struct doc *d, struct net *n, enum vnc_severity sev) {
                                ev_or(&v, "undecided"));
         return note(n, HOP_UPLINK, "%s -> %s %s out of %s", s, a,
                     v.verdict == VNC_VERDICT_NAT ? "masqueraded" : "leaves unNATed", n->up_name);
+}
+
+/* The guest's side (core/doctor-guest.c): its findings and what it saw go on the guest hop. */
+static int guest_side(struct doc *d) {
+        _cleanup_(vnc_guest_report_done) struct vnc_guest_report gr = {0};
+        _cleanup_free_ struct vnc_guest_net *g = calloc(d->n_nets + 1, sizeof(*g));
+        int r;
+
+        if (!g)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->n_nets; i++) {
+                const struct net *n = &d->nets[i];
+                g[i] = (struct vnc_guest_net){.label = n->label, .bridge = n->bridge, .ifindex = n->br ? n->br->ifindex : 0,
+                                              .has_mac = n->br && n->br->has_mac, .layer2_ok = n->layer2_ok,
+                                              .has_subnet = n->has_subnet, .subnet = n->subnet, .host = n->host,
+                                              .host_on_bridge = n->host_on_bridge, .forwards = n->forwards,
+                                              .up_oif = n->up_oif, .target_answered = n->target_answered};
+                if (g[i].has_mac)
+                        memcpy(g[i].mac, n->br->mac, 6);
+                if (n->target_answered)
+                        memcpy(g[i].target_mac, d->probes[n->probe_target].macs[0], 6);
+        }
+        r = vnc_doctor_guest(d->live, &d->neigh, d->in->target, g, d->n_nets, &gr);
+        for (size_t i = 0; r >= 0 && i < gr.n; i++) {
+                struct net *n = &d->nets[gr.v[i].net];
+                n->target_answered = g[gr.v[i].net].target_answered;
+                r = gr.v[i].code ? finding(d, n, HOP_GUEST, gr.v[i].code, VNC_SEV_ERROR, TAKE_PTR(gr.v[i].fix), "%s",
+                                           gr.v[i].evidence)
+                                 : note(n, HOP_GUEST, "%s", gr.v[i].evidence);
+        }
+        return r;
 }
 
 /* ------------------------------------------------------------- the walk */
@@ -1084,6 +1198,9 @@ static int walk(struct doc *d) {
         vnc_ipv4_str(d->in->target, t);
         for (size_t i = 0; i < d->n_nets && !in; i++)
                 if (d->nets[i].has_subnet && vnc_ipv4_in(d->in->target, &d->nets[i].subnet))
+                        in = &d->nets[i];
+        for (size_t i = 0; i < d->n_nets && !in; i++)
+                if (d->nets[i].target_answered) /* outside every subnet, yet a guest on this bridge */
                         in = &d->nets[i];
         if (in) {
                 if (d->in->target != in->host) {
@@ -1150,6 +1267,7 @@ static void doc_done(struct doc *d) {
         free(d->probes);
         vnc_neigh_table_done(&d->neigh);
         vnc_live_free(d->live);
+        vnc_fw_rulesets_free(d->fw);
 }
 
 static int check_net(struct doc *d, struct net *n) {
@@ -1168,7 +1286,7 @@ static int check_net(struct doc *d, struct net *n) {
         }
         pick_peer(d, n);
         if ((r = check_overlap(d, n)) < 0 || (r = check_routing(d, n)) < 0 || (r = check_icmp(d, n)) < 0 ||
-            (r = check_br_netfilter(d, n)) < 0 || (r = arp_plan(d, n)) < 0)
+            (r = check_input(d, n)) < 0 || (r = check_br_netfilter(d, n)) < 0 || (r = arp_plan(d, n)) < 0)
                 return r;
         if (!n->forwards || !n->has_subnet)
                 return 0;
@@ -1232,6 +1350,8 @@ int vnc_doctor_run(const struct vnc_doctor_input *in, struct vnc_doctor_report *
                         goto fail;
                 }
         }
+        if ((r = vnc_doctor_libvirt(in, ret, e)) < 0) /* libvirt networks inactive or on another bridge */
+                goto fail;
         /* Every network's ARP probes in one wait. */
         r = vnc_diag_arp_probe_many(d.probes, d.n_probes, ARP_PROBE_MS, e);
         if (r < 0)
@@ -1244,7 +1364,9 @@ int vnc_doctor_run(const struct vnc_doctor_input *in, struct vnc_doctor_report *
                 }
         }
         if (in->has_target) {
-                r = walk(&d);
+                r = guest_side(&d);
+                if (r >= 0)
+                        r = walk(&d);
                 if (r < 0) {
                         r = vnc_error_set(e, VNC_ERR_RUNTIME, r, "doctor: %s", strerror(-r));
                         goto fail;

@@ -51,3 +51,8 @@ int vnc_doctor_add(struct vnc_doctor_report *r, const char *code, enum vnc_sever
 bool vnc_doctor_has_errors(const struct vnc_doctor_report *r);
 
 int vnc_doctor_run(const struct vnc_doctor_input *in, struct vnc_doctor_report *ret, struct vnc_error *e);
+
+/* libvirt's side of a profile or bridge (core/doctor-libvirt.c). */
+int vnc_doctor_libvirt(const struct vnc_doctor_input *in, struct vnc_doctor_report *rep, struct vnc_error *e);
+/* Does a libvirt network name this bridge (one that is stopped has no link)? */
+bool vnc_doctor_libvirt_bridge(const char *bridge);

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "engine.h"
+#include "plan-libvirt.h"
 
 void vnc_apply_result_done(struct vnc_apply_result *r) {
         vnc_plan_done(&r->plan);
@@ -118,6 +119,8 @@ static int read_host(const char *state_dir, const char *profile, struct vnc_live
         r = vnc_live_read(&live, e);
         if (r >= 0)
                 r = vnc_fw_live_read(live, e);
+        if (r >= 0)
+                r = vnc_open_live_read(live, e);
         if (r >= 0 && state_dir)
                 r = vnc_dhcp_status(state_dir, profile, &live->dhcp_running, live->dhcp_blob);
         if (r < 0) {
@@ -141,7 +144,10 @@ static int prepare(struct vnc_state *s, bool have_state, const struct vnc_profil
                 if (r < 0)
                         return r;
         }
-        return read_host(have_state ? s->dir : NULL, p->name, &ret->live, e);
+        r = read_host(have_state ? s->dir : NULL, p->name, &ret->live, e);
+        if (r >= 0)
+                r = vnc_libvirt_read_for(ret->live, p, ret->applied, e);
+        return r;
 }
 
 int vnc_engine_plan(const struct vnc_engine *eng, const struct vnc_profile *p, struct vnc_plan *ret,
@@ -211,6 +217,8 @@ static int apply_verify(const struct vnc_engine *eng, const struct vnc_profile *
         size_t failed = 0;
         for (size_t i = 0; i < ret->verify.n_checks; i++)
                 failed += !ret->verify.checks[i].pass;
+        if (eng->verify_failed)
+                eng->verify_failed(eng->userdata, p);
         if (gen > 0 && !eng->keep_on_verify_failure) {
                 struct vnc_rollback_result rb = {0};
                 struct vnc_error undo_err = {0};
@@ -435,6 +443,7 @@ void vnc_status_free(struct vnc_status *s) {
                 free(s->entries[i].name);
                 vnc_profile_free(s->entries[i].applied);
                 vnc_plan_done(&s->entries[i].drift);
+                vnc_libvirt_view_done(&s->entries[i].lv);
         }
         free(s->entries);
         vnc_live_free(s->live);
@@ -457,6 +466,8 @@ int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc
         r = vnc_live_read(&st->live, e);
         if (r >= 0)
                 r = vnc_fw_live_read(st->live, e);
+        if (r >= 0)
+                r = vnc_open_live_read(st->live, e);
         if (r < 0 || missing)
                 goto done;
         r = vnc_state_profiles(&s, &names, &n);
@@ -503,7 +514,12 @@ int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc
                                 goto done;
                         st->live->dhcp_running = en->dhcp_running = running;
                         memcpy(st->live->dhcp_blob, blob, sizeof(blob));
+                        r = vnc_libvirt_read_for(st->live, en->applied, en->applied, e);
+                        if (r < 0)
+                                goto done;
                         r = vnc_plan_compute(en->applied, en->applied, st->live, NULL, 0, &en->drift, e);
+                        en->lv = st->live->lv; /* this profile's libvirt networks, for its status lines */
+                        st->live->lv = (struct vnc_libvirt_view){0};
                         if (r < 0) {
                                 /* A conflict here is drift too (a foreign object took a name); report it. */
                                 vnc_error_clear(e);

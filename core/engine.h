@@ -16,6 +16,9 @@ struct vnc_engine {
         unsigned confirm_seconds; /* apply: roll back at the deadline unless confirmed (0: no) */
         bool verify;                 /* apply: run the checks of SPEC section 5 after the changes */
         bool keep_on_verify_failure; /* apply: keep the changes when verify fails (exit 3 either way) */
+        /* debian: apply calls this when verify failed, before it rolls back, so the caller can run
+         * doctor on what is still in place (the boot unit logs doctor's summary). May be NULL. */
+        void (*verify_failed)(void *userdata, const struct vnc_profile *p);
 };
 
 struct vnc_apply_result {
@@ -54,6 +57,9 @@ struct vnc_status_entry {
         bool pending;            /* an apply awaits `vnetcfg confirm` */
         struct vnc_pending confirm;
         bool watcher_alive;
+
+        /* libvirt helper: the libvirt networks at the applied profile's uri (state UNREAD when unused) */
+        struct vnc_libvirt_view lv;
 };
 struct vnc_status {
         struct vnc_status_entry *entries;

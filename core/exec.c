@@ -11,6 +11,8 @@ static const struct vnc_backend_ops *const backends[] = {
         &vnc_backend_nft,
         &vnc_backend_firewall,
         &vnc_backend_dhcp,
+        &vnc_backend_open,
+        &vnc_backend_libvirt,
 };
 
 const struct vnc_backend_ops *vnc_backend_for(enum vnc_action_kind k) {

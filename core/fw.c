@@ -530,6 +530,43 @@ static void gen_dhcp(struct gen *g) {
         }
 }
 
+/*
+ * vlan: a VLAN network without "routed" is closed like host-only: nothing is
+ * forwarded into or out of its bridge, whoever turned ip_forward on. A routed
+ * one (it has ipv4) lets in only the subnets of the other routed VLAN networks
+ * of the profile, from their bridges, and lets nothing else out (FWA's reject
+ * comes after every ingress accept), so routed VLANs reach each other and
+ * nothing beyond.
+ */
+static void gen_vlan(struct gen *g) {
+        struct vnc_fw_rule *r;
+
+        if (!g->n->vlan.routed) {
+                gen_closed(g);
+                return;
+        }
+        for (size_t i = 0; i < g->p->n_networks; i++) {
+                const struct vnc_network *o = &g->p->networks[i];
+                if (o == g->n || o->mode != VNC_MODE_VLAN || !o->vlan.routed || !o->has_ipv4)
+                        continue;
+                r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_FWI", VNC_FW_ACCEPT);
+                if (r) {
+                        r->has_src = true;
+                        r->src = subnet(o);
+                        r->has_dst = true;
+                        r->dst = subnet(g->n);
+                        snprintf(r->in, sizeof(r->in), "%s", o->bridge);
+                        BR(r, out);
+                }
+        }
+        r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_FWI", VNC_FW_REJECT);
+        if (r)
+                BR(r, out);
+        r = rule(g, VNC_FW_TABLE_FILTER, "VNETCFG_FWA", VNC_FW_REJECT);
+        if (r)
+                BR(r, in);
+}
+
 static void gen_network(struct gen *g) {
         const struct vnc_network *n = g->n;
 
@@ -564,8 +601,11 @@ static void gen_network(struct gen *g) {
                 /* Guests and the LAN meet at layer 2; with br_netfilter those frames pass FORWARD. */
                 gen_same_bridge(g);
                 return;
+        case VNC_MODE_VLAN:
+                gen_same_bridge(g);
+                gen_vlan(g);
+                break;
         default:
-                /* vlan networks get their rules with their own issue */
                 return;
         }
         if (n->has_ipv4 && n->allow_icmp)

@@ -7,10 +7,12 @@
 
 /*
  * What would the host's firewall do with one flow? Both rule sets the kernel
- * evaluates are read: the iptables legacy tables (libiptc) and nf_tables
- * (libnftables), so a DROP installed by any tool (Docker's FORWARD policy,
- * ufw, firewalld, a hand-written nft ruleset) is found, with the rule that
- * decides. Implemented in backends/fw-verdict.c.
+ * evaluates are read once (vnc_fw_rulesets_read): the iptables legacy tables
+ * (libiptc) and nf_tables (libnftables), so a DROP installed by any tool
+ * (Docker's FORWARD policy, ufw, firewalld, a hand-written nft ruleset,
+ * vnetcfg itself) is found. vnc_fw_judge is pure: the rule sets read and a
+ * flow in, the verdict, the deciding rule or policy, its owner and the fix in
+ * that owner's tool out. Implemented in backends/fw-verdict.c.
  */
 
 enum vnc_hook {
@@ -35,14 +37,48 @@ struct vnc_flow {
         uint8_t proto;          /* IPPROTO_ICMP/TCP/UDP */
         int icmp_type;          /* -1 any */
         uint16_t dport;
-        bool established;       /* evaluate as a reply of an established connection (conntrack) */
+        /* A reply of an established connection (conntrack ESTABLISHED); otherwise the
+         * first packet of a new flow (conntrack NEW). */
+        bool established;
+        /* verdict: added with owners and fixes */
+        uint16_t sport;         /* 0: not known */
+        bool dnat;              /* the connection was destination-NATed (a port forward) */
 };
+
+/* Who a deciding rule or policy belongs to (SPEC section 6). */
+enum vnc_fw_owner {
+        VNC_FW_OWNER_ADMIN,     /* none of the tools below: the administrator's own rules */
+        VNC_FW_OWNER_VNETCFG,
+        VNC_FW_OWNER_UFW,
+        VNC_FW_OWNER_FIREWALLD,
+        VNC_FW_OWNER_DOCKER,
+        VNC_FW_OWNER_LIBVIRT,
+};
+const char *vnc_fw_owner_to_string(enum vnc_fw_owner o); /* "admin", "vnetcfg", "ufw", "firewalld", "docker", "libvirt" */
 
 struct vnc_verdict_result {
         enum vnc_verdict verdict;
-        char *evidence; /* "iptables-legacy filter FORWARD policy DROP", "nft table inet filter chain input: rule 'ip protocol icmp drop' (handle 7)" */
-        char *fix;      /* a command that would let the flow through, or NULL */
+        char *evidence; /* "nft: table ip filter chain FORWARD: policy drop (ufw)", "iptables-legacy: filter INPUT rule 2: -A INPUT -p icmp -j DROP" */
+        char *fix;      /* a command in the owner's tool that would let the flow through, or NULL */
+        enum vnc_fw_owner owner; /* of the deciding rule or policy (DROP, NAT, UNKNOWN) */
+        char *zone;     /* firewalld: the zone whose chain decides, else NULL */
 };
 void vnc_verdict_result_done(struct vnc_verdict_result *r);
 
+/* Both rule sets, read once; then judged for any number of flows. */
+struct vnc_fw_rulesets;
+int vnc_fw_rulesets_read(struct vnc_fw_rulesets **ret, struct vnc_error *e);
+/*
+ * From captures, for tests: `nft -j list ruleset` and `nft -a list ruleset`
+ * (its rule texts are the evidence, and the only place iptables-nft's xt
+ * matches appear decoded); either may be NULL. No legacy tables.
+ */
+int vnc_fw_rulesets_parse(const char *nft_json, const char *nft_text, struct vnc_fw_rulesets **ret,
+                          struct vnc_error *e);
+void vnc_fw_rulesets_free(struct vnc_fw_rulesets *rs);
+
+int vnc_fw_judge(const struct vnc_fw_rulesets *rs, const struct vnc_flow *f, struct vnc_verdict_result *ret,
+                 struct vnc_error *e);
+
+/* Read both rule sets and judge one flow (one-off callers). */
 int vnc_fw_evaluate(const struct vnc_flow *f, struct vnc_verdict_result *ret, struct vnc_error *e);

@@ -15,6 +15,9 @@ void vnc_live_free(struct vnc_live *l) {
         for (size_t i = 0; i < l->n_fw_rules; i++)
                 free(l->fw_rules[i].comment);
         free(l->fw_rules);
+        for (size_t i = 0; i < l->n_openings; i++)
+                free(l->openings[i].comment);
+        free(l->openings);
         free(l->fw_error);
         free(l->nft_error);
         free(l->fw_host_iptables_how);
@@ -25,7 +28,37 @@ void vnc_live_free(struct vnc_live *l) {
         free(l->addrs);
         free(l->routes);
         free(l->sysctls);
+        vnc_libvirt_view_done(&l->lv);
         free(l);
+}
+
+void vnc_libvirt_view_done(struct vnc_libvirt_view *v) {
+        for (size_t i = 0; i < v->n_nets; i++) {
+                free(v->nets[i].name);
+                free(v->nets[i].owner);
+                free(v->nets[i].xml);
+        }
+        free(v->nets);
+        free(v->uri);
+        free(v->error);
+        *v = (struct vnc_libvirt_view){0};
+}
+
+const struct vnc_live_lvnet *vnc_libvirt_view_find(const struct vnc_libvirt_view *v, const char *name) {
+        for (size_t i = 0; i < v->n_nets; i++)
+                if (streq(v->nets[i].name, name))
+                        return &v->nets[i];
+        return NULL;
+}
+
+struct vnc_live_lvnet *vnc_libvirt_view_add(struct vnc_libvirt_view *v) {
+        struct vnc_live_lvnet *n = realloc(v->nets, (v->n_nets + 1) * sizeof(*n));
+        if (!n)
+                return NULL;
+        v->nets = n;
+        n = &v->nets[v->n_nets++];
+        *n = (struct vnc_live_lvnet){0};
+        return n;
 }
 
 /* qsort has no context argument: the links being sorted, for the comparators. */
@@ -198,4 +231,24 @@ int vnc_live_add_fw_rule_full(struct vnc_live *l, const struct vnc_fw_rule *rule
         lr->decoded = decoded;
         lr->handle = handle;
         return 0;
+}
+
+/* vlan */
+const char *vnc_8021q_to_string(int s) {
+        static const char *const names[] = {
+                [VNC_8021Q_UNKNOWN] = "unknown",   [VNC_8021Q_LOADED] = "loaded",
+                [VNC_8021Q_BUILTIN] = "built in",  [VNC_8021Q_LOADABLE] = "loadable module",
+                [VNC_8021Q_MISSING] = "missing",   [VNC_8021Q_UNLOADABLE] = "module, loading disabled",
+        };
+        return s >= 0 && s < (int)ELEMENTSOF(names) ? names[s] : "unknown";
+}
+
+int vnc_live_add_opening(struct vnc_live *l, uint8_t place, const char *chain, const char *comment) {
+        struct vnc_live_opening *o = live_append((void **)&l->openings, &l->n_openings, sizeof(*l->openings));
+        if (!o)
+                return -ENOMEM;
+        o->place = place;
+        snprintf(o->chain, sizeof(o->chain), "%s", chain);
+        o->comment = strdup(comment);
+        return o->comment ? 0 : -ENOMEM;
 }

@@ -21,6 +21,10 @@ struct vnc_live_link {
         bool has_mac;
         uint8_t mac[6];
         bool wireless;  /* /sys/class/net/<if>/wireless or phy80211 exists */
+
+        /* vlan: kind "vlan": the lower link's ifindex and the 802.1Q id (0 for other kinds) */
+        int vlan_link;
+        uint16_t vlan_id;
 };
 
 struct vnc_live_addr {
@@ -66,6 +70,34 @@ struct vnc_live_fw_rule {
         uint64_t handle; /* nftables: the rule's handle */
 };
 
+/* A libvirt network as the daemon reports it (libvirt helper). */
+struct vnc_live_lvnet {
+        char *name;
+        char uuid[37];
+        char bridge[16];     /* <bridge name=...>, "" when none */
+        char forward[16];    /* <forward mode=...>, "" when none (isolated) */
+        char *owner;         /* "<profile>/<network>" from vnetcfg's <metadata>, NULL when none */
+        bool active, persistent, autostart;
+        char *xml;           /* the persistent (inactive) definition, for an exact undo */
+};
+
+enum vnc_lv_state {
+        VNC_LV_UNREAD = 0,   /* not consulted (libvirt not used, or "define": false) */
+        VNC_LV_UNREACHABLE,  /* no daemon answered at uri: error says why */
+        VNC_LV_OK,
+};
+
+struct vnc_libvirt_view {
+        enum vnc_lv_state state;
+        char *uri;
+        char *error;
+        struct vnc_live_lvnet *nets;
+        size_t n_nets;
+};
+void vnc_libvirt_view_done(struct vnc_libvirt_view *v);
+const struct vnc_live_lvnet *vnc_libvirt_view_find(const struct vnc_libvirt_view *v, const char *name);
+struct vnc_live_lvnet *vnc_libvirt_view_add(struct vnc_libvirt_view *v);
+
 struct vnc_live {
         struct vnc_live_link *links;
         size_t n_links;
@@ -101,11 +133,38 @@ struct vnc_live {
         bool dhcp_running;
         char dhcp_blob[17];     /* config blob it runs with, "" when unknown */
 
+        /* vlan: can this kernel make 802.1Q sub-interfaces? (enum vnc_8021q, read with the links) */
+        int vlan_8021q;
+        /* Foreign firewalls (hostfw, core/open.h), filled by vnc_open_live_read. */
+        uint8_t open_need[3];   /* per enum vnc_open_place: VNC_OPEN_INPUT/FORWARD where the host's own
+                                 * firewall would drop (firewalld: nonzero when it runs) */
+        struct vnc_live_opening {
+                uint8_t place;  /* enum vnc_open_place */
+                char chain[32]; /* iptables places: INPUT/FORWARD; firewalld: the zone */
+                char *comment;  /* iptables places: the mark; firewalld: the interface */
+        } *openings;            /* iptables: rules carrying a "vnetcfg:" comment; firewalld: every
+                                 * interface bound to a zone */
+        size_t n_openings;
+
+        /* libvirt networks at the profile's uri (filled by the engine; libvirt helper) */
+        struct vnc_libvirt_view lv;
+
         /* Lookup indexes over links (positions sorted by name and by ifindex),
          * built on the first lookup after links change. Private to live.c. */
         size_t *by_name, *by_ifindex;
         size_t n_indexed;
 };
+
+/* vlan: the kernel's 802.1Q support. */
+enum vnc_8021q {
+        VNC_8021Q_UNKNOWN,    /* not read (fixtures default to this; treated as available) */
+        VNC_8021Q_LOADED,     /* /proc/net/vlan exists */
+        VNC_8021Q_BUILTIN,    /* built into the kernel (modules.builtin) */
+        VNC_8021Q_LOADABLE,   /* a module the kernel loads on first use */
+        VNC_8021Q_MISSING,    /* neither loaded, built in, nor a module of this kernel */
+        VNC_8021Q_UNLOADABLE, /* a module, but loading is disabled (kernel.modules_disabled = 1) */
+};
+const char *vnc_8021q_to_string(int s);
 
 void vnc_live_free(struct vnc_live *l);
 const struct vnc_live_link *vnc_live_link_by_name(const struct vnc_live *l, const char *name);
@@ -116,6 +175,8 @@ struct vnc_live_link *vnc_live_add_link(struct vnc_live *l);
 struct vnc_live_addr *vnc_live_add_addr(struct vnc_live *l);
 struct vnc_live_route *vnc_live_add_route(struct vnc_live *l);
 int vnc_live_set_sysctl(struct vnc_live *l, const char *key, const char *value);
+/* Copies chain and comment. */
+int vnc_live_add_opening(struct vnc_live *l, uint8_t place, const char *chain, const char *comment);
 /* Copies comment. An iptables rule known by its comment only (not decoded). */
 int vnc_live_add_fw_rule(struct vnc_live *l, uint8_t table, const char *chain, const char *comment);
 /* A rule read back by a backend (rule->backend set); decoded: every field of rule is known. */

@@ -94,9 +94,19 @@ struct vnc_tap {
 
 struct vnc_vlan {
         uint16_t id; /* 1..4094 */
-        char trunk[VNC_IFNAMSIZ];
-        char interface[VNC_IFNAMSIZ]; /* default "<trunk>.<id>" when it fits, else required */
+        char trunk[VNC_IFNAMSIZ];     /* "" = no trunk: the VLAN lives inside the host */
+        char interface[VNC_IFNAMSIZ]; /* with a trunk: default "<trunk>.<id>" when it fits, else required;
+                                       * "" without a trunk */
         bool routed;
+};
+
+/* vlan: a tap carrying VLAN networks 802.1Q-tagged (SPEC section 2, trunk_taps). */
+struct vnc_trunk_tap {
+        struct vnc_tap tap;
+        size_t *vlans;                        /* indexes into vnc_profile.networks (mode vlan) */
+        char (*subifs)[VNC_IFNAMSIZ];         /* "<tap>.<id>" per entry of vlans, filled by validation */
+        size_t n_vlans;
+        char **vlan_names;                    /* as written, parallel to vlans (resolved by validation) */
 };
 
 struct vnc_verify_spec {
@@ -106,6 +116,9 @@ struct vnc_verify_spec {
         size_t n_unreachable;
         bool has_probe_address;
         struct vnc_ipv4_prefix probe_address;
+        /* verify (SPEC section 5): "tcp:IP:PORT" targets. NULL when every target is a plain
+         * IP, else n_targets entries: the TCP port to try, 0 for a plain IP (port 443). */
+        uint16_t *target_tcp_ports;
 };
 
 struct vnc_network {
@@ -144,6 +157,10 @@ struct vnc_profile {
         struct vnc_jsonpos *pos; /* may be NULL for profiles built in code */
         char *text;              /* the profile text as read, for the state dir copy */
         size_t text_len;
+
+        /* vlan: trunk taps (top level "trunk_taps") */
+        struct vnc_trunk_tap *trunk_taps;
+        size_t n_trunk_taps;
 };
 
 /*

@@ -4,9 +4,9 @@
  * ordered actions. Pure: no I/O, no allocation beyond the plan itself.
  *
  * Order of a plan (each phase is one batch for its backend):
- *   1. teardown of what is no longer wanted: routes, addresses, taps, bridges
+ *   1. teardown of what is no longer wanted: routes, addresses, VLAN interfaces, taps, bridges
  *   2. bridges created
- *   3. taps created (already enslaved, sized and up)
+ *   3. taps created (already enslaved, sized and up), then VLAN interfaces on trunks and trunk taps
  *   4. modifications of existing links (mtu, master, up, alias)
  *   5. addresses, 6. routes, 7. sysctls, 8. the profile's dnsmasq
  *   9. firewall: one run, so one transaction per table
@@ -21,27 +21,35 @@
 
 #include "dhcp.h"
 #include "fw.h"
+#include "open.h"
 #include "plan.h"
+#include "plan-libvirt.h"
 
 #define SYSCTL_IP_FORWARD "net.ipv4.ip_forward"
 
 enum phase {
+        PH_DEL_LIBVIRT, /* libvirt networks no longer wanted: before their bridges go */
         PH_UPLINK_BACK, /* a bridged network going away: its uplink's addresses and routes go home first */
         PH_DEL_ROUTE,
         PH_DEL_ADDR,
+        PH_DEL_VLAN,
         PH_DEL_TAP,
         PH_DEL_BRIDGE,
         PH_NEW_BRIDGE,
         PH_NEW_TAP,
+        PH_NEW_VLAN,
         PH_SET_LINK,
         PH_UPLINK, /* bridged: enslave the uplink and move its addresses and routes (one netlink batch) */
         PH_NEW_ADDR,
         PH_NEW_ROUTE,
         PH_SYSCTL,
         PH_DHCP,
+        PH_LIBVIRT, /* libvirt networks on the bridges, once those exist */
         /* Last, in one run: chains, rule deletes, rule creates, chain removal (one transaction per
          * table). Rules name interfaces, not ifindexes, so they may come after the links. */
         PH_FIREWALL,
+        /* Openings in a foreign firewall, once vnetcfg's own rules are in place (core/open.h). */
+        PH_OPEN,
         _PH_MAX,
 };
 
@@ -70,7 +78,30 @@ void vnc_plan_done(struct vnc_plan *p) {
         for (size_t i = 0; i < p->n_blobs; i++)
                 free(p->blobs[i].text);
         free(p->blobs);
+        for (size_t i = 0; i < p->n_notes; i++)
+                free(p->notes[i]);
+        free(p->notes);
         *p = (struct vnc_plan){0};
+}
+
+int vnc_plan_add_note(struct vnc_plan *p, const char *fmt, ...) {
+        char *text = NULL, **n;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        if (!text)
+                return -ENOMEM;
+        n = realloc(p->notes, (p->n_notes + 1) * sizeof(*n));
+        if (!n) {
+                free(text);
+                return -ENOMEM;
+        }
+        p->notes = n;
+        p->notes[p->n_notes++] = text;
+        return 0;
 }
 
 void vnc_blob_hash(const char *text, char ret_hash[17]) {
@@ -161,6 +192,12 @@ static const struct vnc_tap *find_tap(const struct vnc_profile *p, const char *n
                                         *ret_net = &p->networks[i];
                                 return &p->networks[i].taps[j];
                         }
+        for (size_t i = 0; p && i < p->n_trunk_taps; i++)
+                if (streq(p->trunk_taps[i].tap.name, name)) {
+                        if (ret_net)
+                                *ret_net = NULL;
+                        return &p->trunk_taps[i].tap;
+                }
         return NULL;
 }
 
@@ -173,6 +210,7 @@ static int tap_index_build(struct tap_index *ix, const struct vnc_profile *p) {
 
         for (size_t i = 0; p && i < p->n_networks; i++)
                 n += p->networks[i].n_taps;
+        n += p ? p->n_trunk_taps : 0;
         ix->refs = calloc(n ? n : 1, sizeof(*ix->refs));
         if (!ix->refs)
                 return -ENOMEM;
@@ -180,6 +218,8 @@ static int tap_index_build(struct tap_index *ix, const struct vnc_profile *p) {
                 for (size_t j = 0; j < p->networks[i].n_taps; j++)
                         ix->refs[k++] = (struct tapref){p->networks[i].taps[j].name, &p->networks[i],
                                                         &p->networks[i].taps[j]};
+        for (size_t i = 0; p && i < p->n_trunk_taps; i++) /* vlan: trunk taps belong to no one network */
+                ix->refs[k++] = (struct tapref){p->trunk_taps[i].tap.name, NULL, &p->trunk_taps[i].tap};
         qsort(ix->refs, n, sizeof(*ix->refs), cmp_tapref);
         ix->n = n;
         return 0;
@@ -233,6 +273,15 @@ static int push(struct planner *pl, enum phase ph, const struct vnc_action *a) {
         return vnc_plan_append(&pl->phase[ph], a);
 }
 
+/* vlan: the VLAN section, below. */
+static const struct vnc_network *vlan_interface_of(const struct vnc_profile *p, const char *name,
+                                                   const char **ret_lower, uint16_t *ret_id);
+static int check_vlans(struct planner *pl, const struct vnc_profile *const *others, size_t n_others);
+static bool vlan_link_wanted(const struct planner *pl, const struct vnc_live_link *l);
+static int plan_vlan_delete(struct planner *pl, const struct vnc_live_link *l);
+static int plan_vlan_subif(struct planner *pl, const struct vnc_network *n, const char *ifname, const char *lower);
+static int plan_trunk_taps(struct planner *pl);
+
 /* ---- conflicts ---------------------------------------------------------- */
 
 _printf_(3, 4) static int conflict(struct planner *pl, const char *path, const char *fmt, ...) {
@@ -264,7 +313,8 @@ static int check_name(struct planner *pl, const char *name, const char *path, co
         for (size_t i = 0; i < n_others; i++) {
                 const struct vnc_profile *o = others[i];
                 for (size_t j = 0; j < o->n_networks; j++) {
-                        if (streq(o->networks[j].bridge, name) || find_tap(o, name, NULL))
+                        if (streq(o->networks[j].bridge, name) || find_tap(o, name, NULL) ||
+                            vlan_interface_of(o, name, NULL, NULL))
                                 return conflict(pl, path, "\"%s\": %s is claimed by vnetcfg profile \"%s\"", name,
                                                 kind, o->name);
                 }
@@ -528,14 +578,6 @@ static int check_conflicts(struct planner *pl, const struct vnc_profile *const *
                         if (r < 0)
                                 return r;
                 }
-                if (n->mode == VNC_MODE_VLAN) {
-                        int line = 0, col = 0;
-                        snprintf(path, sizeof(path), "networks[%zu].mode", i);
-                        vnc_profile_locate(pl->want, path, &line, &col);
-                        return vnc_error_set_at(pl->e, VNC_ERR_PROFILE, pl->want->file, line, col, path,
-                                                "\"%s\": this mode cannot be applied by this version yet",
-                                                vnc_mode_to_string(n->mode));
-                }
                 if (n->has_nat && n->nat.uplink[0] && !vnc_live_link_by_name(pl->live, n->nat.uplink)) {
                         snprintf(path, sizeof(path), "networks[%zu].nat.uplink", i);
                         r = conflict(pl, path, "\"%s\": no such interface on this host", n->nat.uplink);
@@ -557,10 +599,20 @@ static int check_conflicts(struct planner *pl, const struct vnc_profile *const *
                                 return r;
                 }
         }
-        return 0;
+        return check_vlans(pl, others, n_others);
 }
 
 /* ---- teardown ----------------------------------------------------------- */
+
+/* The parameters a tap is created with (fixed for its life). */
+static void tap_params(struct vnc_action *a, const struct vnc_tap *t) {
+        a->has_owner = t->has_owner;
+        a->owner = t->owner;
+        a->has_group = t->has_group;
+        a->group = t->group;
+        a->vnet_hdr = t->vnet_hdr;
+        a->multi_queue = t->multi_queue;
+}
 
 /* Delete an owned link; the action carries everything its inverse needs. */
 static int plan_link_delete(struct planner *pl, const struct vnc_live_link *l) {
@@ -568,6 +620,8 @@ static int plan_link_delete(struct planner *pl, const struct vnc_live_link *l) {
         const char *net = "";
         bool is_tap = streq(l->kind, "tun");
 
+        if (streq(l->kind, "vlan"))
+                return plan_vlan_delete(pl, l);
         vnc_alias_is_profile(l->alias, pl->profile, &net);
         vnc_action_init(&a, is_tap ? VNC_ACT_TAP : VNC_ACT_BRIDGE, VNC_OP_DELETE, pl->profile, net);
         snprintf(a.ifname, sizeof(a.ifname), "%s", l->name);
@@ -580,14 +634,8 @@ static int plan_link_delete(struct planner *pl, const struct vnc_live_link *l) {
         if (is_tap) {
                 const struct vnc_tap *t = tap_index_find(&pl->applied_taps, l->name, NULL);
                 snprintf(a.master, sizeof(a.master), "%s", master_name(pl, l));
-                if (t) {
-                        a.has_owner = t->has_owner;
-                        a.owner = t->owner;
-                        a.has_group = t->has_group;
-                        a.group = t->group;
-                        a.vnet_hdr = t->vnet_hdr;
-                        a.multi_queue = t->multi_queue;
-                }
+                if (t)
+                        tap_params(&a, t);
         }
         return push(pl, is_tap ? PH_DEL_TAP : PH_DEL_BRIDGE, &a);
 }
@@ -658,6 +706,8 @@ static bool link_wanted(const struct planner *pl, const struct vnc_live_link *l)
 
         if (!pl->want)
                 return false;
+        if (streq(l->kind, "vlan"))
+                return vlan_link_wanted(pl, l);
         for (size_t i = 0; i < pl->want->n_networks; i++)
                 if (streq(pl->want->networks[i].bridge, l->name))
                         return streq(l->kind, "bridge");
@@ -728,6 +778,22 @@ static int plan_link_modify(struct planner *pl, const struct vnc_network *n, con
         return push(pl, PH_SET_LINK, &a);
 }
 
+/* A tap made enslaved to master ("" = none), sized and up; net "" for a trunk tap. */
+static int plan_tap_create(struct planner *pl, const char *net, const struct vnc_tap *t, const char *master,
+                           uint32_t mtu) {
+        struct vnc_action a;
+
+        vnc_action_init(&a, VNC_ACT_TAP, VNC_OP_CREATE, pl->profile, net);
+        snprintf(a.ifname, sizeof(a.ifname), "%s", t->name);
+        snprintf(a.master, sizeof(a.master), "%s", master);
+        a.mtu = mtu;
+        a.up = true;
+        tap_params(&a, t);
+        a.has_mac = t->has_mac;
+        memcpy(a.mac, t->mac, 6);
+        return push(pl, PH_NEW_TAP, &a);
+}
+
 static bool link_survives(const struct planner *pl, const struct vnc_live_link *l) {
         return owned(pl, l) && link_wanted(pl, l);
 }
@@ -769,25 +835,15 @@ static int plan_network(struct planner *pl, const struct vnc_network *n) {
                                 return r;
                         continue;
                 }
-                vnc_action_init(&a, VNC_ACT_TAP, VNC_OP_CREATE, pl->profile, n->name);
-                snprintf(a.ifname, sizeof(a.ifname), "%s", t->name);
-                snprintf(a.master, sizeof(a.master), "%s", n->bridge);
-                a.mtu = n->mtu;
-                a.up = true;
-                a.has_owner = t->has_owner;
-                a.owner = t->owner;
-                a.has_group = t->has_group;
-                a.group = t->group;
-                a.vnet_hdr = t->vnet_hdr;
-                a.multi_queue = t->multi_queue;
-                a.has_mac = t->has_mac;
-                memcpy(a.mac, t->mac, 6);
-                r = push(pl, PH_NEW_TAP, &a);
+                r = plan_tap_create(pl, n->name, t, n->bridge, n->mtu);
                 if (r < 0)
                         return r;
         }
 
         if (n->mode == VNC_MODE_BRIDGED && (r = plan_bridged(pl, n)) < 0)
+                return r;
+        if (n->mode == VNC_MODE_VLAN && n->has_vlan && n->vlan.trunk[0] &&
+            (r = plan_vlan_subif(pl, n, n->vlan.interface, n->vlan.trunk)) < 0)
                 return r;
         if (n->has_ipv4 && !(br && live_has_addr(pl->live, br->ifindex, &n->ipv4))) {
                 r = plan_addr(pl, PH_NEW_ADDR, VNC_OP_CREATE, n->name, n->bridge, &n->ipv4);
@@ -987,6 +1043,311 @@ static int plan_firewall(struct planner *pl, struct vnc_plan *out) {
         return 0;
 }
 
+/* ---- vlan: 802.1Q sub-interfaces on trunks and trunk taps ---------------- */
+
+/*
+ * A vlan network is a bridge like any other; with vlan.trunk, the sub-interface
+ * <trunk>.<id> (or vlan.interface) is created on the trunk and enslaved to the
+ * bridge. A trunk tap is a tap that is nobody's port, with one sub-interface
+ * <tap>.<id> per listed vlan network, each enslaved to that network's bridge.
+ * The trunk itself is never changed: it must exist, be no bridge port, and
+ * carry the network's MTU.
+ */
+
+/* The network whose VLAN interface name is (on a trunk or a trunk tap), its lower link and id. */
+static const struct vnc_network *vlan_interface_of(const struct vnc_profile *p, const char *name,
+                                                   const char **ret_lower, uint16_t *ret_id) {
+        for (size_t i = 0; p && i < p->n_networks; i++) {
+                const struct vnc_network *n = &p->networks[i];
+                if (n->has_vlan && n->vlan.interface[0] && streq(n->vlan.interface, name)) {
+                        if (ret_lower)
+                                *ret_lower = n->vlan.trunk;
+                        if (ret_id)
+                                *ret_id = n->vlan.id;
+                        return n;
+                }
+        }
+        for (size_t i = 0; p && i < p->n_trunk_taps; i++) {
+                const struct vnc_trunk_tap *tt = &p->trunk_taps[i];
+                for (size_t k = 0; k < tt->n_vlans; k++)
+                        if (tt->vlans[k] < p->n_networks && streq(tt->subifs[k], name)) {
+                                const struct vnc_network *n = &p->networks[tt->vlans[k]];
+                                if (ret_lower)
+                                        *ret_lower = tt->tap.name;
+                                if (ret_id)
+                                        *ret_id = n->vlan.id;
+                                return n;
+                        }
+        }
+        return NULL;
+}
+
+static bool needs_8021q(const struct vnc_profile *p) {
+        if (p->n_trunk_taps > 0)
+                return true;
+        for (size_t i = 0; i < p->n_networks; i++)
+                if (p->networks[i].has_vlan && p->networks[i].vlan.trunk[0])
+                        return true;
+        return false;
+}
+
+static int check_vlans(struct planner *pl, const struct vnc_profile *const *others, size_t n_others) {
+        const struct vnc_profile *p = pl->want;
+        char path[80];
+        int r;
+
+        if (needs_8021q(p) &&
+            (pl->live->vlan_8021q == VNC_8021Q_MISSING || pl->live->vlan_8021q == VNC_8021Q_UNLOADABLE))
+                return vnc_error_set(pl->e, VNC_ERR_RUNTIME, -EOPNOTSUPP,
+                                     "this kernel cannot make 802.1Q VLAN interfaces: %s",
+                                     pl->live->vlan_8021q == VNC_8021Q_MISSING
+                                             ? "it has no 8021q module (install a kernel with CONFIG_VLAN_8021Q, "
+                                               "e.g. Debian's linux-image-amd64)"
+                                             : "the 8021q module is not loaded and module loading is disabled "
+                                               "(kernel.modules_disabled = 1; load 8021q at boot: "
+                                               "echo 8021q > /etc/modules-load.d/8021q.conf)");
+
+        for (size_t i = 0; i < p->n_networks; i++) {
+                const struct vnc_network *n = &p->networks[i];
+                if (!n->has_vlan || !n->vlan.trunk[0])
+                        continue;
+                const struct vnc_live_link *t = vnc_live_link_by_name(pl->live, n->vlan.trunk);
+                snprintf(path, sizeof(path), "networks[%zu].vlan.trunk", i);
+                if (!t)
+                        return conflict(pl, path, "\"%s\": no such interface on this host (the trunk must exist)",
+                                        n->vlan.trunk);
+                const struct vnc_live_link *m = vnc_live_link_by_index(pl->live, t->master);
+                if (m)
+                        return conflict(pl, path,
+                                        "\"%s\" is a port of \"%s\": a trunk must be no bridge port; take it out first "
+                                        "(ip link set %s nomaster)",
+                                        n->vlan.trunk, m->name, n->vlan.trunk);
+                if (n->mtu && t->mtu < n->mtu) {
+                        snprintf(path, sizeof(path), "networks[%zu].mtu", i);
+                        return conflict(pl, path,
+                                        "%u: above the MTU %u of trunk \"%s\"; raise the trunk's MTU (ip link set %s "
+                                        "mtu %u) or lower this one",
+                                        n->mtu, t->mtu, n->vlan.trunk, n->vlan.trunk, n->mtu);
+                }
+                snprintf(path, sizeof(path), "networks[%zu].vlan.interface", i);
+                if ((r = check_name(pl, n->vlan.interface, path, "VLAN interface", others, n_others)) < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < p->n_trunk_taps; i++) {
+                const struct vnc_trunk_tap *tt = &p->trunk_taps[i];
+                snprintf(path, sizeof(path), "trunk_taps[%zu].name", i);
+                if ((r = check_name(pl, tt->tap.name, path, "tap", others, n_others)) < 0)
+                        return r;
+                for (size_t k = 0; k < tt->n_vlans; k++) {
+                        snprintf(path, sizeof(path), "trunk_taps[%zu].vlans[%zu]", i, k);
+                        if ((r = check_name(pl, tt->subifs[k], path, "VLAN interface", others, n_others)) < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* An owned VLAN link is kept when the profile still wants it on the same lower link with the same id,
+ * and that lower link stays (a trunk tap deleted and made again takes its sub-interfaces with it). */
+static bool vlan_link_wanted(const struct planner *pl, const struct vnc_live_link *l) {
+        const char *lower = NULL;
+        uint16_t id = 0;
+
+        if (!vlan_interface_of(pl->want, l->name, &lower, &id) || id != l->vlan_id)
+                return false;
+        const struct vnc_live_link *low = vnc_live_link_by_index(pl->live, l->vlan_link);
+        if (!low || !streq(low->name, lower))
+                return false;
+        return !owned(pl, low) || link_wanted(pl, low);
+}
+
+static int plan_vlan_delete(struct planner *pl, const struct vnc_live_link *l) {
+        const struct vnc_live_link *low = vnc_live_link_by_index(pl->live, l->vlan_link);
+        const char *net = "";
+        struct vnc_action a;
+
+        vnc_alias_is_profile(l->alias, pl->profile, &net);
+        vnc_action_init(&a, VNC_ACT_VLAN, VNC_OP_DELETE, pl->profile, net);
+        snprintf(a.ifname, sizeof(a.ifname), "%s", l->name);
+        snprintf(a.alias, sizeof(a.alias), "%s", l->alias);
+        snprintf(a.vlan_link, sizeof(a.vlan_link), "%s", low ? low->name : "");
+        snprintf(a.master, sizeof(a.master), "%s", master_name(pl, l));
+        a.vlan_id = l->vlan_id;
+        a.mtu = l->mtu;
+        a.up = l->admin_up;
+        a.has_mac = l->has_mac;
+        memcpy(a.mac, l->mac, 6);
+        return push(pl, PH_DEL_VLAN, &a);
+}
+
+/* ifname on lower, enslaved to n's bridge: created, or its mtu/master/up/alias put right. */
+static int plan_vlan_subif(struct planner *pl, const struct vnc_network *n, const char *ifname, const char *lower) {
+        const struct vnc_live_link *l = vnc_live_link_by_name(pl->live, ifname);
+        struct vnc_action a;
+
+        if (l && link_survives(pl, l))
+                return plan_link_modify(pl, n, l, n->bridge);
+        vnc_action_init(&a, VNC_ACT_VLAN, VNC_OP_CREATE, pl->profile, n->name);
+        snprintf(a.ifname, sizeof(a.ifname), "%s", ifname);
+        snprintf(a.vlan_link, sizeof(a.vlan_link), "%s", lower);
+        snprintf(a.master, sizeof(a.master), "%s", n->bridge);
+        a.vlan_id = n->vlan.id;
+        a.mtu = n->mtu;
+        a.up = true;
+        return push(pl, PH_NEW_VLAN, &a);
+}
+
+/* Each trunk tap: the tap (no master, MTU the largest of its VLANs'), then its sub-interfaces. */
+static int plan_trunk_taps(struct planner *pl) {
+        const struct vnc_profile *p = pl->want;
+        int r;
+
+        for (size_t i = 0; p && i < p->n_trunk_taps; i++) {
+                const struct vnc_trunk_tap *tt = &p->trunk_taps[i];
+                const struct vnc_tap *t = &tt->tap;
+                const struct vnc_live_link *tl = vnc_live_link_by_name(pl->live, t->name);
+                struct vnc_network carrier = {.name = ""}; /* the tap's own settings, as a network's */
+
+                bool sized = false;
+                for (size_t k = 0; k < tt->n_vlans; k++) {
+                        uint32_t m = p->networks[tt->vlans[k]].mtu;
+                        sized |= m != 0;
+                        if ((m ? m : 1500) > carrier.mtu)
+                                carrier.mtu = m ? m : 1500;
+                }
+                if (!sized)
+                        carrier.mtu = 0; /* nothing asked: the kernel's defaults everywhere */
+                if (tl && link_survives(pl, tl))
+                        r = plan_link_modify(pl, &carrier, tl, "");
+                else
+                        r = plan_tap_create(pl, "", t, "", carrier.mtu);
+                if (r < 0)
+                        return r;
+                for (size_t k = 0; k < tt->n_vlans; k++) {
+                        /* A sub-interface of a sized tap gets its own network's MTU, 1500 when unset. */
+                        struct vnc_network nn = p->networks[tt->vlans[k]];
+                        if (!nn.mtu && sized)
+                                nn.mtu = 1500;
+                        if ((r = plan_vlan_subif(pl, &nn, tt->subifs[k], t->name)) < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* ---- openings in a foreign firewall (core/open.h) ------------------------ */
+
+static bool opening_live(const struct vnc_live *l, uint8_t place, const char *chain, const char *comment) {
+        for (size_t i = 0; i < l->n_openings; i++)
+                if (l->openings[i].place == place && streq(l->openings[i].chain, chain) &&
+                    streq(l->openings[i].comment, comment))
+                        return true;
+        return false;
+}
+
+static unsigned open_chain_bit(const char *chain) {
+        return streq(chain, "INPUT") ? VNC_OPEN_INPUT : streq(chain, "FORWARD") ? VNC_OPEN_FORWARD : 0;
+}
+
+static int push_opening(struct planner *pl, enum vnc_action_op op, uint8_t place, const struct vnc_fw_rule *rule,
+                        const char *ifname, const char *zone) {
+        struct vnc_action a;
+        vnc_action_init(&a, VNC_ACT_FW_OPEN, op, pl->profile, NULL);
+        a.place = place;
+        if (rule) {
+                a.rule = *rule;
+                const char *net = strchr(rule->comment, '/');
+                if (net)
+                        snprintf(a.network, sizeof(a.network), "%.*s", (int)strcspn(net + 1, " "), net + 1);
+        } else {
+                snprintf(a.ifname, sizeof(a.ifname), "%s", ifname);
+                snprintf(a.zone, sizeof(a.zone), "%s", zone);
+        }
+        return push(pl, PH_OPEN, &a);
+}
+
+static const struct vnc_fw_rule *find_rule(const struct vnc_fw_rule *rules, size_t n, const char *chain,
+                                           const char *comment) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(rules[i].chain, chain) && streq(rules[i].comment, comment))
+                        return &rules[i];
+        return NULL;
+}
+
+static const struct vnc_network *network_by_bridge(const struct vnc_profile *p, const char *bridge) {
+        for (size_t i = 0; p && i < p->n_networks; i++)
+                if (streq(p->networks[i].bridge, bridge))
+                        return &p->networks[i];
+        return NULL;
+}
+
+/* firewalld: the zone the live host has the interface in, or NULL. */
+static const char *live_zone_of(const struct vnc_live *l, const char *ifname) {
+        for (size_t i = 0; i < l->n_openings; i++)
+                if (l->openings[i].place == VNC_OPEN_FIREWALLD && streq(l->openings[i].comment, ifname))
+                        return l->openings[i].chain;
+        return NULL;
+}
+
+static int plan_openings(struct planner *pl) {
+        _cleanup_free_ struct vnc_fw_rule *want = NULL, *had = NULL;
+        size_t nw = 0, nh = 0;
+        char prefix[VNC_ALIAS_MAX + 1];
+        const struct vnc_live *l = pl->live;
+        int r;
+
+        if (pl->want && (r = vnc_open_rules_for_profile(pl->want, &want, &nw)) < 0)
+                return r;
+        if (pl->applied && (r = vnc_open_rules_for_profile(pl->applied, &had, &nh)) < 0)
+                return r;
+        snprintf(prefix, sizeof(prefix), "vnetcfg:%s/", pl->profile);
+
+        for (uint8_t place = VNC_OPEN_IPT_NFT; place <= VNC_OPEN_IPT_LEGACY; place++) {
+                /* Ours that are no longer wanted there (the rule from a generation, for an exact undo). */
+                for (size_t i = 0; i < l->n_openings; i++) {
+                        const struct vnc_live_opening *o = &l->openings[i];
+                        if (o->place != place || strncmp(o->comment, prefix, strlen(prefix)) != 0)
+                                continue;
+                        const struct vnc_fw_rule *w = find_rule(want, nw, o->chain, o->comment);
+                        if (w && (l->open_need[place] & open_chain_bit(o->chain)))
+                                continue;
+                        struct vnc_fw_rule orphan = {.table = VNC_FW_TABLE_FILTER, .icmp_type = -1};
+                        const struct vnc_fw_rule *known = w ? w : find_rule(had, nh, o->chain, o->comment);
+                        if (!known) {
+                                snprintf(orphan.chain, sizeof(orphan.chain), "%.15s", o->chain);
+                                snprintf(orphan.comment, sizeof(orphan.comment), "%s", o->comment);
+                                known = &orphan;
+                        }
+                        if ((r = push_opening(pl, VNC_OP_DELETE, place, known, NULL, NULL)) < 0)
+                                return r;
+                }
+                for (size_t i = 0; i < nw; i++)
+                        if ((l->open_need[place] & open_chain_bit(want[i].chain)) &&
+                            !opening_live(l, place, want[i].chain, want[i].comment) &&
+                            (r = push_opening(pl, VNC_OP_CREATE, place, &want[i], NULL, NULL)) < 0)
+                                return r;
+        }
+
+        /* firewalld: each bridge of ours in the zone its mode asks for. */
+        for (size_t i = 0; pl->applied && i < pl->applied->n_networks; i++) {
+                const struct vnc_network *n = &pl->applied->networks[i];
+                const char *zone = vnc_open_firewalld_zone(n), *cur = live_zone_of(l, n->bridge);
+                const struct vnc_network *w = network_by_bridge(pl->want, n->bridge);
+                const char *wz = w && l->open_need[VNC_OPEN_FIREWALLD] ? vnc_open_firewalld_zone(w) : NULL;
+                if (zone && cur && streq(cur, zone) && !streq_ptr(wz, zone) &&
+                    (r = push_opening(pl, VNC_OP_DELETE, VNC_OPEN_FIREWALLD, NULL, n->bridge, zone)) < 0)
+                        return r;
+        }
+        for (size_t i = 0; l->open_need[VNC_OPEN_FIREWALLD] && pl->want && i < pl->want->n_networks; i++) {
+                const struct vnc_network *n = &pl->want->networks[i];
+                const char *zone = vnc_open_firewalld_zone(n), *cur = live_zone_of(l, n->bridge);
+                if (zone && !streq_ptr(cur, zone) &&
+                    (r = push_opening(pl, VNC_OP_CREATE, VNC_OPEN_FIREWALLD, NULL, n->bridge, zone)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* ---- dhcp ---------------------------------------------------------------- */
 
 static int plan_dhcp(struct planner *pl, struct vnc_plan *blobs) {
@@ -1040,6 +1401,9 @@ int vnc_plan_compute(const struct vnc_profile *want, const struct vnc_profile *a
                 if (r < 0)
                         goto finish;
         }
+        r = vnc_plan_libvirt(want, applied, live, &pl.phase[PH_DEL_LIBVIRT], &pl.phase[PH_LIBVIRT], ret, e);
+        if (r < 0)
+                goto finish;
         r = plan_l3_teardown(&pl);
         if (r < 0)
                 goto finish;
@@ -1051,9 +1415,14 @@ int vnc_plan_compute(const struct vnc_profile *want, const struct vnc_profile *a
                 if (r < 0)
                         goto finish;
         }
+        r = plan_trunk_taps(&pl);
+        if (r < 0)
+                goto finish;
         r = plan_sysctls(&pl);
         if (r >= 0)
                 r = plan_firewall(&pl, ret);
+        if (r >= 0)
+                r = plan_openings(&pl);
         if (r >= 0)
                 r = plan_dhcp(&pl, ret);
         if (r < 0)

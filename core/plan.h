@@ -20,6 +20,11 @@ struct vnc_plan {
         /* The firewall backend the plan's rules are for, and why (SPEC section 4: plan and status say it). */
         uint8_t fw_backend; /* enum vnc_fw_backend; VNC_FW_AUTO when nothing was planned (removal) */
         char fw_reason[VNC_FW_REASON_MAX];
+
+        /* What the plan leaves out and why, one sentence each ("libvirt: no daemon answers ...";
+         * libvirt helper) */
+        char **notes;
+        size_t n_notes;
 };
 
 void vnc_plan_done(struct vnc_plan *p);
@@ -27,6 +32,7 @@ void vnc_plan_done(struct vnc_plan *p);
 int vnc_plan_add_blob(struct vnc_plan *p, const char *text, char ret_hash[17]);
 void vnc_blob_hash(const char *text, char ret_hash[17]);
 int vnc_plan_append(struct vnc_plan *p, const struct vnc_action *a);
+int vnc_plan_add_note(struct vnc_plan *p, const char *fmt, ...) _printf_(2, 3);
 
 /*
  * The planner: pure, no I/O. Compares what the profile wants with what the

@@ -548,7 +548,15 @@ static int resolve_account(const struct vnc_profile *p, struct vnc_error *e, con
         }
 }
 
+static int resolve_tap_accounts(struct vnc_profile *p, struct vnc_error *e, const char *base, struct vnc_tap *t);
+
 static int resolve_accounts(struct vnc_profile *p, struct vnc_error *e) {
+        for (size_t i = 0; i < p->n_trunk_taps; i++) {
+                _cleanup_free_ char *base = vnc_strdup_printf("trunk_taps[%zu]", i);
+                int r = base ? resolve_tap_accounts(p, e, base, &p->trunk_taps[i].tap) : -ENOMEM;
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < p->n_networks; i++)
                 for (size_t j = 0; j < p->networks[i].n_taps; j++) {
                         struct vnc_tap *t = &p->networks[i].taps[j];
@@ -574,9 +582,28 @@ static int resolve_accounts(struct vnc_profile *p, struct vnc_error *e) {
         return 0;
 }
 
+static int resolve_tap_accounts(struct vnc_profile *p, struct vnc_error *e, const char *base, struct vnc_tap *t) {
+        uint32_t id = 0;
+        int r;
+
+        if (t->has_owner && t->owner_name && !all_digits(t->owner_name)) {
+                _cleanup_free_ char *path = vnc_strdup_printf("%s.owner", base);
+                if ((r = resolve_account(p, e, path, false, t->owner_name, &id)) < 0)
+                        return r;
+                t->owner = id;
+        }
+        if (t->has_group && t->group_name && !all_digits(t->group_name)) {
+                _cleanup_free_ char *path = vnc_strdup_printf("%s.group", base);
+                if ((r = resolve_account(p, e, path, true, t->group_name, &id)) < 0)
+                        return r;
+                t->group = id;
+        }
+        return 0;
+}
+
 /* ------------------------------------------------------------ sections */
 
-static const char *const top_keys[] = {"$schema", "version", "name", "libvirt", "firewall", "networks", NULL};
+static const char *const top_keys[] = {"$schema", "version", "name", "libvirt", "firewall", "networks", "trunk_taps", NULL};
 static const char *const top_required[] = {"version", "name", "networks", NULL};
 static const char *const libvirt_keys[] = {"uri", "define", NULL};
 static const char *const firewall_keys[] = {"backend", NULL};
@@ -593,11 +620,13 @@ static const char *const nat_keys[] = {"uplink", "port_forwards", NULL};
 static const char *const forward_keys[] = {"proto", "host_port", "guest", "guest_port", "host_address", NULL};
 static const char *const forward_required[] = {"proto", "host_port", "guest", "guest_port", NULL};
 static const char *const vlan_keys[] = {"id", "trunk", "interface", "routed", NULL};
-static const char *const vlan_required[] = {"id", "trunk", NULL};
+static const char *const vlan_required[] = {"id", NULL};
 static const char *const route_keys[] = {"to", "via", NULL};
 static const char *const route_required[] = {"to", "via", NULL};
 static const char *const tap_keys[] = {"name", "owner", "group", "vnet_hdr", "multi_queue", "mac", NULL};
 static const char *const tap_required[] = {"name", NULL};
+static const char *const trunk_tap_keys[] = {"name", "vlans", "owner", "group", "vnet_hdr", "multi_queue", "mac", NULL};
+static const char *const trunk_tap_required[] = {"name", "vlans", NULL};
 static const char *const verify_keys[] = {"targets", "unreachable", "probe_address", NULL};
 static const char *const mode_names[] = {"nat", "host-only", "bridged", "vlan", "routed", "isolated", NULL};
 static const char *const backend_names[] = {"auto", "iptables", "nftables", NULL};
@@ -636,6 +665,60 @@ static int parse_ipv4_list(struct pctx *c, json_t *obj, const char *key, uint32_
                 if (r < 0)
                         return r;
                 (*ret_n)++;
+        }
+        if (c->oom)
+                return -ENOMEM;
+        pop(c, mark);
+        return 1;
+}
+
+/* verify.targets: "A.B.C.D", or "tcp:A.B.C.D:PORT" for the TCP check of SPEC section 5. */
+static int parse_targets(struct pctx *c, json_t *obj, struct vnc_verify_spec *vs) {
+        json_t *arr, *el;
+        size_t mark = 0, n;
+        int r = get_array(c, obj, "targets", &arr, &mark);
+        if (r <= 0)
+                return r;
+        n = json_array_size(arr);
+        if (n > 0) {
+                vs->targets = calloc(n, sizeof(*vs->targets));
+                if (!vs->targets)
+                        return oom(c);
+        }
+        FOREACH_ELEMENT(c, arr, i, el, m) {
+                const char *s = NULL;
+                if ((r = cur_string(c, el, &s)) < 0)
+                        return r;
+                if (strncmp(s, "tcp:", 4) != 0) {
+                        if ((r = ipv4_cur(c, el, &vs->targets[i])) < 0)
+                                return r;
+                        vs->n_targets++;
+                        continue;
+                }
+                const char *colon = strrchr(s + 4, ':');
+                char ip[16];
+                long long port = 0;
+                char *end = NULL;
+                size_t iplen = colon ? (size_t)(colon - (s + 4)) : 0;
+                if (colon && iplen < sizeof(ip)) {
+                        memcpy(ip, s + 4, iplen);
+                        ip[iplen] = 0;
+                        errno = 0;
+                        port = strtoll(colon + 1, &end, 10);
+                }
+                if (!colon || iplen >= sizeof(ip) || vnc_ipv4_parse(ip, &vs->targets[i]) < 0 || !end ||
+                    *end || end == colon + 1 || colon[1] == '+' || colon[1] == '-' || errno || port < 1 ||
+                    port > 65535 || strlen(s) != json_string_length(el)) {
+                        _cleanup_free_ char *q = quote_cur(c, el);
+                        return perr(c, "%s: not a target (expected A.B.C.D or tcp:A.B.C.D:PORT, PORT 1..65535)", q);
+                }
+                if (!vs->target_tcp_ports) {
+                        vs->target_tcp_ports = calloc(n, sizeof(*vs->target_tcp_ports));
+                        if (!vs->target_tcp_ports)
+                                return oom(c);
+                }
+                vs->target_tcp_ports[i] = (uint16_t)port;
+                vs->n_targets++;
         }
         if (c->oom)
                 return -ENOMEM;
@@ -745,10 +828,18 @@ static int parse_vlan(struct pctx *c, json_t *obj, struct vnc_vlan *vl) {
         vl->id = (uint16_t)x;
         if ((r = get_ifname(c, obj, "trunk", vl->trunk)) < 0 || (r = get_bool(c, obj, "routed", &vl->routed)) < 0)
                 return r;
+        bool has_trunk = vl->trunk[0] != 0;
         r = get_ifname(c, obj, "interface", vl->interface);
         if (r < 0)
                 return r;
-        if (r == 0) {
+        if (r > 0 && !has_trunk) {
+                size_t im;
+                if ((r = push_key(c, "interface", &im)) < 0)
+                        return r;
+                return perr(c, "\"%s\": only with \"trunk\" (a VLAN without a trunk lives inside the host and "
+                            "has no sub-interface)", vl->interface);
+        }
+        if (r == 0 && has_trunk) {
                 _cleanup_free_ char *def = vnc_strdup_printf("%s.%u", vl->trunk, vl->id);
                 if (!def)
                         return oom(c);
@@ -779,6 +870,66 @@ static int parse_routes(struct pctx *c, json_t *arr, struct vnc_network *n) {
         return c->oom ? -ENOMEM : 0;
 }
 
+/* The fields of a tap (taps[] and trunk_taps[]); el's shape is checked by the caller. */
+static int parse_tap_fields(struct pctx *c, json_t *el, struct vnc_tap *t) {
+        uint32_t id = 0;
+        int r;
+
+        if ((r = get_ifname(c, el, "name", t->name)) < 0)
+                return r;
+        if ((r = get_account(c, el, "owner", &t->has_owner, &id, &t->owner_name)) < 0)
+                return r;
+        t->owner = id;
+        id = 0;
+        if ((r = get_account(c, el, "group", &t->has_group, &id, &t->group_name)) < 0)
+                return r;
+        t->group = id;
+        if ((r = get_bool(c, el, "vnet_hdr", &t->vnet_hdr)) < 0 ||
+            (r = get_bool(c, el, "multi_queue", &t->multi_queue)) < 0 || (r = get_mac(c, el, "mac", t->mac)) < 0)
+                return r;
+        t->has_mac = r > 0;
+        return 0;
+}
+
+/* trunk_taps[]: a tap and the names of the vlan networks it carries tagged (resolved by validation). */
+static int parse_trunk_taps(struct pctx *c, json_t *arr, struct vnc_profile *p) {
+        json_t *el, *vl, *name;
+        size_t vm;
+        int r;
+
+        if (json_array_size(arr) > 0) {
+                p->trunk_taps = calloc(json_array_size(arr), sizeof(*p->trunk_taps));
+                if (!p->trunk_taps)
+                        return oom(c);
+        }
+        FOREACH_ELEMENT(c, arr, i, el, m) {
+                struct vnc_trunk_tap *tt = &p->trunk_taps[i];
+
+                p->n_trunk_taps++;
+                if ((r = object_shape(c, el, trunk_tap_keys, trunk_tap_required)) < 0 ||
+                    (r = parse_tap_fields(c, el, &tt->tap)) < 0 || (r = get_array(c, el, "vlans", &vl, &vm)) < 0)
+                        return r;
+                size_t n = json_array_size(vl);
+                if (n == 0)
+                        return perr(c, "must list at least one network of mode \"vlan\"");
+                tt->vlans = calloc(n, sizeof(*tt->vlans));
+                tt->subifs = calloc(n, sizeof(*tt->subifs));
+                tt->vlan_names = calloc(n, sizeof(*tt->vlan_names));
+                if (!tt->vlans || !tt->subifs || !tt->vlan_names)
+                        return oom(c);
+                FOREACH_ELEMENT(c, vl, k, name, km) {
+                        if (!json_is_string(name))
+                                return type_error(c, name, "a network name (a string)");
+                        tt->vlan_names[k] = strdup(json_string_value(name));
+                        if (!tt->vlan_names[k])
+                                return oom(c);
+                        tt->n_vlans++;
+                }
+                pop(c, vm);
+        }
+        return c->oom ? -ENOMEM : 0;
+}
+
 static int parse_taps(struct pctx *c, json_t *arr, struct vnc_network *n) {
         json_t *el;
         int r;
@@ -790,25 +941,10 @@ static int parse_taps(struct pctx *c, json_t *arr, struct vnc_network *n) {
         }
         FOREACH_ELEMENT(c, arr, i, el, m) {
                 struct vnc_tap *t = &n->taps[i];
-                uint32_t id = 0;
 
                 n->n_taps++;
-                if ((r = object_shape(c, el, tap_keys, tap_required)) < 0 ||
-                    (r = get_ifname(c, el, "name", t->name)) < 0)
+                if ((r = object_shape(c, el, tap_keys, tap_required)) < 0 || (r = parse_tap_fields(c, el, t)) < 0)
                         return r;
-                id = 0;
-                if ((r = get_account(c, el, "owner", &t->has_owner, &id, &t->owner_name)) < 0)
-                        return r;
-                t->owner = id;
-                id = 0;
-                if ((r = get_account(c, el, "group", &t->has_group, &id, &t->group_name)) < 0)
-                        return r;
-                t->group = id;
-                if ((r = get_bool(c, el, "vnet_hdr", &t->vnet_hdr)) < 0 ||
-                    (r = get_bool(c, el, "multi_queue", &t->multi_queue)) < 0 ||
-                    (r = get_mac(c, el, "mac", t->mac)) < 0)
-                        return r;
-                t->has_mac = r > 0;
         }
         return c->oom ? -ENOMEM : 0;
 }
@@ -924,7 +1060,7 @@ static int parse_network(struct pctx *c, json_t *obj, struct vnc_network *n) {
         if (r > 0) {
                 struct vnc_verify_spec *vs = &n->verify;
                 if ((r = object_shape(c, v, verify_keys, NULL)) < 0 ||
-                    (r = parse_ipv4_list(c, v, "targets", &vs->targets, &vs->n_targets)) < 0 ||
+                    (r = parse_targets(c, v, vs)) < 0 ||
                     (r = parse_ipv4_list(c, v, "unreachable", &vs->unreachable, &vs->n_unreachable)) < 0 ||
                     (r = get_prefix(c, v, "probe_address", &vs->probe_address)) < 0)
                         return r;
@@ -1044,7 +1180,39 @@ static int parse_top(struct pctx *c, json_t *root) {
         if (c->oom)
                 return -ENOMEM;
         pop(c, mark);
+
+        if ((r = get_array(c, root, "trunk_taps", &arr, &mark)) < 0)
+                return r;
+        if (r > 0) {
+                if ((r = parse_trunk_taps(c, arr, p)) < 0)
+                        return r;
+                pop(c, mark);
+        }
         return 0;
+}
+
+/* trunk_taps[].vlans: network names -> indexes (SIZE_MAX when none), and the sub-interface names.
+ * validate.c reports what does not resolve or does not fit. */
+static void resolve_trunk_taps(struct vnc_profile *p) {
+        for (size_t i = 0; i < p->n_trunk_taps; i++) {
+                struct vnc_trunk_tap *tt = &p->trunk_taps[i];
+                for (size_t k = 0; k < tt->n_vlans; k++) {
+                        tt->vlans[k] = SIZE_MAX;
+                        tt->subifs[k][0] = 0;
+                        for (size_t n = 0; n < p->n_networks; n++)
+                                if (streq(p->networks[n].name, tt->vlan_names[k])) {
+                                        tt->vlans[k] = n;
+                                        break;
+                                }
+                        size_t n = tt->vlans[k];
+                        if (n != SIZE_MAX && p->networks[n].has_vlan) {
+                                char buf[32];
+                                snprintf(buf, sizeof(buf), "%s.%u", tt->tap.name, p->networks[n].vlan.id);
+                                if (strlen(buf) < VNC_IFNAMSIZ)
+                                        memcpy(tt->subifs[k], buf, strlen(buf) + 1);
+                        }
+                }
+        }
 }
 
 /* ---------------------------------------------------------------- load */
@@ -1087,6 +1255,7 @@ int vnc_profile_load_buffer(const char *file, const char *text, size_t len, stru
         r = parse_top(&c, root);
         if (r < 0)
                 goto fail;
+        resolve_trunk_taps(p);
         r = vnc_profile_validate(p, e);
         if (r < 0)
                 goto fail;
@@ -1177,9 +1346,21 @@ void vnc_profile_free(struct vnc_profile *p) {
                 }
                 free(n->taps);
                 free(n->verify.targets);
+                free(n->verify.target_tcp_ports);
                 free(n->verify.unreachable);
         }
         free(p->networks);
+        for (size_t i = 0; i < p->n_trunk_taps; i++) {
+                struct vnc_trunk_tap *tt = &p->trunk_taps[i];
+                free(tt->tap.owner_name);
+                free(tt->tap.group_name);
+                for (size_t k = 0; k < tt->n_vlans; k++)
+                        free(tt->vlan_names[k]);
+                free(tt->vlan_names);
+                free(tt->vlans);
+                free(tt->subifs);
+        }
+        free(p->trunk_taps);
         free(p->file);
         free(p->libvirt_uri);
         vnc_jsonpos_free(p->pos);

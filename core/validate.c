@@ -162,7 +162,7 @@ static int check_mode(struct vctx *c, size_t i, const struct vnc_network *n) {
                 return verr_path(c, true, path, "only allowed with mode \"bridged\", not \"%s\"", mode);
         }
         if (n->mode == VNC_MODE_VLAN && !n->has_vlan)
-                return verr_path(c, false, mpath, "\"vlan\": requires \"vlan\": {\"id\": 1..4094, \"trunk\": ...}");
+                return verr_path(c, false, mpath, "\"vlan\": requires \"vlan\": {\"id\": 1..4094}");
         if (n->mode != VNC_MODE_VLAN && n->has_vlan) {
                 _cleanup_free_ char *path = NPATH(i, ".vlan");
                 return verr_path(c, true, path, "only allowed with mode \"vlan\", not \"%s\"", mode);
@@ -411,7 +411,7 @@ static int check_verify(struct vctx *c, size_t i, const struct vnc_network *n) {
 
 /* ------------------------------------------------------- across networks */
 
-enum ifkind { IF_BRIDGE, IF_VLAN, IF_TAP };
+enum ifkind { IF_BRIDGE, IF_VLAN, IF_TAP, IF_TRUNK_TAP, IF_SUBIF };
 
 struct ifname_use {
         const char *name;
@@ -434,6 +434,10 @@ static char *use_path(const struct ifname_use *u) {
                 return vnc_strdup_printf("networks[%zu].bridge", u->net);
         case IF_VLAN:
                 return vnc_strdup_printf("networks[%zu].vlan.interface", u->net);
+        case IF_TRUNK_TAP:
+                return vnc_strdup_printf("trunk_taps[%zu].name", u->net);
+        case IF_SUBIF:
+                return vnc_strdup_printf("trunk_taps[%zu].vlans[%zu]", u->net, u->idx);
         case IF_TAP:
         default:
                 return vnc_strdup_printf("networks[%zu].taps[%zu].name", u->net, u->idx);
@@ -446,6 +450,10 @@ static char *use_describe(const struct ifname_use *u) {
                 return vnc_strdup_printf("the bridge of networks[%zu]", u->net);
         case IF_VLAN:
                 return vnc_strdup_printf("the VLAN interface of networks[%zu]", u->net);
+        case IF_TRUNK_TAP:
+                return vnc_strdup_printf("trunk tap trunk_taps[%zu]", u->net);
+        case IF_SUBIF:
+                return vnc_strdup_printf("the sub-interface of trunk_taps[%zu].vlans[%zu]", u->net, u->idx);
         case IF_TAP:
         default:
                 return vnc_strdup_printf("tap networks[%zu].taps[%zu]", u->net, u->idx);
@@ -461,6 +469,8 @@ static int check_created_names(struct vctx *c) {
 
         for (size_t i = 0; i < p->n_networks; i++)
                 total += 2 + p->networks[i].n_taps;
+        for (size_t i = 0; i < p->n_trunk_taps; i++)
+                total += 1 + p->trunk_taps[i].n_vlans;
         u = calloc(total, sizeof(*u));
         if (!u)
                 return vnc_error_set(c->e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
@@ -468,7 +478,7 @@ static int check_created_names(struct vctx *c) {
                 const struct vnc_network *nw = &p->networks[i];
                 u[n] = (struct ifname_use){.name = nw->bridge, .kind = IF_BRIDGE, .net = i, .seq = n};
                 n++;
-                if (nw->has_vlan) {
+                if (nw->has_vlan && nw->vlan.interface[0]) {
                         u[n] = (struct ifname_use){.name = nw->vlan.interface, .kind = IF_VLAN, .net = i, .seq = n};
                         n++;
                 }
@@ -476,6 +486,17 @@ static int check_created_names(struct vctx *c) {
                         u[n] = (struct ifname_use){.name = nw->taps[j].name, .kind = IF_TAP, .net = i, .idx = j, .seq = n};
                         n++;
                 }
+        }
+        for (size_t i = 0; i < p->n_trunk_taps; i++) {
+                const struct vnc_trunk_tap *tt = &p->trunk_taps[i];
+                u[n] = (struct ifname_use){.name = tt->tap.name, .kind = IF_TRUNK_TAP, .net = i, .seq = n};
+                n++;
+                for (size_t k = 0; k < tt->n_vlans; k++)
+                        if (tt->subifs[k][0]) {
+                                u[n] = (struct ifname_use){.name = tt->subifs[k], .kind = IF_SUBIF, .net = i, .idx = k,
+                                                           .seq = n};
+                                n++;
+                        }
         }
         qsort(u, n, sizeof(*u), ifname_cmp);
         for (size_t k = 1; k < n; k++) {
@@ -504,12 +525,15 @@ static char *created_by_profile(const struct vnc_profile *p, const char *name) {
                 const struct vnc_network *nw = &p->networks[i];
                 if (streq(nw->bridge, name))
                         return vnc_strdup_printf("the bridge of networks[%zu]", i);
-                if (nw->has_vlan && streq(nw->vlan.interface, name))
+                if (nw->has_vlan && nw->vlan.interface[0] && streq(nw->vlan.interface, name))
                         return vnc_strdup_printf("the VLAN interface of networks[%zu]", i);
                 for (size_t j = 0; j < nw->n_taps; j++)
                         if (streq(nw->taps[j].name, name))
                                 return vnc_strdup_printf("tap networks[%zu].taps[%zu]", i, j);
         }
+        for (size_t i = 0; i < p->n_trunk_taps; i++)
+                if (streq(p->trunk_taps[i].tap.name, name))
+                        return vnc_strdup_printf("trunk tap trunk_taps[%zu] (list the network in its \"vlans\")", i);
         return NULL;
 }
 
@@ -534,7 +558,7 @@ static int check_existing_names(struct vctx *c) {
                                         return verr_path(c, false, path, "%s: already the uplink of networks[%zu]", q, k);
                                 }
                 }
-                if (n->has_vlan) {
+                if (n->has_vlan && n->vlan.trunk[0]) {
                         _cleanup_free_ char *path = NPATH(i, ".vlan.trunk");
                         _cleanup_free_ char *by = created_by_profile(p, n->vlan.trunk);
                         if (by) {
@@ -667,6 +691,48 @@ static int check_forward_clash(struct vctx *c) {
         return 0;
 }
 
+/* trunk_taps: each listed network exists, is of mode vlan, appears once; "<tap>.<id>" fits in 15 bytes. */
+static int check_trunk_taps(struct vctx *c) {
+        const struct vnc_profile *p = c->p;
+
+        for (size_t i = 0; i < p->n_trunk_taps; i++) {
+                const struct vnc_trunk_tap *tt = &p->trunk_taps[i];
+                if (tt->tap.has_mac) {
+                        _cleanup_free_ char *pm = vnc_strdup_printf("trunk_taps[%zu].mac", i);
+                        int r = check_unicast_mac(c, pm, tt->tap.mac);
+                        if (r < 0)
+                                return r;
+                }
+                for (size_t k = 0; k < tt->n_vlans; k++) {
+                        _cleanup_free_ char *path = vnc_strdup_printf("trunk_taps[%zu].vlans[%zu]", i, k);
+                        size_t n = tt->vlans[k];
+                        if (n == SIZE_MAX) {
+                                _cleanup_free_ char *q = q_str(c, path, tt->vlan_names[k]);
+                                return verr_path(c, false, path, "%s: no network of that name in this profile", q);
+                        }
+                        if (p->networks[n].mode != VNC_MODE_VLAN) {
+                                _cleanup_free_ char *q = q_str(c, path, tt->vlan_names[k]);
+                                return verr_path(c, false, path,
+                                                 "%s: mode \"%s\"; a trunk tap carries only networks of mode \"vlan\"",
+                                                 q, vnc_mode_to_string(p->networks[n].mode));
+                        }
+                        for (size_t l = 0; l < k; l++)
+                                if (tt->vlans[l] == n) {
+                                        _cleanup_free_ char *q = q_str(c, path, tt->vlan_names[k]);
+                                        return verr_path(c, false, path, "%s: already listed as vlans[%zu]", q, l);
+                                }
+                        if (!tt->subifs[k][0]) {
+                                _cleanup_free_ char *q = q_str(c, path, tt->vlan_names[k]);
+                                return verr_path(c, false, path,
+                                                 "%s: the sub-interface name \"%s.%u\" is longer than 15 bytes; "
+                                                 "choose a shorter trunk_taps[%zu].name",
+                                                 q, tt->tap.name, p->networks[n].vlan.id, i);
+                        }
+                }
+        }
+        return 0;
+}
+
 int vnc_profile_validate(const struct vnc_profile *p, struct vnc_error *e) {
         struct vctx c = {.p = p, .e = e};
         int r;
@@ -684,7 +750,8 @@ int vnc_profile_validate(const struct vnc_profile *p, struct vnc_error *e) {
                     (r = check_verify(&c, i, n)) < 0)
                         return r;
         }
-        if ((r = check_names(&c)) < 0 || (r = check_existing_names(&c)) < 0 || (r = check_created_names(&c)) < 0 ||
+        if ((r = check_names(&c)) < 0 || (r = check_trunk_taps(&c)) < 0 || (r = check_existing_names(&c)) < 0 ||
+            (r = check_created_names(&c)) < 0 ||
             (r = check_subnets(&c)) < 0 || (r = check_forward_clash(&c)) < 0)
                 return r;
         return 0;

@@ -35,6 +35,10 @@
 #define ARP_BATCH 4
 #define ARP_ROUNDS 4
 #define MAX_WORKERS 16
+#define TARGET_TCP_PORT 443   /* SPEC section 5; "tcp:IP:PORT" in targets names another */
+#define TARGET_UDP_PORT 33434 /* traceroute's first port: closed on most hosts, so the target answers
+                               * with a port unreachable, which proves the datagram reached it */
+#define DNS_PORT 53
 
 static const char *const check_kind_table[_VNC_CHECK_MAX] = {
         [VNC_CHECK_PROBE_TO_HOST] = "probe-to-host",
@@ -45,6 +49,9 @@ static const char *const check_kind_table[_VNC_CHECK_MAX] = {
         [VNC_CHECK_MTU] = "mtu",
         [VNC_CHECK_DHCP] = "dhcp",
         [VNC_CHECK_VLAN_ISOLATION] = "vlan-isolation",
+        [VNC_CHECK_TARGET_TCP] = "target-tcp",
+        [VNC_CHECK_TARGET_UDP] = "target-udp",
+        [VNC_CHECK_DNS] = "dns",
 };
 
 const char *vnc_check_kind_to_string(enum vnc_check_kind k) {
@@ -185,6 +192,61 @@ static void echo_set6(struct vnc_probe_echo *x, bool from_probe, const struct in
                                      .interval_ms = ECHO_INTERVAL_MS};
 }
 
+static void flow_set(struct vnc_probe_echo *x, enum vnc_probe_proto proto, uint32_t dst, uint16_t port) {
+        *x = (struct vnc_probe_echo){.from_probe = true,
+                                     .family = AF_INET,
+                                     .dst4 = dst,
+                                     .proto = proto,
+                                     .port = port,
+                                     .tries = ECHO_TRIES,
+                                     .interval_ms = ECHO_INTERVAL_MS};
+}
+
+static const char *dns_rcode_name(int rc) {
+        static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
+        return rc >= 0 && (size_t)rc < ELEMENTSOF(names) ? names[rc] : "rcode";
+}
+
+/* What a passed TCP/UDP/DNS exchange saw; NULL for echo. */
+static char *pass_detail(const struct vnc_probe_echo *x) {
+        switch (x->proto) {
+        case VNC_PROBE_TCP_SYN:
+                return strdup(x->refused ? "RST (port closed): forwarded both ways" : "SYN-ACK");
+        case VNC_PROBE_UDP:
+                if (x->reached && x->icmp_error)
+                        return strdup("the target answered with a port unreachable");
+                if (x->reached)
+                        return strdup("the target answered");
+                if (x->icmp_error) {
+                        _cleanup_free_ char *d = vnc_probe_echo_describe_error(x);
+                        return vnc_strdup_printf("left the host; beyond it: %s", d ? d : "an ICMP error");
+                }
+                return strdup("left the host (the target did not answer)");
+        case VNC_PROBE_DNS:
+                return vnc_strdup_printf("answered, %s (%d)", dns_rcode_name(x->dns_rcode), x->dns_rcode);
+        default:
+                return NULL;
+        }
+}
+
+/* Why a TCP/UDP/DNS exchange failed, naming the protocol: "ICMP passes, TCP does not" must be readable. */
+static char *fail_detail(const struct vnc_probe_echo *x) {
+        _cleanup_free_ char *d = vnc_probe_echo_describe_error(x);
+        switch (x->proto) {
+        case VNC_PROBE_TCP_SYN:
+                return vnc_strdup_printf("TCP not forwarded: %s", d ? d : "no answer");
+        case VNC_PROBE_UDP:
+                if (x->icmp_error)
+                        return vnc_strdup_printf("UDP refused by the host: %s; the datagram never left it",
+                                                 d ? d : "an ICMP error");
+                return vnc_strdup_printf("UDP %s", d ? d : "dropped by the host");
+        case VNC_PROBE_DNS:
+                return vnc_strdup_printf("DNS not answered: %s", d ? d : "no answer");
+        default:
+                return TAKE_PTR(d);
+        }
+}
+
 static int report_echo(struct vnc_verify_result *res, const char *net, struct echo_check *c,
                        const struct vnc_probe_echo *x) {
         char *name = TAKE_PTR(c->name);
@@ -193,8 +255,8 @@ static int report_echo(struct vnc_verify_result *res, const char *net, struct ec
                 return vnc_verify_add(res, net, c->kind, false, -1, name, TAKE_PTR(c->skip));
         if (c->must_answer) {
                 if (x->answered)
-                        return vnc_verify_add(res, net, c->kind, true, x->ms, name, NULL);
-                return vnc_verify_add(res, net, c->kind, false, -1, name, vnc_probe_echo_describe_error(x));
+                        return vnc_verify_add(res, net, c->kind, true, x->ms, name, pass_detail(x));
+                return vnc_verify_add(res, net, c->kind, false, -1, name, fail_detail(x));
         }
         if (x->answered)
                 return vnc_verify_add(res, net, c->kind, false, x->ms, name,
@@ -213,8 +275,8 @@ static int verify_network(struct net_job *job) {
         struct vnc_verify_result *res = &job->res;
         struct vnc_error *e = &job->err;
         _cleanup_(vnc_probe_freep) struct vnc_probe *probe = NULL;
-        struct vnc_probe_echo xs[64];
-        struct echo_check cs[64];
+        struct vnc_probe_echo xs[128];
+        struct echo_check cs[128];
         size_t nx = 0;
         char b1[16], b2[16];
         int r;
@@ -326,12 +388,31 @@ static int verify_network(struct net_job *job) {
         bool closed = n->mode == VNC_MODE_HOST_ONLY || n->mode == VNC_MODE_ISOLATED;
         for (size_t i = 0; i < n->verify.n_targets; i++) {
                 uint32_t t = n->verify.targets[i];
-                echo_set4(&xs[nx], true, t, !closed);
-                if (closed)
+                uint16_t tport = n->verify.target_tcp_ports ? n->verify.target_tcp_ports[i] : 0;
+                if (closed) {
+                        echo_set4(&xs[nx], true, t, false);
                         ADD_CHECK(VNC_CHECK_TARGET_BLOCKED, false, pa.addr ? NULL : no_v4, "target %s must not answer",
                                   ip4(t, b1));
-                else
+                        continue;
+                }
+                /* As guests use it: ICMP alone proves nothing (ufw forwards echo and drops TCP).
+                 * "tcp:IP:PORT" names a service to try instead of an echo. */
+                if (!tport) {
+                        echo_set4(&xs[nx], true, t, true);
                         ADD_CHECK(VNC_CHECK_TARGET, true, pa.addr ? NULL : no_v4, "target %s answers", ip4(t, b1));
+                }
+                tport = tport ? tport : TARGET_TCP_PORT;
+                flow_set(&xs[nx], VNC_PROBE_TCP_SYN, t, tport);
+                ADD_CHECK(VNC_CHECK_TARGET_TCP, true, pa.addr ? NULL : no_v4, "target %s tcp/%u answers", ip4(t, b1),
+                          tport);
+                flow_set(&xs[nx], VNC_PROBE_UDP, t, TARGET_UDP_PORT);
+                ADD_CHECK(VNC_CHECK_TARGET_UDP, true, pa.addr ? NULL : no_v4, "target %s udp/%u not refused by the host",
+                          ip4(t, b1), TARGET_UDP_PORT);
+        }
+        /* DHCP hands the guest the host as its DNS server: the query must be answered. */
+        if (n->has_dhcp && host4 && !ll) {
+                flow_set(&xs[nx], VNC_PROBE_DNS, host4, DNS_PORT);
+                ADD_CHECK(VNC_CHECK_DNS, true, pa.addr ? NULL : no_v4, "dns query to %s answered", ip4(host4, b1));
         }
         for (size_t i = 0; i < n->verify.n_unreachable; i++) {
                 uint32_t t = n->verify.unreachable[i];

@@ -15,6 +15,9 @@ enum vnc_check_kind {
         VNC_CHECK_MTU,            /* echo with Don't-Fragment at the network MTU */
         VNC_CHECK_DHCP,           /* the probe gets an offer from the network's DHCP server */
         VNC_CHECK_VLAN_ISOLATION, /* unrouted VLANs do not reach each other */
+        VNC_CHECK_TARGET_TCP,     /* probe -> verify.targets[i]: a TCP SYN answered by SYN-ACK or RST */
+        VNC_CHECK_TARGET_UDP,     /* probe -> verify.targets[i]: a UDP datagram not refused by the host */
+        VNC_CHECK_DNS,            /* dhcp: the probe's DNS query to the host is answered */
         _VNC_CHECK_MAX,
 };
 const char *vnc_check_kind_to_string(enum vnc_check_kind k); /* "probe-to-host", "host-to-probe", ... */

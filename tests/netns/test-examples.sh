@@ -8,7 +8,17 @@
 
 # What this version applies, and what it must refuse (update as issues land).
 applies="lab host-only isolated routed nat bridged"
-refuses="vlan"
+refuses=""
+# The vlan example puts 802.1Q sub-interfaces on eth1: applied where the kernel
+# has 8021q (the kernel matrix, tests/kernel), refused with exit 1 and nothing
+# changed where it has none (this CI machine's kernel).
+if [ -e /proc/net/vlan ] || grep -qs '/8021q\.ko' "/lib/modules/$(uname -r)/modules.dep" \
+        "/lib/modules/$(uname -r)/modules.builtin"; then
+        applies="$applies vlan"
+        no_8021q=""
+else
+        no_8021q="vlan"
+fi
 
 make_foreign_world
 echo 0 >/proc/sys/net/ipv4/ip_forward
@@ -41,6 +51,14 @@ for ex in $refuses; do
         snap "refused-$ex"
         same_snap before "refused-$ex"
         ok "example $ex: refused (not in this version), nothing changed"
+done
+for ex in $no_8021q; do
+        expect_rc 1 plan "$VNC_SOURCE_DIR/profiles/$ex.json"
+        echo "$ERR" | grep -q 'this kernel cannot make 802.1Q VLAN interfaces: it has no 8021q module' || fail "$ex: $ERR"
+        expect_rc 1 apply "$VNC_SOURCE_DIR/profiles/$ex.json"
+        snap "no8021q-$ex"
+        same_snap before "no8021q-$ex"
+        ok "example $ex: this kernel has no 802.1Q: refused with the reason, nothing changed (applied in the kernel matrix)"
 done
 n_examples=$(ls "$VNC_SOURCE_DIR"/profiles/*.json | grep -vc schema)
 [ "$n_examples" = 7 ] || fail "profiles/ has $n_examples examples; list each one above"

@@ -175,7 +175,7 @@ reset_fw
 iptables-legacy -A FORWARD -p icmp -j DROP
 nft add table ip t
 nft 'add chain ip t f { type filter hook forward priority 10; policy drop; }'
-expect DROP "iptables-legacy: filter FORWARD rule 1: -A FORWARD -p icmp -j DROP; also nft: table ip t chain f: policy drop" "${PING_FWD[@]}"
+expect DROP "iptables-legacy: filter FORWARD rule 1: -A FORWARD -p icmp -j DROP [owner: the administrator]; also nft: table ip t chain f: policy drop [owner: the administrator]" "${PING_FWD[@]}"
 fix_gives "" ACCEPT "${PING_FWD[@]}"
 ok "an accept in legacy does not save a flow nft drops; both drops are named and fixed"
 
@@ -237,11 +237,57 @@ iptables-nft -A FORWARD -o eth0 -p udp --dport 53 -m conntrack --ctstate NEW -j 
 expect DROP "nft: table ip filter chain FORWARD: policy drop" "${PING_FWD[@]}"
 fix_gives "" ACCEPT "${PING_FWD[@]}"
 expect ACCEPT "nft: table ip filter chain FORWARD: rule 'oifname \"eth0\" tcp dport 443 counter accept'" "${TCP_FWD[@]}"
-# iptables-nft keeps -m conntrack as an xt expression, whose data the JSON does not show.
-expect UNKNOWN "an iptables-nft \"conntrack\" match cannot be decided" FORWARD in=vn-a out=eth0 src=10.10.0.5 dst=192.0.2.2 proto=udp dport=53
+# iptables-nft keeps -m conntrack as an xt expression, whose data the JSON does not show: nft's text
+# (libxtables) decodes it, so the state is decided per flow.
+expect ACCEPT "oifname \"eth0\" udp dport 53 ct state new counter accept" FORWARD in=vn-a out=eth0 src=10.10.0.5 dst=192.0.2.2 proto=udp dport=53
+expect DROP "nft: table ip filter chain FORWARD: policy drop [owner: the administrator]" FORWARD in=vn-a out=eth0 src=10.10.0.5 dst=192.0.2.2 proto=udp dport=53 established
+[ "$FIX" = "iptables -I FORWARD 1 -i vn-a -o eth0 -s 10.10.0.5/32 -d 192.0.2.2/32 -p udp --dport 53 -j ACCEPT" ] ||
+        fail "an iptables-nft table's fix is an iptables command: $FIX"
+# A rule of one's own that decides: deleted by its iptables rule number.
+iptables-nft -I FORWARD 2 -o eth0 -p tcp --dport 443 -j DROP
+expect DROP "rule 'oifname \"eth0\" tcp dport 443 counter drop'" "${TCP_FWD[@]}"
+[ "$FIX" = "iptables -D FORWARD 2" ] || fail "delete by rule number: $FIX"
 iptables-nft -F FORWARD
 iptables-nft -P FORWARD ACCEPT
-ok "iptables-nft (Docker's FORWARD policy DROP) is seen as nf_tables, rules and comments decoded"
+ok "iptables-nft (Docker's FORWARD policy DROP) is seen as nf_tables, rules, comments and conntrack decoded"
+
+# vnetcfg's own nf_tables table (the nftables backend's "table ip vnetcfg"): its rules are named as
+# vnetcfg's, and its accept does not save a flow another table's base chain drops.
+reset_fw
+nft -f - <<'NFT'
+table ip vnetcfg {
+        chain forward {
+                type filter hook forward priority filter - 1; policy accept;
+                iifname "vn-ho" reject comment "vnetcfg:vt/ho"
+                iifname "vn-a" oifname "eth0" ip saddr 10.10.0.0/24 accept comment "vnetcfg:vt/a"
+        }
+}
+table inet other {
+        chain forward {
+                type filter hook forward priority filter; policy drop;
+        }
+}
+NFT
+expect DROP "nft: table ip vnetcfg chain forward: rule 'iifname \"vn-ho\" reject comment \"vnetcfg:vt/ho\"' (handle" FORWARD in=vn-ho out=eth0 src=10.30.0.10 dst=192.0.2.2 proto=tcp dport=443
+[[ "$EVIDENCE" == *"[owner: vnetcfg]"* ]] || fail "vnetcfg's nft rule named as its own: $EVIDENCE"
+[[ "$FIX" == "vnetcfg apply vt.json  # the rule is vnetcfg's own (vnetcfg:vt/ho)"* ]] || fail "fix for vnetcfg's nft rule: $FIX"
+expect DROP "nft: table inet other chain forward: policy drop [owner: the administrator]" "${TCP_FWD[@]}"
+[[ "$EVIDENCE" != *"table ip vnetcfg"* ]] || fail "vnetcfg's accept is not what drops: $EVIDENCE"
+nft delete table inet other
+expect ACCEPT "nft: table ip vnetcfg chain forward: rule 'iifname \"vn-a\" oifname \"eth0\" ip saddr 10.10.0.0/24 accept" "${TCP_FWD[@]}"
+ok "vnetcfg's own nft table: its reject named as vnetcfg's with vnetcfg's fix; its accept cannot pass another table's drop"
+
+# libvirt's chains (iptables-nft, as libvirt on Debian 12 writes them): a reject there is libvirt's.
+reset_fw
+iptables-nft -N LIBVIRT_FWO
+iptables-nft -A FORWARD -j LIBVIRT_FWO
+iptables-nft -A LIBVIRT_FWO -i vn-a -j REJECT --reject-with icmp-port-unreachable
+expect DROP "nft: table ip filter chain LIBVIRT_FWO: rule 'iifname \"vn-a\" counter reject' (handle" "${TCP_FWD[@]}"
+[[ "$EVIDENCE" == *"[owner: libvirt]"* ]] || fail "libvirt's rule: $EVIDENCE"
+iptables-nft -F FORWARD
+iptables-nft -F LIBVIRT_FWO
+iptables-nft -X LIBVIRT_FWO
+ok "libvirt's LIBVIRT_FWO reject (iptables-nft, REJECT decoded from nft's text) is named as libvirt's"
 
 # A rule set that cannot be read is no ACCEPT.
 reset_fw
@@ -275,7 +321,10 @@ expect ACCEPT "iptables-legacy: filter VNETCFG_OUT rule" OUTPUT out=vn-ho src=10
 expect DROP "iptables-legacy: filter VNETCFG_FWO rule" FORWARD in=vn-ho out=uplink0 src=10.30.0.10 dst=192.0.2.2 proto=icmp type=8
 [[ "$EVIDENCE" == *"-i vn-ho"*"--comment \"vnetcfg:vt/ho"*"-j REJECT --reject-with icmp-port-unreachable"* ]] ||
         fail "vnetcfg's reject rule as iptables-legacy-save prints it: $EVIDENCE"
-grep -qF -- "${EVIDENCE#*: -A }" <(iptables-legacy-save | sed 's/^-A //') ||
+[[ "$EVIDENCE" == *" [owner: vnetcfg]" ]] || fail "vnetcfg's rule is named as its own: $EVIDENCE"
+[[ "$FIX" == "vnetcfg apply vt.json  # the rule is vnetcfg's own (vnetcfg:vt/ho"* ]] || fail "vnetcfg's rule: fix $FIX"
+rule=${EVIDENCE% \[owner: vnetcfg\]}
+grep -qF -- "${rule#*: -A }" <(iptables-legacy-save | sed 's/^-A //') ||
         fail "the evidence is not the rule as iptables-legacy-save prints it: $EVIDENCE"
 expect DROP "policy DROP" INPUT in=vn-ho src=10.30.0.10 dst=10.30.0.1 proto=tcp dport=22
 ok "vnetcfg's own chains: echo into INPUT/OUTPUT accepted through DROP policies; host-only FORWARD rejected by its rule"

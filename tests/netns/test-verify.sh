@@ -80,6 +80,9 @@ nat|probe-to-host|probe -> host 10.10.0.1
 nat|host-to-probe|host -> probe 10.10.0.254
 nat|mtu|mtu 1500 with DF: probe -> host
 nat|target|target 192.0.2.2 answers
+nat|target-tcp|target 192.0.2.2 tcp/443 answers
+nat|target-udp|target 192.0.2.2 udp/33434 not refused by the host
+nat|dns|dns query to 10.10.0.1 answered
 nat|unreachable|unreachable 10.99.0.1 must not answer
 ho|probe-to-host|probe -> host 10.30.0.1
 ho|host-to-probe|host -> probe 10.30.0.254
@@ -89,7 +92,9 @@ iso|target-blocked|host 10.10.0.1 (network nat) must not answer
 rt|probe-to-host|probe -> host 10.50.0.1
 rt|host-to-probe|host -> probe 10.50.0.254
 rt|mtu|mtu 9000 with DF: probe -> host
-rt|target|target 192.0.2.3 answers" "checks of a healthy profile"
+rt|target|target 192.0.2.3 answers
+rt|target-tcp|target 192.0.2.3 tcp/443 answers
+rt|target-udp|target 192.0.2.3 udp/33434 not refused by the host" "checks of a healthy profile"
 expect_failed "healthy profile"
 offer=$(detail_of nat "dhcp offer")
 [[ $offer =~ ^offered\ 10\.10\.0\.1[0-9][0-9]\ by\ 10\.10\.0\.1$ ]] || fail "dhcp offer detail: \"$offer\""
@@ -97,6 +102,26 @@ ms=$(( (t1 - t0) / 1000000 ))
 [ "$ms" -lt 3000 ] || fail "verify of four networks took $ms ms"
 [ -z "$(ip -br link | grep '^vnp-')" ] || fail "probe links left: $(ip -br link)"
 ok "healthy nat/host-only/isolated/routed with DHCP: every check passes ($ms ms)"
+
+# "tcp:IP:PORT" targets: a TCP check on that port instead of the echo (same bridges, so
+# verify-check runs this profile against what p.json applied).
+sed 's#"targets": \["192.0.2.2"\]#"targets": ["tcp:192.0.2.2:8080"]#' "$TMP/p.json" >"$TMP/t.json"
+grep -q 'tcp:192.0.2.2:8080' "$TMP/t.json" || fail "t.json"
+ip netns exec up python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.0.2.2", 8080)); s.listen(16); print("listening", flush=True); time.sleep(600)' >"$TMP/listener.out" &
+listener=$!
+defer "kill $listener"
+for _ in $(seq 100); do grep -q listening "$TMP/listener.out" && break; sleep 0.05; done
+RES=$("$CHECK" "$TMP/t.json") || fail "verify of a tcp:IP:PORT target failed: $RES"
+echo "$RES" | sed 's/^/    /'
+assert_eq "$(echo "$RES" | awk -F'\t' '$2 == "nat" && $3 ~ /^target/ {print $3 "|" $4 "|" $6}')" \
+        "target-tcp|target 192.0.2.2 tcp/8080 answers|SYN-ACK
+target-udp|target 192.0.2.2 udp/33434 not refused by the host|the target answered with a port unreachable" "tcp:IP:PORT checks"
+kill $listener
+wait $listener 2>/dev/null || true
+ok "a tcp:IP:PORT target: SYN-ACK from the listening port, no echo check"
 
 # --- each check kind broken on purpose ---
 
@@ -132,6 +157,70 @@ iptables-legacy -D FORWARD -o vn-ho -j ACCEPT
 ip -n up route del 10.30.0.0/24
 ok "a host-only network whose target answers"
 
+# --- forwarding the way guests use it: a host firewall that only lets ICMP pass ---
+# Like ufw: a foreign nf_tables table whose FORWARD base chain drops everything but ICMP.
+# vnetcfg's accepts (in its own chains or table, either backend) cannot pass it.
+nft -f - <<'NFT'
+table inet foreignfw {
+        chain guard {
+                type filter hook forward priority 0; policy drop;
+                meta l4proto icmp accept
+        }
+}
+NFT
+run_check 3
+expect_failed "ICMP-only forwarding" "nat: target 192.0.2.2 tcp/443 answers" \
+        "nat: target 192.0.2.2 udp/33434 not refused by the host" "rt: target 192.0.2.3 tcp/443 answers" \
+        "rt: target 192.0.2.3 udp/33434 not refused by the host"
+assert_eq "$(detail_of nat "target 192.0.2.2 tcp/443 answers")" "TCP not forwarded: no SYN-ACK or RST within 2000 ms" \
+        "tcp detail"
+assert_eq "$(detail_of nat "target 192.0.2.2 udp/33434 not refused by the host")" \
+        "UDP dropped by the host: the datagram never left it, no answer within 2000 ms (2 datagrams)" "udp detail"
+# The command says it too, naming the protocol; exit 3.
+rc=0
+out=$("$VNETCFG" --state-dir "$STATE" verify vt 2>&1) || rc=$?
+assert_eq "$rc" 3 "vnetcfg verify exit code with ICMP-only forwarding"
+echo "$out" | grep -q 'FAIL  nat .*target 192.0.2.2 tcp/443 answers.*TCP not forwarded' ||
+        fail "vnetcfg verify does not name TCP: $out"
+echo "$out" | grep -q 'pass  nat .*target 192.0.2.2 answers' || fail "the ICMP target check should pass: $out"
+nft delete table inet foreignfw
+ok "ICMP-only forwarding (a foreign nft FORWARD drop but ICMP): the TCP and UDP checks fail, ICMP passes"
+
+# Refusals with ICMP errors from the host: a TCP REJECT (default: port unreachable, which is no
+# RST) and a UDP REJECT with admin-prohibited, in the legacy tables.
+iptables-legacy -I FORWARD 1 -s 10.10.0.0/24 -p tcp -j REJECT
+iptables-legacy -I FORWARD 1 -s 10.10.0.0/24 -p udp -j REJECT --reject-with icmp-admin-prohibited
+run_check 3
+expect_failed "host rejects" "nat: target 192.0.2.2 tcp/443 answers" "nat: target 192.0.2.2 udp/33434 not refused by the host"
+assert_eq "$(detail_of nat "target 192.0.2.2 tcp/443 answers")" \
+        "TCP not forwarded: port unreachable (ICMP type 3 code 3) from 10.10.0.1" "tcp reject detail"
+assert_eq "$(detail_of nat "target 192.0.2.2 udp/33434 not refused by the host")" \
+        "UDP refused by the host: administratively prohibited (ICMP type 3 code 13) from 10.10.0.1; the datagram never left it" \
+        "udp reject detail"
+iptables-legacy -D FORWARD -s 10.10.0.0/24 -p tcp -j REJECT
+iptables-legacy -D FORWARD -s 10.10.0.0/24 -p udp -j REJECT --reject-with icmp-admin-prohibited
+ok "the host rejects TCP (ICMP port unreachable is no RST) and UDP (admin-prohibited): both fail with the ICMP named"
+
+# UDP that leaves the host counts even when nobody answers; TCP needs an answer.
+ip netns exec up iptables-legacy -I INPUT 1 -d 192.0.2.2 -p udp -j DROP
+ip netns exec up iptables-legacy -I INPUT 1 -d 192.0.2.2 -p tcp -j DROP
+run_check 3
+expect_failed "silent target" "nat: target 192.0.2.2 tcp/443 answers"
+assert_eq "$(detail_of nat "target 192.0.2.2 udp/33434 not refused by the host")" \
+        "left the host (the target did not answer)" "udp left detail"
+ip netns exec up iptables-legacy -D INPUT -d 192.0.2.2 -p udp -j DROP
+ip netns exec up iptables-legacy -D INPUT -d 192.0.2.2 -p tcp -j DROP
+ok "a target silent on TCP and UDP: TCP fails, the UDP datagram that left the host passes"
+
+# DNS from the guests dropped on INPUT (ufw's INPUT policy before vnetcfg's opening).
+iptables-legacy -I INPUT 1 -i vn-nat -p udp --dport 53 -j DROP
+run_check 3
+expect_failed "dns dropped" "nat: dns query to 10.10.0.1 answered"
+assert_eq "$(detail_of nat "dns query to 10.10.0.1 answered")" "DNS not answered: no reply within 2000 ms (2 requests)" \
+        "dns drop detail"
+iptables-legacy -D INPUT -i vn-nat -p udp --dport 53 -j DROP
+ok "DNS to the host dropped on INPUT: only the DNS check fails"
+
 ip -n up addr add 10.99.0.1/32 dev eth0
 ip route add 10.99.0.1/32 via 192.0.2.2
 run_check 3
@@ -150,9 +239,11 @@ ok "bridge MTU below the profile's: the DF probe fails with the path MTU"
 pid=$(cat "$STATE/dnsmasq/vt.pid")
 kill -9 "$pid"
 run_check 3
-expect_failed "dhcp down" "nat: dhcp offer"
+expect_failed "dhcp down" "nat: dhcp offer" "nat: dns query to 10.10.0.1 answered"
+assert_eq "$(detail_of nat "dns query to 10.10.0.1 answered")" \
+        "DNS not answered: port unreachable (ICMP type 3 code 3) from 10.10.0.1" "dns detail"
 expect_rc 0 apply "$TMP/p.json" # restarts dnsmasq
-ok "DHCP server killed: only the offer check fails"
+ok "DHCP server killed: the offer and the DNS checks fail, nothing else"
 
 ip link set vn-iso down
 ip link del vn-ho

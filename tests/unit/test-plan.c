@@ -9,7 +9,8 @@
  * VNC_REGENERATE=1 rewrites expected from the current output: review every diff.
  *
  * live.txt lines:
- *   link IFINDEX NAME [kind=K] [master=IDX] [mtu=N] [down] [alias=A] [mac=M] [wireless]
+ *   link IFINDEX NAME [kind=K] [master=IDX] [mtu=N] [down] [alias=A] [mac=M] [wireless] [link=IDX vlan=ID]
+ *   8021q missing|unloadable|loadable|loaded   the kernel's 802.1Q support (default: unknown = usable)
  *   addr IFINDEX A.B.C.D/N [dynamic]
  *   route A.B.C.D/N dev IFINDEX [via A.B.C.D] [table N] [metric N] [proto N]
  *   sysctl KEY VALUE
@@ -24,6 +25,10 @@
  *   host-nft-base-chain TEXT...   a base chain of the host's own in nftables
  *   host-legacy-rules N           the host's own rules in the legacy tables
  *   dhcp running BLOB|applied     the profile's dnsmasq runs (with applied.json's config)
+ *   libvirt ok|unreachable REASON...  the daemon at qemu:///system answers (default: not consulted)
+ *   lvnet NAME BRIDGE [owner=PROFILE/NETWORK] [forward=MODE] [inactive] [noautostart]
+ *                                 a libvirt network (owner: defined by vnetcfg, with its XML)
+ * Notes of the plan are printed as "note: ..." after the actions.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -39,7 +44,9 @@
 
 #include "dhcp.h"
 #include "fw.h"
+#include "open.h"
 #include "plan.h"
+#include "plan-libvirt.h"
 
 static char *read_text(const char *path) {
         FILE *f = fopen(path, "re");
@@ -58,6 +65,52 @@ static char *read_text(const char *path) {
 }
 
 static struct vnc_profile *fixture_applied; /* applied.json of the case being loaded */
+
+/* libvirt fixture lines (libvirt helper). */
+static void parse_libvirt_line(struct vnc_live *l, const char *w, char **save) {
+        if (!l->lv.uri)
+                l->lv.uri = strdup("qemu:///system");
+        if (streq(w, "libvirt")) {
+                char *what = strtok_r(NULL, " \t\n", save);
+                assert_non_null(what);
+                if (streq(what, "ok"))
+                        l->lv.state = VNC_LV_OK;
+                else {
+                        assert_string_equal(what, "unreachable");
+                        l->lv.state = VNC_LV_UNREACHABLE;
+                        l->lv.error = strdup(strtok_r(NULL, "\n", save));
+                }
+                return;
+        }
+        struct vnc_live_lvnet *n = vnc_libvirt_view_add(&l->lv);
+        assert_non_null(n);
+        n->name = strdup(strtok_r(NULL, " \t\n", save));
+        snprintf(n->bridge, sizeof(n->bridge), "%s", strtok_r(NULL, " \t\n", save));
+        snprintf(n->forward, sizeof(n->forward), "bridge");
+        snprintf(n->uuid, sizeof(n->uuid), "6b1c2a4e-0000-4000-8000-00000000000%zu", l->lv.n_nets);
+        n->active = n->autostart = n->persistent = true;
+        char *t;
+        while ((t = strtok_r(NULL, " \t\n", save))) {
+                if (!strncmp(t, "owner=", 6)) {
+                        char *slash = strchr(t + 6, '/');
+                        assert_non_null(slash);
+                        n->owner = strdup(t + 6);
+                        *slash = 0;
+                        vnc_libvirt_uuid(t + 6, slash + 1, n->uuid);
+                        n->xml = vnc_libvirt_xml(t + 6, slash + 1, n->bridge);
+                } else if (!strncmp(t, "forward=", 8))
+                        snprintf(n->forward, sizeof(n->forward), "%s", t + 8);
+                else if (streq(t, "inactive"))
+                        n->active = false;
+                else if (streq(t, "noautostart"))
+                        n->autostart = false;
+                else
+                        fail_msg("unknown lvnet attribute %s", t);
+        }
+        if (!n->xml)
+                n->xml = vnc_strdup_printf("<network>\n  <name>%s</name>\n  <bridge name='%s'/>\n</network>\n", n->name,
+                                           n->bridge);
+}
 
 static void parse_live_line(struct vnc_live *l, char *line, const char *file, int lineno) {
         char *save = NULL, *w = strtok_r(line, " \t\n", &save);
@@ -84,9 +137,26 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                                 k->has_mac = vnc_mac_parse(w + 4, k->mac) == 0;
                         else if (streq(w, "wireless"))
                                 k->wireless = true;
+                        else if (!strncmp(w, "link=", 5))
+                                k->vlan_link = atoi(w + 5);
+                        else if (!strncmp(w, "vlan=", 5))
+                                k->vlan_id = (uint16_t)atoi(w + 5);
                         else
                                 fail_msg("%s:%d: unknown link attribute %s", file, lineno, w);
                 }
+        } else if (streq(w, "8021q")) {
+                const char *st = strtok_r(NULL, " \t\n", &save);
+                assert_non_null(st);
+                if (streq(st, "missing"))
+                        l->vlan_8021q = VNC_8021Q_MISSING;
+                else if (streq(st, "unloadable"))
+                        l->vlan_8021q = VNC_8021Q_UNLOADABLE;
+                else if (streq(st, "loadable"))
+                        l->vlan_8021q = VNC_8021Q_LOADABLE;
+                else if (streq(st, "loaded"))
+                        l->vlan_8021q = VNC_8021Q_LOADED;
+                else
+                        fail_msg("%s:%d: unknown 8021q state %s", file, lineno, st);
         } else if (streq(w, "addr")) {
                 struct vnc_live_addr *a = vnc_live_add_addr(l);
                 struct vnc_ipv4_prefix p;
@@ -187,6 +257,28 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                 char *table = strtok_r(NULL, " \t\n", &save), *chain = strtok_r(NULL, " \t\n", &save);
                 char *comment = strtok_r(NULL, "\n", &save);
                 assert_int_equal(vnc_live_add_fw_rule(l, (uint8_t)vnc_fw_table_from_string(table), chain, comment), 0);
+        } else if (streq(w, "open-need")) { /* open-need <place> INPUT,FORWARD (firewalld: "running") */
+                int place = vnc_open_place_from_string(strtok_r(NULL, " \t\n", &save));
+                char *chains = strtok_r(NULL, " \t\n", &save);
+                assert_true(place >= 0);
+                l->open_need[place] = (uint8_t)((strstr(chains, "INPUT") ? VNC_OPEN_INPUT : 0) |
+                                                (strstr(chains, "FORWARD") ? VNC_OPEN_FORWARD : 0) |
+                                                (strstr(chains, "running") ? 1 : 0));
+        } else if (streq(w, "open-rules-of")) { /* open-rules-of <place> applied: every opening present */
+                int place = vnc_open_place_from_string(strtok_r(NULL, " \t\n", &save));
+                struct vnc_fw_rule *rules = NULL;
+                size_t n = 0;
+                assert_true(place >= 0);
+                assert_non_null(fixture_applied);
+                assert_int_equal(vnc_open_rules_for_profile(fixture_applied, &rules, &n), 0);
+                for (size_t i = 0; i < n; i++)
+                        assert_int_equal(vnc_live_add_opening(l, (uint8_t)place, rules[i].chain, rules[i].comment), 0);
+                free(rules);
+        } else if (streq(w, "open")) { /* open <place> <chain or zone> <comment or interface> */
+                int place = vnc_open_place_from_string(strtok_r(NULL, " \t\n", &save));
+                char *chain = strtok_r(NULL, " \t\n", &save), *comment = strtok_r(NULL, "\n", &save);
+                assert_true(place >= 0);
+                assert_int_equal(vnc_live_add_opening(l, (uint8_t)place, chain, comment), 0);
         } else if (streq(w, "dhcp")) {
                 char *what = strtok_r(NULL, " \t\n", &save), *blob = strtok_r(NULL, " \t\n", &save);
                 assert_string_equal(what, "running");
@@ -200,6 +292,8 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                         free(text);
                 } else
                         snprintf(l->dhcp_blob, sizeof(l->dhcp_blob), "%s", blob);
+        } else if (streq(w, "libvirt") || streq(w, "lvnet")) {
+                parse_libvirt_line(l, w, &save);
         } else if (streq(w, "sysctl")) {
                 char *key = strtok_r(NULL, " \t\n", &save), *value = strtok_r(NULL, " \t\n", &save);
                 assert_int_equal(vnc_live_set_sysctl(l, key, value), 0);
@@ -284,6 +378,8 @@ static void run_case(const char *dir) {
                         _cleanup_free_ char *line = vnc_action_serialize(&plan.actions[i]);
                         fprintf(m, "%s\n", line);
                 }
+                for (size_t i = 0; i < plan.n_notes; i++)
+                        fprintf(m, "note: %s\n", plan.notes[i]);
                 for (size_t i = 0; i < plan.n_blobs; i++)
                         fprintf(m, "--- blob %s\n%s", plan.blobs[i].hash, plan.blobs[i].text);
         }
@@ -372,14 +468,57 @@ static void test_inverse_roundtrip(void **state) {
         assert_int_equal(vnc_action_parse(line2, &parsed), 0);
         assert_memory_equal(&a, &parsed, sizeof(a));
 
+        /* An opening in a foreign firewall: the rule and its place survive the journal, its inverse deletes it. */
+        vnc_action_init(&a, VNC_ACT_FW_OPEN, VNC_OP_CREATE, "lab", "n");
+        a.place = VNC_OPEN_IPT_NFT;
+        a.rule = (struct vnc_fw_rule){.table = VNC_FW_TABLE_FILTER, .proto = 17, .dport = 67, .icmp_type = -1,
+                                      .target = VNC_FW_ACCEPT};
+        snprintf(a.rule.chain, sizeof(a.rule.chain), "INPUT");
+        snprintf(a.rule.in, sizeof(a.rule.in), "vn-x");
+        vnc_fw_rule_seal(&a.rule, "lab", "n");
+        _cleanup_free_ char *line3 = vnc_action_serialize(&a);
+        assert_non_null(strstr(line3, "create fw-open "));
+        assert_int_equal(vnc_action_parse(line3, &parsed), 0);
+        assert_memory_equal(&a, &parsed, sizeof(a));
+        vnc_action_inverse(&a, &inv);
+        assert_int_equal(inv.op, VNC_OP_DELETE);
+        assert_memory_equal(&inv.rule, &a.rule, sizeof(a.rule));
+        assert_int_not_equal(vnc_action_parse("create fw-open place=nowhere", &parsed), 0);
+
         assert_int_not_equal(vnc_action_parse("create bridge ifname=x%zz", &parsed), 0);
         assert_int_not_equal(vnc_action_parse("explode bridge", &parsed), 0);
         assert_int_not_equal(vnc_action_parse("create bridge bogus=1", &parsed), 0);
 }
 
+/* vlan: a VLAN interface action keeps its lower link and id through the journal and its inverse. */
+static void test_vlan_action_roundtrip(void **state) {
+        struct vnc_action a, inv, parsed;
+
+        vnc_action_init(&a, VNC_ACT_VLAN, VNC_OP_CREATE, "lab", "v10");
+        snprintf(a.ifname, sizeof(a.ifname), "eth1.10");
+        snprintf(a.vlan_link, sizeof(a.vlan_link), "eth1");
+        snprintf(a.master, sizeof(a.master), "vn-v10");
+        a.vlan_id = 10;
+        a.mtu = 1400;
+        a.up = true;
+        _cleanup_free_ char *line = vnc_action_serialize(&a);
+        assert_string_equal(line, "create vlan profile=lab network=v10 ifname=eth1.10 alias=vnetcfg:lab/v10 mtu=1400 "
+                                  "master=vn-v10 up=1 vlan_link=eth1 vlan_id=10");
+        assert_int_equal(vnc_action_parse(line, &parsed), 0);
+        assert_memory_equal(&a, &parsed, sizeof(a));
+        vnc_action_inverse(&a, &inv);
+        assert_int_equal(inv.op, VNC_OP_DELETE);
+        assert_string_equal(inv.vlan_link, "eth1");
+        assert_int_equal(inv.vlan_id, 10);
+        _cleanup_free_ char *detail = vnc_action_detail(&a);
+        assert_string_equal(detail, "link eth1 id 10 master vn-v10 mtu 1400 up");
+        assert_int_equal(vnc_action_parse("create vlan profile=lab network=v10 vlan_id=4095", &parsed), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_inverse_roundtrip),
+                cmocka_unit_test(test_vlan_action_roundtrip),
                 cmocka_unit_test(test_golden),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

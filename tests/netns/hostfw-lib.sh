@@ -1,0 +1,172 @@
+# shellcheck shell=bash
+# Shared by the tests of vnetcfg beside a real host firewall (test-hostfw-*.sh).
+# Sourcing it re-executes the test in its own network, mount and PID namespaces
+# (the PID namespace ends every daemon with the test), with a tmpfs on /run,
+# then sources lib.sh. The firewalls run only here, on bind-mounted copies of
+# their /etc files; the machine's /etc is never written.
+#
+# Topology (inside the sandbox, which plays the host):
+#   upstream ns "up": eth0 192.0.2.2/24, TCP listener :8080 answering with the peer's address
+#        |
+#   uplink0 192.0.2.1/24
+#   vn-hf 10.77.0.1/24 nat via uplink0, DHCP (52:54:00:00:00:10 -> 10.77.0.10 "vm1"),
+#         port forward tcp 192.0.2.1:2222 -> 10.77.0.10:22
+#      |- ns "g1" (MAC 52:54:00:00:00:10, address by DHCP, listener :22)
+#   vn-ho 10.78.0.1/24 host-only with DHCP; vn-iso isolated
+if [ -z "${VNC_SANDBOXED:-}" ]; then
+        exec unshare -n -m -p -f --mount-proc --propagation private -- \
+                env VNC_SANDBOXED=1 VNC_HOSTFW_PIDNS=1 bash "$0" "$@"
+fi
+if [ -n "${VNC_HOSTFW_PIDNS:-}" ] && ! mountpoint -q /run; then
+        mount -t tmpfs tmpfs /run
+fi
+# shellcheck source=tests/netns/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+HF_W="$TMP/w" # scratch for copies of /etc files
+mkdir -p "$HF_W"
+
+# Bind a private copy of a file or directory of the machine's /etc over it.
+hf_private_etc() { # path
+        local copy="$HF_W/etc-$(echo "$1" | tr / _)"
+        cp -a "$1" "$copy"
+        mount --bind "$copy" "$1"
+}
+
+# Wait until a command succeeds (a daemon getting ready), up to $2 seconds.
+hf_wait() { # "command" seconds what
+        local i
+        for ((i = 0; i < $2 * 5; i++)); do
+                eval "$1" >/dev/null 2>&1 && return 0
+                sleep 0.2
+        done
+        fail "$3 not ready after $2 s"
+}
+
+hf_ns_add() { # name bridge [mac]
+        ip netns add "$1"
+        defer "ip netns del $1"
+        ip link add "$1-h" type veth peer name eth0 netns "$1"
+        [ -n "${3:-}" ] && ip -n "$1" link set eth0 address "$3"
+        ip link set "$1-h" master "$2" up
+        ip -n "$1" link set lo up
+        ip -n "$1" link set eth0 up
+}
+
+# A TCP listener in a namespace that answers each connection with the peer's address.
+hf_listen() { # ns port
+        ip netns exec "$1" python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(8)
+while True:
+    c, a = s.accept(); c.sendall(("%s\n" % a[0]).encode()); c.close()' "$2" &
+        defer "kill $!"
+}
+# What the listener said (the source it saw), or nothing; a few tries on a loaded machine.
+hf_connect() { # ns addr port
+        ip netns exec "$1" python3 -c '
+import socket, sys, time
+for _ in range(3):
+    try:
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3); print(s.recv(100).decode().strip()); break
+    except OSError:
+        time.sleep(0.5)' "$2" "$3"
+}
+hf_pings() { ip netns exec "$1" busybox ping -c 2 -W 2 "$2" >/dev/null 2>&1; }
+
+hf_topology() {
+        ip netns add up
+        defer "ip netns del up"
+        ip link add uplink0 type veth peer name eth0 netns up
+        ip addr add 192.0.2.1/24 dev uplink0
+        ip link set uplink0 up
+        ip -n up link set lo up
+        ip -n up addr add 192.0.2.2/24 dev eth0
+        ip -n up link set eth0 up
+        hf_listen up 8080
+        # A legacy table, once instantiated in a namespace, stays (empty) for its life: let
+        # both exist from the start, so snapshots compare rules, not whether libiptc looked.
+        iptables-legacy -t filter -S >/dev/null 2>&1
+        iptables-legacy -t nat -S >/dev/null 2>&1
+        cat >"$TMP/hf.json" <<'JSON'
+{"version": 1, "name": "hf", "networks": [
+  {"name": "n", "mode": "nat", "bridge": "vn-hf", "ipv4": {"address": "10.77.0.1/24"}, "allow_icmp": true,
+   "dhcp": {"start": "10.77.0.100", "end": "10.77.0.150",
+            "hosts": [{"mac": "52:54:00:00:00:10", "ip": "10.77.0.10", "name": "vm1"}]},
+   "nat": {"uplink": "uplink0",
+           "port_forwards": [{"proto": "tcp", "host_port": 2222, "guest": "10.77.0.10", "guest_port": 22}]},
+   "verify": {"targets": ["192.0.2.2"]}},
+  {"name": "ho", "mode": "host-only", "bridge": "vn-ho", "ipv4": {"address": "10.78.0.1/24"}, "allow_icmp": true,
+   "dhcp": {"start": "10.78.0.100", "end": "10.78.0.150"}},
+  {"name": "iso", "mode": "isolated", "bridge": "vn-iso"}]}
+JSON
+}
+
+# Everything a rollback must give back: lib.sh's snapshot, both rulesets, the conf sysctls.
+hf_snap() { # name
+        snap "$1"
+        {
+                echo "## nft"
+                nft -s list ruleset 2>&1
+                echo "## iptables-legacy"
+                iptables-legacy-save 2>/dev/null | grep -v '^#' | sed 's/\[[0-9:]*\]//'
+                echo "## conf"
+                local d
+                for d in /proc/sys/net/ipv4/conf/*; do
+                        echo "${d##*/} forwarding=$(cat "$d/forwarding") accept_redirects=$(cat "$d/accept_redirects")"
+                done
+        } >>"$TMP/snap.$1"
+}
+
+# The host firewall's own rules as iptables-nft prints them, without vnetcfg's marked ones.
+hf_foreign() { # file
+        iptables-save 2>/dev/null | grep -v '^#' | grep -v 'vnetcfg:' | sed 's/\[[0-9:]*\]//' >"$1"
+}
+
+# The openings as `iptables -S` (the host's iptables-nft) prints them; nothing it cannot read.
+hf_openings() {
+        iptables -S 2>&1 | grep 'vnetcfg:' || true
+}
+hf_no_unsupported() {
+        ! iptables-save 2>&1 | grep -qi 'unsupported' || fail "iptables-nft cannot read a rule: $(iptables-save 2>&1 | grep -i unsupported)"
+}
+
+# The guest: reserved lease, a DNS answer, ping both ways, TCP out masqueraded, in through the forward.
+hf_guest_checks() { # what
+        local lease
+        rm -f "$TMP/lease"
+        ip netns exec g1 ip addr flush dev eth0
+        ip netns exec g1 env LEASE_OUT="$TMP/lease" busybox udhcpc -i eth0 -n -q -f -t 8 -T 2 \
+                -s "$TMP/udhcpc.sh" >/dev/null 2>&1 || fail "$1: the guest got no DHCP lease"
+        lease=$(cat "$TMP/lease")
+        assert_eq "$lease" 10.77.0.10 "$1: the guest's reserved lease"
+        ip -n g1 addr add 10.77.0.10/24 dev eth0
+        ip -n g1 route replace default via 10.77.0.1
+        ip netns exec g1 python3 -c '
+import socket, struct, sys
+q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + b"\x03vm1\x00" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+for _ in range(3):
+    try:
+        s.sendto(q, ("10.77.0.1", 53)); r = s.recv(512); break
+    except OSError:
+        r = b""
+ok = r[:2] == b"\x12\x34" and (r[3] & 15) == 0 and struct.unpack(">H", r[6:8])[0] >= 1 and r.endswith(bytes([10, 77, 0, 10]))
+sys.exit(0 if ok else 1)' || fail "$1: no DNS answer for vm1 from 10.77.0.1"
+        hf_pings g1 10.77.0.1 || fail "$1: the guest cannot ping the host"
+        busybox ping -c 2 -W 2 10.77.0.10 >/dev/null 2>&1 || fail "$1: the host cannot ping the guest"
+        assert_eq "$(hf_connect g1 192.0.2.2 8080)" 192.0.2.1 "$1: guest -> upstream TCP, seen as"
+        assert_eq "$(hf_connect up 192.0.2.1 2222)" 192.0.2.2 "$1: upstream -> port forward -> guest, seen as"
+}
+
+hf_guest() {
+        hf_ns_add g1 vn-hf 52:54:00:00:00:10
+        hf_listen g1 22
+        cat >"$TMP/udhcpc.sh" <<'SH'
+#!/bin/sh
+[ "$1" = bound ] && echo "$ip" >"$LEASE_OUT"
+exit 0
+SH
+        chmod +x "$TMP/udhcpc.sh"
+}
