@@ -255,7 +255,7 @@ static int converge(virConnectPtr conn, struct vnc_backend_ctx *ctx, const struc
         return 0;
 }
 
-static int remove_net(virConnectPtr conn, const struct vnc_action *a, unsigned flags, struct vnc_error *e) {
+static int remove_net(virConnectPtr conn, const struct vnc_action *a, struct vnc_error *e) {
         _cleanup_net_ virNetworkPtr net = NULL;
         bool foreign;
 
@@ -273,43 +273,36 @@ static bool lv_handles(enum vnc_action_kind k) {
         return k == VNC_ACT_LIBVIRT;
 }
 
+/* The connection of the current run, reused while the actions name the same URI. */
+static virConnectPtr run_conn;
+static char run_uri[sizeof(((struct vnc_action *)0)->lv_uri)];
+
+static int lv_one(struct vnc_backend_ctx *ctx, const struct vnc_action *a, struct vnc_error *e) {
+        if (run_conn && !streq(run_uri, a->lv_uri)) {
+                virConnectClose(run_conn);
+                run_conn = NULL;
+        }
+        if (!run_conn) {
+                run_conn = virConnectOpen(a->lv_uri);
+                if (!run_conn)
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, -ECONNREFUSED,
+                                             "libvirt network \"%s\": no daemon answers at \"%s\": %s", a->network,
+                                             a->lv_uri, lv_error_text());
+                snprintf(run_uri, sizeof(run_uri), "%s", a->lv_uri);
+        }
+        if (a->op == VNC_OP_DELETE)
+                return remove_net(run_conn, a, e);
+        return converge(run_conn, ctx, a, a->op == VNC_OP_MODIFY && a->blob[0] && !streq(a->blob, a->old_blob), e);
+}
+
 static int lv_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, unsigned flags,
                   size_t *ret_done, struct vnc_error *e) {
-        _cleanup_conn_ virConnectPtr conn = NULL;
-        size_t done = 0;
-        int first = 0;
-
         lv_init();
-        for (size_t i = 0; i < n; i++) {
-                const struct vnc_action *a = &acts[i];
-                int r;
-
-                /* One connection per URI run (a profile has one URI; a journal could hold two). */
-                if (!conn || (i > 0 && !streq(acts[i - 1].lv_uri, a->lv_uri))) {
-                        if (conn)
-                                virConnectClose(conn);
-                        conn = virConnectOpen(a->lv_uri);
-                }
-                if (!conn)
-                        r = vnc_error_set(e, VNC_ERR_RUNTIME, -ECONNREFUSED,
-                                          "libvirt network \"%s\": no daemon answers at \"%s\": %s", a->network,
-                                          a->lv_uri, lv_error_text());
-                else if (a->op == VNC_OP_DELETE)
-                        r = remove_net(conn, a, flags, e);
-                else
-                        r = converge(conn, ctx, a,
-                                     a->op == VNC_OP_MODIFY && a->blob[0] && !streq(a->blob, a->old_blob), e);
-                if (r < 0) {
-                        if (first == 0)
-                                first = r;
-                        if (!(flags & VNC_RUN_UNDO))
-                                break;
-                } else if (first == 0)
-                        done = i + 1;
-        }
-        if (ret_done)
-                *ret_done = done;
-        return first;
+        int r = vnc_backend_run_each(ctx, acts, n, flags, ret_done, e, lv_one);
+        if (run_conn)
+                virConnectClose(run_conn);
+        run_conn = NULL;
+        return r;
 }
 
 const struct vnc_backend_ops vnc_backend_libvirt = {

@@ -49,12 +49,24 @@ struct vnc_probe {
         int eth0_ifindex;          /* in the probe namespace */
         uint32_t mtu;
         uint8_t mac[6];            /* eth0's */
-        pid_t pid;                 /* namespace holder */
-        int ctl_fd;                /* write end of its control pipe */
-        int ns_fd;                 /* the probe's network namespace */
+        int ns_fd;                 /* the probe's network namespace: it lives as long as this fd
+                                    * and the sockets opened in it, so it ends with this process */
         int host_ns_fd;            /* the namespace the creating thread was in */
-        struct vnc_nl *nl;         /* host namespace */
+        struct vnc_nl *nl;         /* host namespace (the set's when in a set) */
         struct vnc_nl *nl_in;      /* probe namespace */
+        struct vnc_probe_set *set; /* made with others: linked and deleted with them */
+        int link_error;            /* in a set: why its veth pair could not be made (-errno) */
+        struct vnc_error link_err;
+        bool ready;                /* in a set: eth0 up and its link-local address set */
+};
+
+struct vnc_probe_set {
+        struct vnc_probe **probes; /* n slots, NULL until prepared */
+        size_t n;
+        uint32_t group;            /* link group of every host end: one batched deletion */
+        char *profile;
+        char **networks;
+        struct vnc_nl *nl;
 };
 
 static double now_ms(void) {
@@ -95,67 +107,33 @@ static int socket_in(struct vnc_probe *p, bool in_probe, int domain, int type, i
         return r;
 }
 
-/* ---- the namespace holder ---- */
+/* ---- the namespace ---- */
 
-static int spawn_holder(struct vnc_probe *p, struct vnc_error *e) {
-        int st[2], ctl[2], child_err = 0;
-        pid_t parent = getpid();
-        char path[64];
+/*
+ * A new network namespace for the probe, made by this thread (unshare changes
+ * only the calling thread's namespace) and held by a file descriptor: no
+ * process holds it, so it ends with this process whatever kills it, and with
+ * it eth0 and the host end of the pair. While inside: no DAD for the
+ * link-local address eth0 is about to get, and the netlink socket for it.
+ */
+static int make_namespace(struct vnc_probe *p, struct vnc_error *e) {
+        int r;
 
-        if (pipe2(st, O_CLOEXEC) < 0)
-                return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "probe: could not make a pipe: %m");
-        if (pipe2(ctl, O_CLOEXEC) < 0) {
-                int r = -errno;
-                close(st[0]);
-                close(st[1]);
-                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "probe: could not make a pipe: %s", strerror(-r));
-        }
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = -errno;
-                close(st[0]);
-                close(st[1]);
-                close(ctl[0]);
-                close(ctl[1]);
-                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "probe: could not fork: %s", strerror(-r));
-        }
-        if (pid == 0) {
-                /* The child: system calls only, then wait for the end. */
-                char c;
-                close(st[0]);
-                close(ctl[1]);
-                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-                        _exit(1);
-                if (unshare(CLONE_NEWNET) < 0)
-                        child_err = errno;
-                if (write(st[1], &child_err, sizeof(child_err)) != (ssize_t)sizeof(child_err) || child_err)
-                        _exit(1);
-                close(st[1]);
-                for (;;) {
-                        ssize_t k = read(ctl[0], &c, 1);
-                        if (k == 0 || (k < 0 && errno != EINTR))
-                                _exit(0);
+        if (unshare(CLONE_NEWNET) < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "probe: could not make a network namespace: %m");
+        p->ns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        r = p->ns_fd < 0 ? -errno : 0;
+        if (r == 0) {
+                int fd = open("/proc/sys/net/ipv6/conf/default/accept_dad", O_WRONLY | O_CLOEXEC);
+                if (fd >= 0) {
+                        (void)!write(fd, "0\n", 2);
+                        close(fd);
                 }
-        }
-        close(st[1]);
-        close(ctl[0]);
-        p->pid = pid;
-        p->ctl_fd = ctl[1];
-        ssize_t k;
-        do
-                k = read(st[0], &child_err, sizeof(child_err));
-        while (k < 0 && errno == EINTR);
-        close(st[0]);
-        if (k != (ssize_t)sizeof(child_err))
-                return vnc_error_set(e, VNC_ERR_RUNTIME, -ECHILD, "probe: the namespace holder died");
-        if (child_err)
-                return vnc_error_set(e, VNC_ERR_RUNTIME, -child_err,
-                                     "probe: could not make a network namespace: %s", strerror(child_err));
-        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-        p->ns_fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (p->ns_fd < 0)
-                return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "probe: could not open \"%s\": %m", path);
-        return 0;
+                r = vnc_nl_open(&p->nl_in, e);
+        } else
+                vnc_error_set(e, VNC_ERR_RUNTIME, r, "probe: could not open its namespace: %s", strerror(-r));
+        leave(p);
+        return r;
 }
 
 /* ---- netlink helpers ---- */
@@ -205,27 +183,21 @@ static int bridge_info(struct vnc_probe *p, struct vnc_error *e) {
         return 0;
 }
 
-/* In the probe namespace: no DAD for the link-local address eth0 is about to get. */
-static void no_dad_in_probe(struct vnc_probe *p) {
-        if (enter(p) < 0)
-                return;
-        int fd = open("/proc/sys/net/ipv6/conf/default/accept_dad", O_WRONLY | O_CLOEXEC);
-        if (fd >= 0) {
-                (void)!write(fd, "0\n", 2);
-                close(fd);
-        }
-        leave(p);
-}
-
-static int create_veth(struct vnc_probe *p, const char *profile, const char *network, struct vnc_error *e) {
-        _cleanup_(vnc_nl_batch_donep) struct vnc_nl_batch b = {0};
+/*
+ * Queue the veth pair of p (host end on the bridge, up, in link group group
+ * unless 0; eth0 in the probe's namespace) and its alias: two requests tagged
+ * tag and tag + 1. The alias goes in the same datagram, by name: the window
+ * without a mark is one kernel pass.
+ */
+static int queue_veth(struct vnc_probe *p, const char *profile, const char *network, uint32_t group,
+                      struct vnc_nl_batch *b, size_t tag) {
         _cleanup_free_ char *alias = vnc_strdup_printf(VNC_PROBE_ALIAS_PREFIX "%s/%s", profile, network);
         uint8_t host_mac[6];
         struct nl_msg *m;
         int r;
 
         if (!alias)
-                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+                return -ENOMEM;
         /* fe:.. as libvirt does for taps: a bridge never adopts it as its own address,
          * so the bridge's MAC does not change while the probe is attached. */
         random_bytes(host_mac, sizeof(host_mac));
@@ -235,50 +207,74 @@ static int create_veth(struct vnc_probe *p, const char *profile, const char *net
 
         m = vnc_nl_link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, IFF_UP, IFF_UP);
         if (!m)
-                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
-        struct nlattr *li, *data, *peer;
+                return -ENOMEM;
+        struct nlattr *li, *data, *peer, *af, *af6;
         /* The peer cannot be created up: veth_open() refuses (-ENOTCONN) before the pair is linked. */
         struct ifinfomsg pifi = {.ifi_family = AF_UNSPEC};
         if (nla_put_string(m, IFLA_IFNAME, p->ifname) < 0 || nla_put(m, IFLA_ADDRESS, 6, host_mac) < 0 ||
             nla_put_u32(m, IFLA_MTU, p->mtu) < 0 || nla_put_u32(m, IFLA_MASTER, (uint32_t)p->bridge_ifindex) < 0 ||
-            !(li = nla_nest_start(m, IFLA_LINKINFO)) || nla_put_string(m, IFLA_INFO_KIND, "veth") < 0 ||
+            (group && nla_put_u32(m, IFLA_GROUP, group) < 0) || !(li = nla_nest_start(m, IFLA_LINKINFO)) || nla_put_string(m, IFLA_INFO_KIND, "veth") < 0 ||
             !(data = nla_nest_start(m, IFLA_INFO_DATA)) || !(peer = nla_nest_start(m, VETH_INFO_PEER)) ||
             nlmsg_append(m, &pifi, sizeof(pifi), NLMSG_ALIGNTO) < 0 || nla_put_string(m, IFLA_IFNAME, "eth0") < 0 ||
             nla_put(m, IFLA_ADDRESS, 6, p->mac) < 0 || nla_put_u32(m, IFLA_MTU, p->mtu) < 0 ||
             nla_put_u32(m, IFLA_NET_NS_FD, (uint32_t)p->ns_fd) < 0) {
                 nlmsg_free(m);
-                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+                return -ENOMEM;
         }
         nla_nest_end(m, peer);
         nla_nest_end(m, data);
         nla_nest_end(m, li);
-        if ((r = vnc_nl_batch_add(&b, m, 0)) < 0)
-                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory");
-        /* The alias in the same datagram, by name: the window without a mark is one kernel pass. */
+        if ((r = vnc_nl_batch_add(b, m, tag)) < 0)
+                return r;
+        /*
+         * With the alias: the host end, a bridge port, gets no IPv6 link-local address (set
+         * while eth0 is still down, so before the carrier would make one). Hundreds of probes
+         * at once would send as many address events to every listener, and dnsmasq's
+         * bind-dynamic re-reads every interface on each, answering no DHCP meanwhile.
+         */
         m = vnc_nl_link_msg(RTM_SETLINK, 0, 0, 0, 0);
-        if (m && (nla_put_string(m, IFLA_IFNAME, p->ifname) < 0 || nla_put_string(m, IFLA_IFALIAS, alias) < 0)) {
+        if (m && (nla_put_string(m, IFLA_IFNAME, p->ifname) < 0 || nla_put_string(m, IFLA_IFALIAS, alias) < 0 ||
+                  !(af = nla_nest_start(m, IFLA_AF_SPEC)) || !(af6 = nla_nest_start(m, AF_INET6)) ||
+                  nla_put_u8(m, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE) < 0)) {
                 nlmsg_free(m);
                 m = NULL;
         }
-        if ((r = vnc_nl_batch_add(&b, m, 1)) < 0)
-                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory");
-        r = vnc_nl_batch_flush(p->nl, &b, true, e);
-        if (r < 0)
-                return r;
-        if (b.res[0].error < 0) {
-                vnc_nl_result_error(e, &b.res[0], "probe \"%s\" on bridge \"%s\": could not create its veth pair",
+        if (m) {
+                nla_nest_end(m, af6);
+                nla_nest_end(m, af);
+        }
+        return vnc_nl_batch_add(b, m, tag + 1);
+}
+
+/* The acks of queue_veth's two requests. */
+static int veth_made(struct vnc_probe *p, const struct vnc_nl_result *made, const struct vnc_nl_result *aliased,
+                     struct vnc_error *e) {
+        if (!made->acked || made->error < 0) {
+                vnc_nl_result_error(e, made, "probe \"%s\" on bridge \"%s\": could not create its veth pair",
                                     p->ifname, p->bridge);
-                return b.res[0].error;
+                return made->error < 0 ? made->error : -EIO;
         }
         p->host_ifindex = (int)if_nametoindex(p->ifname);
-        if (b.res[1].error < 0) {
-                vnc_nl_result_error(e, &b.res[1], "probe \"%s\": could not set its alias", p->ifname);
-                return b.res[1].error;
+        if (!aliased->acked || aliased->error < 0) {
+                vnc_nl_result_error(e, aliased, "probe \"%s\": could not set its alias", p->ifname);
+                return aliased->error < 0 ? aliased->error : -EIO;
         }
         if (p->host_ifindex <= 0)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENODEV, "probe \"%s\": vanished after its creation",
                                      p->ifname);
         return 0;
+}
+
+static int create_veth(struct vnc_probe *p, const char *profile, const char *network, struct vnc_error *e) {
+        _cleanup_(vnc_nl_batch_donep) struct vnc_nl_batch b = {0};
+        int r;
+
+        if ((r = queue_veth(p, profile, network, 0, &b, 0)) < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory");
+        r = vnc_nl_batch_flush(p->nl, &b, true, e);
+        if (r < 0)
+                return r;
+        return veth_made(p, &b.res[0], &b.res[1], e);
 }
 
 static int ll_of_mac(const uint8_t mac[6], struct in6_addr *ret) {
@@ -317,6 +313,7 @@ static struct nl_msg *addr_msg(int family, int ifindex, const void *addr, size_t
 
 /* Inside: the netlink socket, eth0's index, and its link-local address without DAD. */
 static int setup_inside(struct vnc_probe *p, struct vnc_error *e) {
+        _cleanup_(vnc_nl_batch_donep) struct vnc_nl_batch b = {0};
         struct in6_addr ll;
         int r;
 
@@ -324,44 +321,42 @@ static int setup_inside(struct vnc_probe *p, struct vnc_error *e) {
         if (r < 0)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, r, "probe \"%s\": could not enter its namespace: %s",
                                      p->ifname, strerror(-r));
-        r = vnc_nl_open(&p->nl_in, e);
         p->eth0_ifindex = (int)if_nametoindex("eth0");
         leave(p);
-        if (r < 0)
-                return r;
         if (p->eth0_ifindex <= 0)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENODEV, "probe \"%s\": its peer eth0 is missing",
                                      p->ifname);
-        struct nl_msg *up = vnc_nl_link_msg(RTM_SETLINK, 0, p->eth0_ifindex, IFF_UP, IFF_UP);
-        if (!up)
-                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
-        r = nl_do(p->nl_in, up, "probe eth0: could not bring it up", e);
+        /*
+         * Up, and the link-local address, in one round trip. The kernel adds the same
+         * address when the carrier comes up; either way it is there once this is
+         * acknowledged, and usable at once (no DAD). IPv6 may be disabled on this
+         * host: then the bridged checks say so.
+         */
+        ll_of_mac(p->mac, &ll);
+        if ((r = vnc_nl_batch_add(&b, vnc_nl_link_msg(RTM_SETLINK, 0, p->eth0_ifindex, IFF_UP, IFF_UP), 0)) < 0 ||
+            (r = vnc_nl_batch_add(&b, addr_msg(AF_INET6, p->eth0_ifindex, &ll, sizeof(ll), 64, RT_SCOPE_LINK,
+                                               IFA_F_NODAD | IFA_F_PERMANENT), 1)) < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory");
+        r = vnc_nl_batch_flush(p->nl_in, &b, false, e);
         if (r < 0)
                 return r;
-        ll_of_mac(p->mac, &ll);
-        /* The kernel adds the same address when the carrier comes up; either way it is
-         * there once this is acknowledged, and usable at once (no DAD). IPv6 may be
-         * disabled on this host: then the bridged checks say so. */
-        struct nl_msg *m = addr_msg(AF_INET6, p->eth0_ifindex, &ll, sizeof(ll), 64, RT_SCOPE_LINK,
-                                    IFA_F_NODAD | IFA_F_PERMANENT);
-        if (!m)
-                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
-        struct vnc_error ignored = {0};
-        (void)nl_do(p->nl_in, m, "probe eth0: IPv6 link-local address", &ignored);
-        vnc_error_clear(&ignored);
+        if (b.res[0].error < 0) {
+                vnc_nl_result_error(e, &b.res[0], "probe \"%s\": could not bring its eth0 up", p->ifname);
+                return b.res[0].error;
+        }
+        p->ready = true;
         return 0;
 }
 
-int vnc_probe_new(const char *bridge, const char *profile, const char *network, struct vnc_probe **ret,
-                  struct vnc_error *e) {
+/* A probe on bridge, not linked yet: its name, the bridge's index and MTU, its namespace. */
+static int probe_alloc(const char *bridge, struct vnc_probe **ret, struct vnc_error *e) {
         _cleanup_(vnc_probe_freep) struct vnc_probe *p = calloc(1, sizeof(*p));
         uint32_t rnd;
         int r;
 
         if (!p)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
-        p->ctl_fd = p->ns_fd = p->host_ns_fd = -1;
-        p->pid = -1;
+        p->ns_fd = p->host_ns_fd = -1;
         snprintf(p->bridge, sizeof(p->bridge), "%s", bridge);
         random_bytes(&rnd, sizeof(rnd));
         snprintf(p->ifname, sizeof(p->ifname), VNC_PROBE_IFNAME_PREFIX "%08x", rnd);
@@ -372,13 +367,24 @@ int vnc_probe_new(const char *bridge, const char *profile, const char *network, 
         p->host_ns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (p->host_ns_fd < 0)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "probe: could not open this thread's namespace: %m");
+        r = make_namespace(p, e);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int vnc_probe_new(const char *bridge, const char *profile, const char *network, struct vnc_probe **ret,
+                  struct vnc_error *e) {
+        _cleanup_(vnc_probe_freep) struct vnc_probe *p = NULL;
+        int r;
+
+        r = probe_alloc(bridge, &p, e);
+        if (r < 0)
+                return r;
         r = vnc_nl_open(&p->nl, e);
         if (r < 0)
                 return r;
-        r = spawn_holder(p, e);
-        if (r < 0)
-                return r;
-        no_dad_in_probe(p);
         r = create_veth(p, profile, network, e);
         if (r < 0)
                 return r;
@@ -394,29 +400,50 @@ int vnc_probe_new(const char *bridge, const char *profile, const char *network, 
  * probe, its last port, leaves, the kernel drops the bridge to 1500. Put back
  * what the bridge had when the probe came (which also pins it there).
  */
-static void restore_bridge_mtu(struct vnc_probe *p) {
+/* The request that puts the bridge's MTU back, or NULL when it did not change. */
+static struct nl_msg *bridge_mtu_msg(struct vnc_probe *p) {
         _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         struct ifreq ifr = {0};
 
         if (fd < 0)
-                return;
+                return NULL;
         snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->bridge);
         if (ioctl(fd, SIOCGIFMTU, &ifr) < 0 || (uint32_t)ifr.ifr_mtu == p->mtu)
-                return;
+                return NULL;
         struct nl_msg *m = vnc_nl_link_msg(RTM_SETLINK, 0, p->bridge_ifindex, 0, 0);
         if (m && nla_put_u32(m, IFLA_MTU, p->mtu) < 0) {
                 nlmsg_free(m);
                 m = NULL;
         }
+        return m;
+}
+
+static void restore_bridge_mtu(struct vnc_probe *p) {
+        struct nl_msg *m = bridge_mtu_msg(p);
         struct vnc_error ignored = {0};
         if (m)
                 (void)nl_do(p->nl, m, "bridge: restore its MTU", &ignored);
         vnc_error_clear(&ignored);
 }
 
+/* Close what p holds; its links go with its namespace (or were deleted already). */
+static void probe_release(struct vnc_probe *p) {
+        if (p->ns_fd >= 0)
+                close(p->ns_fd);
+        if (p->host_ns_fd >= 0)
+                close(p->host_ns_fd);
+        vnc_nl_free(p->nl_in);
+        if (!p->set)
+                vnc_nl_free(p->nl);
+        vnc_error_clear(&p->link_err);
+        free(p);
+}
+
 void vnc_probe_free(struct vnc_probe *p) {
         if (!p)
                 return;
+        if (p->set)
+                return; /* the set's: vnc_probe_set_free() deletes them all at once */
         if (p->host_ifindex > 0 && p->nl) {
                 struct nl_msg *m = vnc_nl_link_msg(RTM_DELLINK, 0, p->host_ifindex, 0, 0);
                 struct vnc_error ignored = {0};
@@ -426,20 +453,135 @@ void vnc_probe_free(struct vnc_probe *p) {
                 vnc_error_clear(&ignored);
                 restore_bridge_mtu(p);
         }
-        if (p->ctl_fd >= 0)
-                close(p->ctl_fd);
-        if (p->pid > 0) {
-                (void)kill(p->pid, SIGKILL);
-                while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
-                        ;
+        probe_release(p);
+}
+
+/* ---- probes made together ---- */
+
+int vnc_probe_set_new(const char *profile, size_t n, struct vnc_probe_set **ret, struct vnc_error *e) {
+        _cleanup_(vnc_probe_set_freep) struct vnc_probe_set *s = calloc(1, sizeof(*s));
+        _cleanup_(vnc_live_freep) struct vnc_live *links = NULL;
+        int r;
+
+        if (!s || !(s->probes = calloc(n ? n : 1, sizeof(*s->probes))) ||
+            !(s->networks = calloc(n ? n : 1, sizeof(*s->networks))) || !(s->profile = strdup(profile)))
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        s->n = n;
+        r = vnc_nl_open(&s->nl, e);
+        if (r < 0)
+                return r;
+        /* A link group nobody uses: the host ends join it, and one request deletes them all. */
+        r = vnc_nl_read_links(s->nl, &links, &s->group, e);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int vnc_probe_set_prepare(struct vnc_probe_set *s, size_t i, const char *bridge, const char *network,
+                          struct vnc_error *e) {
+        struct vnc_probe *p = NULL;
+        int r;
+
+        if (i >= s->n || s->probes[i])
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -EINVAL, "probe set: slot %zu is taken or out of range", i);
+        if (!(s->networks[i] = strdup(network)))
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        r = probe_alloc(bridge, &p, e);
+        if (r < 0)
+                return r;
+        p->set = s;
+        p->nl = s->nl;
+        s->probes[i] = p;
+        return 0;
+}
+
+int vnc_probe_set_link(struct vnc_probe_set *s, struct vnc_error *e) {
+        _cleanup_(vnc_nl_batch_donep) struct vnc_nl_batch b = {0};
+        int r;
+
+        for (size_t i = 0; i < s->n; i++)
+                if (s->probes[i] &&
+                    (r = queue_veth(s->probes[i], s->profile, s->networks[i], s->group, &b, 2 * i)) < 0)
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory");
+        if (b.n == 0)
+                return 0;
+        r = vnc_nl_batch_flush(s->nl, &b, false, e);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k + 1 < b.n; k += 2) {
+                struct vnc_probe *p = s->probes[b.res[k].tag / 2];
+                p->link_error = veth_made(p, &b.res[k], &b.res[k + 1], &p->link_err);
         }
-        if (p->ns_fd >= 0)
-                close(p->ns_fd);
-        if (p->host_ns_fd >= 0)
-                close(p->host_ns_fd);
-        vnc_nl_free(p->nl_in);
-        vnc_nl_free(p->nl);
-        free(p);
+        return 0;
+}
+
+int vnc_probe_set_get(struct vnc_probe_set *s, size_t i, struct vnc_probe **ret, struct vnc_error *e) {
+        struct vnc_probe *p = i < s->n ? s->probes[i] : NULL;
+
+        if (!p)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOENT, "probe set: no probe in slot %zu", i);
+        if (p->link_error < 0) {
+                vnc_error_move(e, &p->link_err);
+                return p->link_error;
+        }
+        if (!p->ready) {
+                int r = setup_inside(p, e);
+                if (r < 0)
+                        return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+/*
+ * Every host end in one unregister (one RCU grace period, where a deletion per
+ * probe costs one each): they are the only members of a group nobody used
+ * when the set was made (as nl-link.c deletes links). Then the bridges' MTUs
+ * as they were, in one batch; then the namespaces end.
+ */
+void vnc_probe_set_free(struct vnc_probe_set *s) {
+        _cleanup_(vnc_nl_batch_donep) struct vnc_nl_batch b = {0};
+        struct vnc_error ignored = {0};
+        bool by_group = false;
+
+        if (!s)
+                return;
+        for (size_t i = 0; i < s->n; i++)
+                by_group = by_group || (s->probes[i] && s->probes[i]->host_ifindex > 0);
+        if (s->nl && by_group) {
+                struct nl_msg *m = vnc_nl_link_msg(RTM_DELLINK, 0, 0, 0, 0);
+                if (m && nla_put_u32(m, IFLA_GROUP, s->group) < 0) {
+                        nlmsg_free(m);
+                        m = NULL;
+                }
+                (void)vnc_nl_batch_add(&b, m, SIZE_MAX);
+        }
+        /* Failures leave stale probes that end with their namespaces below, or the next run removes. */
+        if (b.n > 0)
+                (void)vnc_nl_batch_flush(s->nl, &b, false, &ignored);
+        vnc_error_clear(&ignored);
+        vnc_nl_batch_done(&b);
+        b = (struct vnc_nl_batch){0};
+        for (size_t i = 0; i < s->n; i++) {
+                struct vnc_probe *p = s->probes[i];
+                struct nl_msg *m = p && p->host_ifindex > 0 ? bridge_mtu_msg(p) : NULL;
+                if (m)
+                        (void)vnc_nl_batch_add(&b, m, i);
+        }
+        if (b.n > 0)
+                (void)vnc_nl_batch_flush(s->nl, &b, false, &ignored);
+        vnc_error_clear(&ignored);
+        for (size_t i = 0; i < s->n; i++) {
+                if (s->probes[i])
+                        probe_release(s->probes[i]);
+                free(s->networks ? s->networks[i] : NULL);
+        }
+        free(s->probes);
+        free(s->networks);
+        free(s->profile);
+        vnc_nl_free(s->nl);
+        free(s);
 }
 
 const char *vnc_probe_ifname(const struct vnc_probe *p) { return p->ifname; }

@@ -16,15 +16,17 @@
  *   probe:             eth0          (up, MTU = the bridge's, IPv6 link-local
  *                                    without DAD, IPv4 once set)
  *
- * The namespace is held by a forked child that does nothing but wait: it
- * dies with the thread that made the probe (PR_SET_PDEATHSIG) and when its
- * control pipe reaches EOF, so a killed vnetcfg leaves no namespace behind;
- * the namespace's end deletes eth0 and with it the host end of the pair.
- * Everything inside the namespace is done by the creating thread, which
- * setns()es in and back around each socket it opens there.
+ * The namespace is made by unshare() in the creating thread and held by file
+ * descriptors only (no process), so a killed vnetcfg leaves no namespace
+ * behind: the namespace's end deletes eth0 and with it the host end of the
+ * pair. A thread setns()es in and back around each socket it opens there.
  *
- * A probe belongs to the thread that made it: use and free it there.
- * No shell, no subprocess: netlink, raw ICMP and packet sockets only.
+ * Use a probe from threads that are in the namespace its creator was in.
+ * No shell, no subprocess: netlink, raw ICMP, TCP/UDP and packet sockets only.
+ *
+ * Many networks: a probe set makes the namespaces (in parallel, one slot per
+ * call), then every veth pair in one netlink batch, and deletes every host
+ * end with one request (one link group, one RCU grace period) when freed.
  */
 
 #define VNC_PROBE_ALIAS_PREFIX "vnetcfg-probe:"
@@ -48,6 +50,21 @@ int vnc_probe_new(const char *bridge, const char *profile, const char *network, 
 /* Delete the veth pair and end the namespace. Accepts NULL. */
 void vnc_probe_free(struct vnc_probe *p);
 static inline void vnc_probe_freep(struct vnc_probe **p) { vnc_probe_free(*p); }
+
+struct vnc_probe_set;
+/* An empty set of n slots; picks a link group no link uses. */
+int vnc_probe_set_new(const char *profile, size_t n, struct vnc_probe_set **ret, struct vnc_error *e);
+/* Slot i (from any thread, one call per slot): the namespace of a probe on bridge. -ENODEV (e
+ * filled) when the bridge does not exist. */
+int vnc_probe_set_prepare(struct vnc_probe_set *s, size_t i, const char *bridge, const char *network,
+                          struct vnc_error *e);
+/* Every prepared probe's veth pair, in one batch; a probe's own failure is reported by _get(). */
+int vnc_probe_set_link(struct vnc_probe_set *s, struct vnc_error *e);
+/* Probe i, ready to use (eth0 up); owned by the set (vnc_probe_free() on it does nothing). */
+int vnc_probe_set_get(struct vnc_probe_set *s, size_t i, struct vnc_probe **ret, struct vnc_error *e);
+/* Delete every probe of the set at once, restore the bridges' MTUs. Accepts NULL. */
+void vnc_probe_set_free(struct vnc_probe_set *s);
+static inline void vnc_probe_set_freep(struct vnc_probe_set **s) { vnc_probe_set_free(*s); }
 
 const char *vnc_probe_ifname(const struct vnc_probe *p); /* host end, "vnp-1a2b3c4d" */
 uint32_t vnc_probe_bridge_mtu(const struct vnc_probe *p); /* the bridge's MTU when the probe was made */

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "doctor.h"
+#include "fwverdict.h"
 
 /* --json: {"findings": [{"code","severity","evidence","fix","subject","network"}], "path": [...]} */
 static void print_report(struct cli *c, const char *what, const struct vnc_doctor_report *rep, json_t *findings,
@@ -125,6 +126,10 @@ int cmd_doctor(struct cli *c, int argc, char **argv) {
                 for (size_t i = 0; i < st->n_entries && r >= 0; i++) {
                         if (!st->entries[i].applied)
                                 continue;
+                        if (!in.fw) /* one read of the rule sets serves every profile */
+                                r = vnc_fw_rulesets_read(&in.fw, &c->err);
+                        if (r < 0)
+                                break;
                         struct vnc_doctor_report rep = {0};
                         in.profile = st->entries[i].applied;
                         r = vnc_doctor_run(&in, &rep, &c->err);
@@ -136,6 +141,8 @@ int cmd_doctor(struct cli *c, int argc, char **argv) {
                         n_names++;
                 }
                 vnc_status_free(st);
+                vnc_fw_rulesets_free(in.fw);
+                in.fw = NULL;
                 if (r < 0)
                         goto fail;
                 if (!c->json && n_names == 0)

@@ -35,10 +35,14 @@
 
 #include "doctor-guest.h"
 #include "guestprobe.h"
+#include "plan.h"
 
-#define GUEST_ECHO_MS 1500
-#define GUEST_ECHO_TRIES 3
+#define GUEST_ECHO_MS 2400
+#define GUEST_ECHO_TRIES 4
 #define GUEST_ARP_MS 300
+/* One target: doctor.c's ARP wait (300 ms, as GUEST_ARP_MS), then either the echo exchange or the off-subnet ARP. */
+_Static_assert(GUEST_ARP_MS + (GUEST_ECHO_MS > GUEST_ARP_MS ? GUEST_ECHO_MS : GUEST_ARP_MS) < 3000,
+               "the guest side of one target must finish within 3 s");
 #define CONTROL_ADDR 0xc63364feu /* 198.51.100.254 (TEST-NET-2): nobody on a vnetcfg bridge has it */
 
 void vnc_guest_report_done(struct vnc_guest_report *r) {
@@ -363,8 +367,49 @@ static int find_misplaced(uint32_t target, struct vnc_guest_net *nets, size_t n,
         return r;
 }
 
+/* vnetcfg's bridges the doctor was not asked about (other profiles'), with their first IPv4 subnet. */
+static int other_bridges(const struct vnc_live *live, const struct vnc_guest_net *nets, size_t n_nets,
+                         struct vnc_guest_net **ret, size_t *ret_n) {
+        _cleanup_free_ struct vnc_guest_net *v = NULL;
+        size_t n = 0;
+        char owner[VNC_NAME_MAX + 1];
+
+        v = calloc(live->n_links + 1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < live->n_links; i++) {
+                const struct vnc_live_link *l = &live->links[i];
+                bool known = false;
+                if (!streq(l->kind, "bridge") || !l->alias || !vnc_alias_owner(l->alias, owner) || !l->has_mac ||
+                    !l->admin_up)
+                        continue;
+                for (size_t j = 0; j < n_nets; j++)
+                        known = known || nets[j].ifindex == l->ifindex;
+                for (size_t j = 0; !known && j < live->n_addrs; j++) {
+                        const struct vnc_live_addr *a = &live->addrs[j];
+                        if (a->family != AF_INET || a->ifindex != l->ifindex || a->scope != RT_SCOPE_UNIVERSE)
+                                continue;
+                        struct vnc_guest_net *g = &v[n++];
+                        *g = (struct vnc_guest_net){.label = l->name, .bridge = l->name, .ifindex = l->ifindex,
+                                                    .has_mac = true, .layer2_ok = true, .has_subnet = true,
+                                                    .host = addr4(a->addr), .host_on_bridge = true};
+                        memcpy(g->mac, l->mac, 6);
+                        g->subnet.prefix = a->prefix;
+                        g->subnet.addr = g->host & vnc_prefix_mask(a->prefix);
+                        break;
+                }
+        }
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        return 0;
+}
+
 int vnc_doctor_guest(const struct vnc_live *live, const struct vnc_neigh_table *neigh, uint32_t target,
                      struct vnc_guest_net *nets, size_t n_nets, struct vnc_guest_report *ret) {
+        _cleanup_free_ struct vnc_guest_net *other = NULL, *all = NULL;
+        size_t n_other = 0;
+        int r;
+
         *ret = (struct vnc_guest_report){0};
         for (size_t i = 0; i < n_nets; i++) {
                 struct vnc_guest_net *g = &nets[i];
@@ -375,5 +420,24 @@ int vnc_doctor_guest(const struct vnc_live *live, const struct vnc_neigh_table *
                         return 0;
                 return probe_guest(live, neigh, target, g, i, ret);
         }
-        return find_misplaced(target, nets, n_nets, ret);
+        /* Outside every subnet of these networks: look on their bridges and on every other vnetcfg bridge. */
+        r = other_bridges(live, nets, n_nets, &other, &n_other);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_other; i++)
+                if (vnc_ipv4_in(target, &other[i].subnet))
+                        return 0; /* a guest of another profile's network: `vnetcfg doctor` on that profile */
+        all = calloc(n_nets + n_other + 1, sizeof(*all));
+        if (!all)
+                return -ENOMEM;
+        memcpy(all, nets, n_nets * sizeof(*all));
+        memcpy(all + n_nets, other, n_other * sizeof(*all));
+        r = find_misplaced(target, all, n_nets + n_other, ret);
+        if (r < 0)
+                return r;
+        memcpy(nets, all, n_nets * sizeof(*all)); /* target_answered, target_mac */
+        for (size_t i = 0; i < ret->n; i++)
+                if (ret->v[i].net >= n_nets)
+                        ret->v[i].net = SIZE_MAX;
+        return 0;
 }

@@ -41,7 +41,7 @@ struct vnc_guest_net {
 
 /* A finding for the guest hop of nets[net], or (code NULL) what was checked and found fine. */
 struct vnc_guest_result {
-        size_t net;
+        size_t net;          /* SIZE_MAX: another profile's bridge (named in the evidence) */
         const char *code;    /* static string, or NULL for a note */
         char *evidence;
         char *fix;           /* NULL for a note */

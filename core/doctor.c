@@ -2,12 +2,13 @@
 /*
  * vnetcfg doctor (SPEC section 6): read the host, reason over what was seen,
  * report findings with their evidence and a command that fixes each. Changes
- * nothing; the only packets sent are bounded ARP probes inside a network's
- * own subnet.
+ * nothing; the only packets sent are bounded ARP probes on a network's
+ * bridge and, with --target, ICMP echo to that guest (doctor-guest.c).
  *
  * Per network (or bare bridge) the checks follow the path a frame takes:
  *   bridge  exists, up, ports, MTUs, MACs            (bridge-*, no-ports, port-down, mtu-mismatch, mac-conflict)
  *   guest   layer 2 on the bridge                     (ip-conflict, neigh-failed)
+ *           with --target, its own side (doctor-guest.c) (guest-gateway, guest-no-route, guest-firewall, guest-subnet)
  *   host    routing, sysctls, INPUT/OUTPUT/FORWARD    (forward-disabled, rp-filter, no-route, subnet-overlap,
  *                                                      icmp-blocked, input-blocked, br-netfilter, dhcp-down,
  *                                                      dns-port-taken)
@@ -30,6 +31,7 @@
 #include "diag.h"
 #include "doctor.h"
 #include "doctor-guest.h"
+#include "doctor-vlan.h"
 #include "fwverdict.h"
 
 #define ARP_PROBE_MS 300
@@ -234,10 +236,10 @@ static int verdict(struct doc *d, const struct vnc_flow *f, struct vnc_verdict_r
         int r = 0;
 
         *ret = (struct vnc_verdict_result){.verdict = VNC_VERDICT_UNKNOWN};
-        if (!d->fw)
+        if (!d->in->fw && !d->fw)
                 r = vnc_fw_rulesets_read(&d->fw, &err);
         if (r >= 0)
-                r = vnc_fw_judge(d->fw, f, ret, &err);
+                r = vnc_fw_judge(d->in->fw ? d->in->fw : d->fw, f, ret, &err);
         if (r < 0) {
                 _cleanup_free_ char *msg = vnc_error_format(&err);
                 vnc_error_clear(&err);
@@ -771,31 +773,41 @@ static int check_br_netfilter(struct doc *d, struct net *n) {
 
         if (d->brnf != 1 || !n->br)
                 return 0;
-        struct vnc_flow f = {.hook = VNC_HOOK_FORWARD, .proto = IPPROTO_ICMP, .icmp_type = ICMP_ECHO_REQUEST};
-        flow_ifname(f.in, n->bridge);
-        flow_ifname(f.out, n->bridge);
-        if (n->has_peer) {
-                f.src = n->peer;
-                f.dst = n->peer + 1 == n->host ? n->peer + 2 : n->peer + 1;
-                if (!vnc_ipv4_in(f.dst, &n->subnet))
-                        f.dst = n->subnet.addr + 1 == n->peer ? n->subnet.addr + 2 : n->subnet.addr + 1;
+        /* ICMP echo and TCP: a firewall may pass one and drop the other (ufw passes forwarded echo). */
+        struct vnc_flow f = {.hook = VNC_HOOK_FORWARD};
+        for (int tcp = 0; tcp < 2; tcp++) {
+                vnc_verdict_result_done(&v);
+                f = (struct vnc_flow){.hook = VNC_HOOK_FORWARD, .proto = tcp ? IPPROTO_TCP : IPPROTO_ICMP,
+                                      .icmp_type = tcp ? -1 : ICMP_ECHO_REQUEST, .sport = tcp ? 40000 : 0,
+                                      .dport = tcp ? 22 : 0};
+                flow_ifname(f.in, n->bridge);
+                flow_ifname(f.out, n->bridge);
+                if (n->has_peer) {
+                        f.src = n->peer;
+                        f.dst = n->peer + 1 == n->host ? n->peer + 2 : n->peer + 1;
+                        if (!vnc_ipv4_in(f.dst, &n->subnet))
+                                f.dst = n->subnet.addr + 1 == n->peer ? n->subnet.addr + 2 : n->subnet.addr + 1;
+                }
+                r = verdict(d, &f, &v);
+                if (r < 0)
+                        return r;
+                if (v.verdict != VNC_VERDICT_ACCEPT)
+                        break;
         }
-        r = verdict(d, &f, &v);
-        if (r < 0)
-                return r;
         vnc_ipv4_str(f.src, a);
         vnc_ipv4_str(f.dst, b);
+        const char *what = f.proto == IPPROTO_TCP ? "TCP" : "ICMP echo";
         if (v.verdict == VNC_VERDICT_DROP)
                 return finding(d, n, HOP_BRIDGE, "br-netfilter", VNC_SEV_WARNING,
                                fw_fix(&v, "sysctl -w net.bridge.bridge-nf-call-iptables=0"),
                                "net.bridge.bridge-nf-call-iptables = 1: frames between ports of %s pass iptables "
-                               "FORWARD, which drops guest -> guest %s -> %s: %s",
-                               n->bridge, a, b, ev_or(&v, "(no rule named)"));
+                               "FORWARD, which drops guest -> guest %s %s -> %s: %s",
+                               n->bridge, what, a, b, ev_or(&v, "(no rule named)"));
         return finding(d, n, HOP_BRIDGE, "br-netfilter", VNC_SEV_INFO,
                        FIX("sysctl -w net.bridge.bridge-nf-call-iptables=0  # if nothing needs to filter bridged frames"),
                        "net.bridge.bridge-nf-call-iptables = 1: frames between ports of %s pass iptables FORWARD "
                        "(guest -> guest %s -> %s is %s now)",
-                       n->bridge, a, b, v.verdict == VNC_VERDICT_ACCEPT ? "accepted" : "undecided");
+                       n->bridge, a, b, v.verdict == VNC_VERDICT_ACCEPT ? "accepted (ICMP echo, TCP)" : "undecided");
 }
 
 /* Layer 2, planned per network and sent for all networks at once: who answers ARP for the host address,
@@ -1141,8 +1153,11 @@ static int guest_side(struct doc *d) {
         }
         r = vnc_doctor_guest(d->live, &d->neigh, d->in->target, g, d->n_nets, &gr);
         for (size_t i = 0; r >= 0 && i < gr.n; i++) {
-                struct net *n = &d->nets[gr.v[i].net];
-                n->target_answered = g[gr.v[i].net].target_answered;
+                struct net *n = gr.v[i].net < d->n_nets ? &d->nets[gr.v[i].net] : NULL;
+                if (n)
+                        n->target_answered = g[gr.v[i].net].target_answered;
+                else if (!gr.v[i].code)
+                        continue;
                 r = gr.v[i].code ? finding(d, n, HOP_GUEST, gr.v[i].code, VNC_SEV_ERROR, TAKE_PTR(gr.v[i].fix), "%s",
                                            gr.v[i].evidence)
                                  : note(n, HOP_GUEST, "%s", gr.v[i].evidence);
@@ -1350,6 +1365,8 @@ int vnc_doctor_run(const struct vnc_doctor_input *in, struct vnc_doctor_report *
                         goto fail;
                 }
         }
+        if (in->profile && (r = vnc_doctor_vlan(in->profile, d.live, ret, e)) < 0) /* vlan: core/doctor-vlan.c */
+                goto fail;
         if ((r = vnc_doctor_libvirt(in, ret, e)) < 0) /* libvirt networks inactive or on another bridge */
                 goto fail;
         /* Every network's ARP probes in one wait. */

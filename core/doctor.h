@@ -36,6 +36,9 @@ struct vnc_doctor_input {
         const char *state_dir;             /* for dnsmasq state, may be NULL */
         bool has_target;
         uint32_t target;                   /* --target IP, host byte order */
+        /* verdict: the host's rule sets, read once by a caller that runs the doctor for several
+         * profiles (vnc_fw_rulesets_read); NULL: this run reads them itself, once. */
+        struct vnc_fw_rulesets *fw;
 };
 
 struct vnc_doctor_report {

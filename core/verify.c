@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * SPEC section 5: ping across the result. One probe per network (see
- * backends/probe.h), each network checked by its own worker thread so that
- * the checks that must time out ("must not answer") of several networks
- * overlap; inside a network every echo runs at once. Results are merged in
+ * backends/probe.h), all made and deleted together; each network checked by
+ * a worker thread of its own (up to MAX_WORKERS) so that the waits of every
+ * network overlap; inside a network every exchange runs at once. Results are merged in
  * profile order, so the report does not depend on timing.
  *
  * Probe addresses: verify.probe_address when given. Otherwise, in a network
@@ -19,22 +19,25 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 
 #include <sys/random.h>
 
 #include "probe.h"
 #include "verify.h"
+#include "verify-vlan.h"
 
 #define ECHO_TRIES 2
 #define ECHO_INTERVAL_MS 1000    /* positive checks: 1 s per echo, one retry */
 #define SILENCE_INTERVAL_MS 500  /* must-not-answer checks: two requests within 1 s */
-#define DHCP_TRIES 2
+#define DHCP_TRIES 3
 #define DHCP_INTERVAL_MS 1000
+#define DHCP_INFLIGHT 8 /* DHCP exchanges at once: one dnsmasq answers them in turn */
 #define ARP_WAIT_MS 200
 #define ARP_BATCH 4
 #define ARP_ROUNDS 4
-#define MAX_WORKERS 16
+#define MAX_WORKERS 128 /* threads; the checks of every network overlap */
 #define TARGET_TCP_PORT 443   /* SPEC section 5; "tcp:IP:PORT" in targets names another */
 #define TARGET_UDP_PORT 33434 /* traceroute's first port: closed on most hosts, so the target answers
                                * with a port unreachable, which proves the datagram reached it */
@@ -88,9 +91,26 @@ int vnc_verify_add(struct vnc_verify_result *r, const char *network, enum vnc_ch
 
 /* ---- one network ---- */
 
+/*
+ * One dnsmasq serves every DHCP network of a profile, through one socket and
+ * in turn (tens of ms per packet on a host with hundreds of bridges): hundreds
+ * of discovers at once queue up past any client's patience. So at most
+ * DHCP_INFLIGHT exchanges run at once; and once DHCP_INFLIGHT of them got no
+ * offer while none got one, the server is taken as silent and the rest are not
+ * tried (their checks fail saying so) rather than waited for in turn.
+ */
+struct dhcp_gate {
+        sem_t slots;
+        pthread_mutex_t lock;
+        unsigned offered, silent;
+};
+
 struct net_job {
         const struct vnc_profile *p;
         size_t index;
+        struct vnc_probe_set *set;
+        struct dhcp_gate *dhcp;
+        bool skip; /* its probe could not be made: reported as a failed check already */
         struct vnc_verify_result res;
         struct vnc_error err;
         int r;
@@ -269,26 +289,42 @@ static int report_echo(struct vnc_verify_result *res, const char *net, struct ec
         return vnc_verify_add(res, net, c->kind, true, -1, name, why);
 }
 
+/* The bridge is missing (or went while the probes were made): a failed check naming it. */
+static int no_probe(struct net_job *job) {
+        const struct vnc_network *n = &job->p->networks[job->index];
+        _cleanup_free_ char *msg = job->err.message ? strdup(job->err.message) : NULL;
+
+        vnc_error_clear(&job->err);
+        job->skip = true;
+        return vnc_verify_add(&job->res, n->name, VNC_CHECK_PROBE_TO_HOST, false, -1,
+                              vnc_strdup_printf("probe on bridge \"%s\"", n->bridge),
+                              msg ? TAKE_PTR(msg) : strdup("bridge missing"));
+}
+
+/* Phase 1, in parallel: the network's probe namespace. */
+static int prepare_network(struct net_job *job) {
+        const struct vnc_network *n = &job->p->networks[job->index];
+        int r = vnc_probe_set_prepare(job->set, job->index, n->bridge, n->name, &job->err);
+        return r == -ENODEV ? no_probe(job) : r;
+}
+
 static int verify_network(struct net_job *job) {
         const struct vnc_profile *p = job->p;
         const struct vnc_network *n = &p->networks[job->index];
         struct vnc_verify_result *res = &job->res;
         struct vnc_error *e = &job->err;
-        _cleanup_(vnc_probe_freep) struct vnc_probe *probe = NULL;
+        struct vnc_probe *probe = NULL; /* the set's */
         struct vnc_probe_echo xs[128];
         struct echo_check cs[128];
         size_t nx = 0;
         char b1[16], b2[16];
         int r;
 
-        r = vnc_probe_new(n->bridge, p->name, n->name, &probe, e);
-        if (r == -ENODEV) {
-                _cleanup_free_ char *msg = e->message ? strdup(e->message) : NULL;
-                vnc_error_clear(e);
-                return vnc_verify_add(res, n->name, VNC_CHECK_PROBE_TO_HOST, false, -1,
-                                      vnc_strdup_printf("probe on bridge \"%s\"", n->bridge),
-                                      msg ? TAKE_PTR(msg) : strdup("bridge missing"));
-        }
+        if (job->skip || job->r < 0)
+                return job->r;
+        r = vnc_probe_set_get(job->set, job->index, &probe, e);
+        if (r == -ENODEV)
+                return no_probe(job);
         if (r < 0)
                 return r;
 
@@ -296,10 +332,29 @@ static int verify_network(struct net_job *job) {
         if (n->has_dhcp) {
                 uint32_t offer, server;
                 double ms;
-                r = vnc_probe_dhcp_offer(probe, DHCP_TRIES, DHCP_INTERVAL_MS, &offer, &server, &ms, e);
+                struct dhcp_gate *g = job->dhcp;
+                bool give_up;
+                while (sem_wait(&g->slots) < 0 && errno == EINTR)
+                        ;
+                pthread_mutex_lock(&g->lock);
+                give_up = g->offered == 0 && g->silent >= DHCP_INFLIGHT;
+                pthread_mutex_unlock(&g->lock);
+                offer = server = 0;
+                r = give_up ? 0 : vnc_probe_dhcp_offer(probe, DHCP_TRIES, DHCP_INTERVAL_MS, &offer, &server, &ms, e);
+                pthread_mutex_lock(&g->lock);
+                if (offer)
+                        g->offered++;
+                else if (!give_up)
+                        g->silent++;
+                pthread_mutex_unlock(&g->lock);
+                sem_post(&g->slots);
                 if (r < 0)
                         return r;
-                if (offer)
+                if (give_up)
+                        r = vnc_verify_add(res, n->name, VNC_CHECK_DHCP, false, -1, strdup("dhcp offer"),
+                                           vnc_strdup_printf("not tried: the DHCP server answered none of %u "
+                                                             "other probes", DHCP_INFLIGHT));
+                else if (offer)
                         r = vnc_verify_add(res, n->name, VNC_CHECK_DHCP, true, ms, strdup("dhcp offer"),
                                            vnc_strdup_printf("offered %s by %s", ip4(offer, b1), ip4(server, b2)));
                 else
@@ -460,6 +515,7 @@ struct pool {
         struct net_job *jobs;
         size_t n, next;
         pthread_mutex_t lock;
+        int (*fn)(struct net_job *);
 };
 
 static void *worker(void *arg) {
@@ -470,14 +526,38 @@ static void *worker(void *arg) {
                 pthread_mutex_unlock(&pool->lock);
                 if (i == SIZE_MAX)
                         return NULL;
-                pool->jobs[i].r = verify_network(&pool->jobs[i]);
+                int r = pool->fn(&pool->jobs[i]);
+                if (r < 0 && pool->jobs[i].r == 0)
+                        pool->jobs[i].r = r;
         }
 }
 
-int vnc_verify_profile(const struct vnc_profile *p, struct vnc_verify_result *ret, struct vnc_error *e) {
-        struct pool pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+/* fn over every job, up to MAX_WORKERS at once (each mostly waits: for the kernel, for answers). */
+static void run_pool(struct pool *pool, int (*fn)(struct net_job *)) {
         pthread_t threads[MAX_WORKERS];
-        size_t nthreads = 0;
+        size_t nthreads = 0, want = pool->n < MAX_WORKERS ? pool->n : MAX_WORKERS;
+
+        pool->fn = fn;
+        pool->next = 0;
+        for (; nthreads < want; nthreads++)
+                if (pthread_create(&threads[nthreads], NULL, worker, pool) != 0)
+                        break;
+        if (nthreads == 0)
+                worker(pool); /* no thread: do it here */
+        for (size_t i = 0; i < nthreads; i++)
+                pthread_join(threads[i], NULL);
+}
+
+/*
+ * All probes are made together and deleted together: the namespaces in
+ * parallel, every veth pair in one netlink batch, the checks of every network
+ * at once, and one batched deletion at the end (a deletion per probe costs an
+ * RCU grace period each, which dominated verify of many networks).
+ */
+int vnc_verify_profile(const struct vnc_profile *p, struct vnc_verify_result *ret, struct vnc_error *e) {
+        _cleanup_(vnc_probe_set_freep) struct vnc_probe_set *set = NULL;
+        struct pool pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+        struct dhcp_gate dhcp = {.lock = PTHREAD_MUTEX_INITIALIZER};
         int r;
 
         *ret = (struct vnc_verify_result){.ok = true};
@@ -486,22 +566,27 @@ int vnc_verify_profile(const struct vnc_profile *p, struct vnc_verify_result *re
                 return r;
         if (p->n_networks == 0)
                 return 0;
+        r = vnc_probe_set_new(p->name, p->n_networks, &set, e);
+        if (r < 0)
+                return r;
         pool.jobs = calloc(p->n_networks, sizeof(*pool.jobs));
         if (!pool.jobs)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
         pool.n = p->n_networks;
+        if (sem_init(&dhcp.slots, 0, DHCP_INFLIGHT) < 0) {
+                free(pool.jobs);
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "verify: could not make a semaphore: %m");
+        }
         for (size_t i = 0; i < pool.n; i++)
-                pool.jobs[i] = (struct net_job){.p = p, .index = i};
-        size_t want = pool.n < MAX_WORKERS ? pool.n : MAX_WORKERS;
-        for (; nthreads < want; nthreads++)
-                if (pthread_create(&threads[nthreads], NULL, worker, &pool) != 0)
-                        break;
-        if (nthreads == 0)
-                worker(&pool); /* no thread: do it here */
-        for (size_t i = 0; i < nthreads; i++)
-                pthread_join(threads[i], NULL);
+                pool.jobs[i] = (struct net_job){.p = p, .index = i, .set = set, .dhcp = &dhcp};
 
-        r = 0;
+        run_pool(&pool, prepare_network);
+        r = vnc_probe_set_link(set, e);
+        if (r >= 0)
+                run_pool(&pool, verify_network);
+        vnc_probe_set_free(TAKE_PTR(set));
+        sem_destroy(&dhcp.slots);
+
         for (size_t i = 0; i < pool.n; i++) {
                 struct net_job *j = &pool.jobs[i];
                 if (j->r < 0 && r == 0) {
@@ -521,6 +606,8 @@ int vnc_verify_profile(const struct vnc_profile *p, struct vnc_verify_result *re
                 vnc_verify_result_done(&j->res);
         }
         free(pool.jobs);
+        if (r == 0)
+                r = vnc_verify_vlan(p, ret, e); /* vlan: core/verify-vlan.c */
         if (r < 0)
                 vnc_verify_result_done(ret);
         return r;

@@ -24,7 +24,12 @@ foreach(page vnetcfg.8 vnetcfg.json.5)
     DEPENDS ${CMAKE_SOURCE_DIR}/docs/${page})
   list(APPEND VNC_MAN_GZ ${CMAKE_BINARY_DIR}/man/${page}.gz)
 endforeach()
-add_custom_target(man-pages ALL DEPENDS ${VNC_MAN_GZ})
+# Debian's changelog.gz (the package is native: its version is the project's).
+configure_file(${CMAKE_SOURCE_DIR}/packaging/changelog.in ${CMAKE_BINARY_DIR}/packaging/changelog @ONLY)
+add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/packaging/changelog.gz
+  COMMAND gzip -9n -c ${CMAKE_BINARY_DIR}/packaging/changelog > ${CMAKE_BINARY_DIR}/packaging/changelog.gz
+  DEPENDS ${CMAKE_BINARY_DIR}/packaging/changelog)
+add_custom_target(man-pages ALL DEPENDS ${VNC_MAN_GZ} ${CMAKE_BINARY_DIR}/packaging/changelog.gz)
 
 install(TARGETS vnetcfg DESTINATION ${CMAKE_INSTALL_SBINDIR})
 install(FILES ${CMAKE_BINARY_DIR}/man/vnetcfg.8.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
@@ -33,7 +38,8 @@ install(FILES ${CMAKE_SOURCE_DIR}/completion/vnetcfg DESTINATION ${CMAKE_INSTALL
 install(FILES ${CMAKE_BINARY_DIR}/systemd/vnetcfg@.service DESTINATION ${VNC_SYSTEMD_UNITDIR})
 install(FILES ${CMAKE_SOURCE_DIR}/profiles/vnetcfg.schema.json ${CMAKE_SOURCE_DIR}/schemas/vnetcfg-output.schema.json
         DESTINATION ${CMAKE_INSTALL_DATADIR}/vnetcfg)
-install(FILES ${CMAKE_SOURCE_DIR}/packaging/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/copyright ${CMAKE_BINARY_DIR}/packaging/changelog.gz
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 set(CPACK_GENERATOR "DEB")
 set(CPACK_PACKAGE_NAME "vnetcfg")

@@ -161,7 +161,10 @@ sys.exit(0 if ok else 1)' || fail "$1: no DNS answer for vm1 from 10.77.0.1"
 }
 
 hf_guest() {
-        hf_ns_add g1 vn-hf 52:54:00:00:00:10
+        ip netns add g1
+        defer "ip netns del g1"
+        ip -n g1 link set lo up
+        hf_guest_port
         hf_listen g1 22
         cat >"$TMP/udhcpc.sh" <<'SH'
 #!/bin/sh
@@ -169,4 +172,83 @@ hf_guest() {
 exit 0
 SH
         chmod +x "$TMP/udhcpc.sh"
+}
+# The guest's port on vn-hf (gone again with hf_guest_unplug, as when the VM stops).
+hf_guest_port() {
+        ip link add g1-h type veth peer name eth0 netns g1
+        ip -n g1 link set eth0 address 52:54:00:00:00:10
+        ip link set g1-h master vn-hf up
+        ip -n g1 link set eth0 up
+}
+hf_guest_unplug() {
+        ip link del g1-h
+}
+
+# The whole run beside one firewall, once it is up. The test defines:
+#   hf_check_openings FILE   assertions on the openings `iptables -S` shows (in FILE)
+#   hf_reload                the firewall's own reload (ufw reload, a dockerd restart...)
+#   HF_NAME                  the firewall's name, for messages
+hf_flow() {
+        hf_foreign "$TMP/foreign.before"
+        hf_snap before
+        expect_rc 0 apply "$TMP/hf.json"
+        hf_no_unsupported
+        hf_openings >"$TMP/open.1"
+        hf_check_openings "$TMP/open.1"
+        hf_foreign "$TMP/foreign.during"
+        diff -u "$TMP/foreign.before" "$TMP/foreign.during" || fail "$HF_NAME's rules changed"
+        ok "$HF_NAME: apply with verify; openings readable by iptables -S; $HF_NAME's own rules intact"
+
+        hf_guest
+        hf_guest_checks "with $HF_NAME"
+        ok "$HF_NAME: guest gets its reserved lease and a DNS answer, pings the host both ways, TCP out masqueraded, in through the port forward"
+
+        expect_rc 0 doctor hf
+        ok "$HF_NAME: doctor is clean"
+
+        iptables -I FORWARD 1 -j DROP
+        expect_rc 3 doctor hf
+        echo "$OUT$ERR" | grep -q forward-blocked || fail "doctor did not name forward-blocked: $OUT $ERR"
+        iptables -D FORWARD 1
+        ok "$HF_NAME: an admin's DROP at the top of FORWARD: doctor names forward-blocked (exit 3)"
+
+        expect_rc 0 apply "$TMP/hf.json"
+        echo "$OUT" | grep -q 'nothing to change' || fail "second apply changed something: $OUT"
+        ok "$HF_NAME: a second apply changes nothing"
+
+        hf_guest_unplug # the guest's port on the bridge was not there before either
+        expect_rc 0 rollback --all hf
+        hf_snap after
+        same_snap before after
+        hf_foreign "$TMP/foreign.after"
+        diff -u "$TMP/foreign.before" "$TMP/foreign.after" || fail "$HF_NAME's rules changed by rollback"
+        ok "$HF_NAME: rollback gives the exact pre-apply host: rulesets (nft and legacy), sysctls, links"
+
+        # Reloads: the firewall drops or keeps the openings as it likes; status and one apply follow.
+        expect_rc 0 apply "$TMP/hf.json"
+        hf_guest_port
+        hf_reload
+        if [ "$(hf_openings | sort)" != "$(sort "$TMP/open.1")" ]; then
+                expect_rc 0 status
+                echo "$OUT" | grep -q 'fw-open' || fail "the reload dropped openings and status shows no drift: $OUT"
+                echo "# $HF_NAME's reload dropped the openings; status showed the drift"
+        fi
+        # A reload that drops them all (a flush of the chains) is repaired by one apply too.
+        iptables -S | grep 'vnetcfg:' | sed 's/^-A/-D/' | while read -r rule; do eval "iptables $rule"; done
+        [ -z "$(hf_openings)" ] || fail "could not drop the openings by hand"
+        expect_rc 0 status
+        echo "$OUT" | grep -q 'fw-open' || fail "status shows no drift without the openings: $OUT"
+        expect_rc 0 apply --no-verify "$TMP/hf.json"
+        hf_openings | sort >"$TMP/open.2"
+        diff -u <(sort "$TMP/open.1") "$TMP/open.2" || fail "apply did not restore the same openings"
+        hf_guest_checks "after $HF_NAME's reload and apply"
+        ok "$HF_NAME: after a reload, status shows the drift and one apply restores the openings and guest traffic"
+
+        hf_foreign "$TMP/foreign.reloaded"
+        hf_guest_unplug
+        expect_rc 0 rollback --all hf
+        ! { nft list ruleset; iptables-legacy-save; } 2>/dev/null | grep -q 'vnetcfg' || fail "vnetcfg rules left after rollback"
+        hf_foreign "$TMP/foreign.end"
+        diff -u "$TMP/foreign.reloaded" "$TMP/foreign.end" || fail "$HF_NAME's rules changed by the last rollback"
+        ok "$HF_NAME: the last rollback leaves no mark and $HF_NAME's rules as its reload made them"
 }

@@ -14,6 +14,7 @@
 #   uplink0 192.0.2.1/24  (this sandbox is the host)
 #   vn-nat 10.17.0.1/24 nat via uplink0    |- g1 (10.17.0.10, gw 10.17.0.1)  |- g2 (10.17.0.11, gw 10.17.0.1)
 #   vn-ho  10.37.0.1/24 host-only          |- h1 (10.37.0.10, no default route)
+#   vn-two 10.47.0.1/24 host-only, profile gst2   |- m1 (10.27.0.60/24: misplaced, then 10.47.0.60)
 . "$(dirname "$0")/lib.sh"
 
 DC="${DOCTOR_CHECK:-$(dirname "$VNETCFG")/tests/doctor-check}"
@@ -180,6 +181,27 @@ expect_guest_clean "guest-subnet repaired" 10.17.0.10
 doc --target 10.27.0.50
 no_guest_codes "nobody has 10.27.0.50 any more"
 ok "guest-subnet: a guest configured in 10.27.0.0/24 on the 10.17.0.0/24 bridge is found on vn-nat"
+
+# On another profile's bridge: doctor gst looks on every vnetcfg bridge, not only gst's.
+cat >"$TMP/p2.json" <<'JSON'
+{"version": 1, "name": "gst2", "networks": [{"name": "two", "mode": "host-only", "ipv4": {"address": "10.47.0.1/24"}}]}
+JSON
+expect_rc 0 apply "$TMP/p2.json"
+defer "$VNETCFG --state-dir $STATE rollback --all gst2"
+ns_add m1 vn-two 10.27.0.60/24
+! pings m1 10.47.0.1 || fail "guest-subnet on vn-two is not real: m1 reaches the host"
+expect_rc 3 doctor gst --target 10.27.0.60
+echo "$OUT" | grep -q 'error   guest-subnet$' || fail "no guest-subnet for a guest on another profile's bridge:
+$OUT"
+echo "$OUT" | grep -q "evidence: 10.27.0.60 answers ARP on vn-two (MAC .*), but vn-two's subnet is 10.47.0.0/24" ||
+        fail "guest-subnet does not name vn-two and its subnet:
+$OUT"
+ip -n m1 addr flush dev eth0
+ip -n m1 addr add 10.47.0.60/24 dev eth0
+pings m1 10.47.0.1 || fail "m1 repaired cannot reach the host"
+doc --target 10.27.0.60
+no_guest_codes "m1 repaired"
+ok "guest-subnet: found on another profile's bridge (vn-two, 10.47.0.0/24)"
 
 # The mask half of "wrong address or mask": 10.17.0.10/30 puts the host's 10.17.0.1 behind a router.
 ip -n g1 addr flush dev eth0

@@ -8,7 +8,8 @@
 #
 #  1. "define": true with no daemon: exit 2, named reason, host unchanged; "auto": plan says it skips
 #  2. a profile network named like the user's libvirt network: exit 2, named, that network untouched
-#  3. apply defines, starts and autostarts "labnet" on vn-labnet (virsh net-list / net-dumpxml)
+#  3. apply defines (a failure or crash just after the define: undone exactly)
+#     apply defines, starts and autostarts "labnet" on vn-labnet (virsh net-list / net-dumpxml)
 #  4. a second apply changes nothing (no action; libvirt's stored definition untouched)
 #  5. status shows defined/active/autostart; a stopped network is drift and a doctor finding;
 #     apply starts it again; a wrong bridge is a doctor finding and apply redefines it
@@ -40,7 +41,13 @@ ok "define: true with no daemon: exit 2, host unchanged"
 expect_rc 0 plan "$TMP/auto.json"
 echo "$OUT" | grep -q "note: libvirt: no daemon answers at \"$LV_URI\" (.*): skipped (\"define\": \"auto\")" ||
         fail "plan with define auto and no daemon: $OUT"
-echo "$OUT" | grep -q "libvirt" | grep -qv note && fail "a libvirt action planned without a daemon: $OUT"
+echo "$OUT" | grep -v "note: libvirt" | grep -q "libvirt" && fail "a libvirt action planned without a daemon: $OUT"
+expect_rc 0 --json plan "$TMP/auto.json"
+echo "$OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert [a for a in d["actions"] if a["kind"] == "libvirt"] == [], d
+assert len(d["notes"]) == 1 and "skipped" in d["notes"][0], d' || fail "plan --json with define auto and no daemon: $OUT"
 ok "define: auto with no daemon: plan says it skips"
 
 # 8. Opted out: never asks libvirt (there is no daemon; with define true this would be exit 2).
@@ -78,9 +85,27 @@ diff -u "$TMP/list.before" "$TMP/list.after" || fail "net-list changed by a refu
 virsh_ net-dumpxml --inactive userlan | diff -u "$TMP/userlan.before" - || fail "the user's network was changed"
 ok "a user's libvirt network of the same name: exit 2, named, untouched"
 
-# 3. Apply.
+# 3a. A failure, and a crash, right after the libvirt network was defined and started:
+# the automatic undo, and rollback after the crash, leave libvirt as it was.
 lv_list >"$TMP/list.pre"
 snap pre
+expect_rc 0 --json plan "$TMP/required.json"
+k=$(echo "$OUT" | python3 -c 'import json,sys; a=json.load(sys.stdin)["actions"]; print([i for i, x in enumerate(a) if x["kind"] == "libvirt"][0])')
+[ "$k" -ge 0 ] && [ "$k" -lt "$(echo "$OUT" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["actions"]) - 1)')" ] ||
+        fail "no action after the libvirt one to fail at: $OUT"
+VNETCFG_FAIL_AT=$((k + 1)) expect_rc 1 apply "$TMP/required.json"
+lv_list | diff -u "$TMP/list.pre" - || fail "net-list after a failed apply"
+snap after-fail
+same_snap pre after-fail
+VNETCFG_CRASH_AT=$((k + 1)) expect_rc 137 apply "$TMP/required.json"
+lv_list | grep -qx "labnet active yes yes" || fail "the crash came before the libvirt action: $(lv_list)"
+expect_rc 0 rollback lab
+lv_list | diff -u "$TMP/list.pre" - || fail "net-list after rollback of a crashed apply"
+snap after-crash
+same_snap pre after-crash
+ok "a failure after the libvirt action undoes it; so does rollback after a crash there"
+
+# 3. Apply.
 expect_rc 0 apply "$TMP/required.json"
 lv_list | grep -qx "labnet active yes yes" || fail "labnet not active+autostart+persistent: $(lv_list)"
 virsh_ net-dumpxml labnet >"$TMP/labnet.xml"
@@ -107,6 +132,13 @@ ok "a second apply changes nothing in libvirt"
 expect_rc 0 status lab
 echo "$OUT" | grep -q "libvirt network labnet: defined, active, autostart on, bridge vn-labnet$" ||
         fail "status libvirt line: $OUT"
+expect_rc 0 --json status lab
+echo "$OUT" | python3 -c '
+import json, sys
+lv = json.load(sys.stdin)["profiles"][0]["libvirt"]
+want = {"name": "labnet", "state": "active", "defined": True, "active": True, "autostart": True,
+        "bridge": "vn-labnet", "drift": False}
+assert lv["daemon"] == "answers" and lv["networks"] == [want], lv' || fail "status --json libvirt: $OUT"
 virsh_ net-destroy labnet >/dev/null
 expect_rc 0 status lab
 echo "$OUT" | grep -q "libvirt network labnet: defined, inactive, autostart on, bridge vn-labnet (drift" ||
@@ -138,6 +170,15 @@ lv_list | grep -qx "labnet active yes yes" || fail "after a libvirtd restart: $(
 expect_rc 0 plan "$TMP/required.json"
 echo "$OUT" | grep -q "nothing to change" || fail "plan after restart: $OUT"
 ok "a libvirtd restart keeps the network active"
+
+# Someone undefines it: drift, and apply defines it again.
+virsh_ net-destroy labnet >/dev/null && virsh_ net-undefine labnet >/dev/null || fail "undefining labnet by hand"
+expect_rc 0 status lab
+echo "$OUT" | grep -q "libvirt network labnet: missing" || fail "status after net-undefine: $OUT"
+echo "$OUT" | grep -q "create libvirt network labnet" || fail "status drift after net-undefine: $OUT"
+expect_rc 0 apply "$TMP/required.json"
+lv_list | grep -qx "labnet active yes yes" || fail "apply after net-undefine: $(lv_list)"
+ok "an undefined network is drift in status; apply defines it again"
 
 # 7. Rollback of every generation.
 expect_rc 0 rollback --all lab

@@ -13,10 +13,13 @@
 # daemon as owner with the fix in its own tool; a TCP SYN from the guest is
 # really dropped; running doctor's fixes makes the findings go and the SYN
 # pass (answered by RST from up), so the verdict is the kernel's.
+# ufw-legacy and docker-legacy: the same daemons on a host whose iptables is
+# iptables-legacy (x_tables, read through libiptc): in the sandbox
+# xtables-legacy-multi is bind-mounted over xtables-nft-multi.
 set -u
 if [ $# -eq 0 ]; then
         : "${VNETCFG:?VNETCFG must point at the vnetcfg binary}"
-        for fw in ufw firewalld docker; do
+        for fw in ufw firewalld docker ufw-legacy docker-legacy; do
                 echo "# $fw"
                 unshare -n -m -p -f --mount-proc --propagation private -- env VNC_SANDBOXED=1 bash "$0" "$fw" ||
                         exit 1
@@ -24,7 +27,9 @@ if [ $# -eq 0 ]; then
         echo "all firewalls passed"
         exit 0
 fi
-FW=$1
+FW=${1%-legacy}
+LEGACY=
+[ "$1" = "$FW" ] || LEGACY=1
 mount -t tmpfs tmpfs /run
 . "$(dirname "$0")/lib.sh"
 
@@ -68,6 +73,15 @@ cat >"$W/nat.json" <<'JSON'
 }
 JSON
 
+if [ -n "$LEGACY" ]; then
+        mount --bind /usr/sbin/xtables-legacy-multi /usr/sbin/xtables-nft-multi
+        [[ "$(iptables -V)" == *legacy* ]] || fail "iptables is not iptables-legacy in the sandbox: $(iptables -V)"
+fi
+IPT=iptables
+WHERE="nft: table ip filter chain"
+[ "$FW" != firewalld ] || WHERE="nft: table inet firewalld chain"
+[ -z "$LEGACY" ] || { IPT=iptables-legacy; WHERE="iptables-legacy: filter"; }
+
 case $FW in
 ufw)
         cp -a /etc/ufw "$W/etc-ufw"
@@ -101,7 +115,7 @@ docker)
         docker info >/dev/null 2>&1 || fail "dockerd did not start: $(tail -5 "$W/dockerd.log")"
         [ "$(sysctl -n net.ipv4.ip_forward)" = 1 ] || fail "dockerd did not turn forwarding on"
         OWNER="[owner: docker]"
-        FWD_FIX="iptables -I DOCKER-USER -i vn-nat -o up0 -j ACCEPT"
+        FWD_FIX="$IPT -I DOCKER-USER -i vn-nat -o up0 -j ACCEPT"
         ;;
 *) fail "unknown firewall $FW" ;;
 esac
@@ -125,23 +139,24 @@ syn && fail "$FW: the guest's SYN passes before any fix: the firewall was expect
 doctor
 [ "$RC" = 3 ] || fail "$FW: doctor exited $RC, expected 3:
 $OUT"
-! grep -q "cannot tell" <<<"$OUT" || fail "$FW: \"cannot tell\" on a stock $FW host:
+! grep -q "cannot tell" <<<"$OUT" || fail "$1: \"cannot tell\" on a stock $1 host:
 $OUT"
 L=$(line_of forward-blocked "FORWARD drops new flows (TCP")
 [ -n "$L" ] || fail "$FW: no forward-blocked for new TCP flows:
 $OUT"
 [[ "$L" == *"$OWNER"* ]] || fail "$FW: forward-blocked does not name $OWNER: $L"
 [[ "$L" == *"| $FWD_FIX" ]] || fail "$FW: forward-blocked fix is not \"$FWD_FIX\": $L"
-ok "$FW: forward-blocked names the owner ($OWNER) and its fix \"$FWD_FIX\"; no \"cannot tell\""
+[[ "$L" == *"$WHERE"* ]] || fail "$1: the drop is not read from the rule set the daemon wrote ($WHERE): $L"
+ok "$1: forward-blocked names the owner ($OWNER) and its fix \"$FWD_FIX\"; no \"cannot tell\""
 
 case $FW in
 ufw)
         L=$(line_of input-blocked "INPUT drops DHCP")
-        [[ "$L" == *"chain ufw-skip-to-policy-input"*"[owner: ufw]"*"| ufw allow in on vn-nat to any port 67 proto udp" ]] ||
+        [[ "$L" == *"ufw-skip-to-policy-input"*"[owner: ufw]"*"| ufw allow in on vn-nat to any port 67 proto udp" ]] ||
                 fail "ufw: input-blocked for DHCP: ${L:-none}
 $OUT"
         L=$(line_of input-blocked "INPUT drops DNS")
-        [[ "$L" == *"chain INPUT: policy drop [owner: ufw]"*"| ufw allow in on vn-nat to any port 53 proto udp" ]] ||
+        [[ "$L" == *"INPUT"*"policy "[Dd][Rr][Oo][Pp]" [owner: ufw]"*"| ufw allow in on vn-nat to any port 53 proto udp" ]] ||
                 fail "ufw: input-blocked for DNS: ${L:-none}"
         # ufw passes forwarded echo while it drops TCP: doctor says TCP, not ICMP.
         [[ "$(line_of forward-blocked "FORWARD drops new flows")" != *ICMP* ]] || fail "ufw passes forwarded echo"
@@ -156,7 +171,7 @@ $OUT"
         ;;
 docker)
         L=$(line_of forward-blocked "FORWARD drops replies")
-        [[ "$L" == *"[owner: docker]"*"| iptables -I DOCKER-USER -i up0 -o vn-nat -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT" ]] ||
+        [[ "$L" == *"[owner: docker]"*"| $IPT -I DOCKER-USER -i up0 -o vn-nat -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT" ]] ||
                 fail "docker: replies: ${L:-none}
 $OUT"
         [ -z "$(line_of input-blocked "")" ] || fail "docker drops nothing on INPUT: $OUT"
@@ -173,4 +188,4 @@ doctor
 ! grep -qE "^(forward-blocked|input-blocked) " <<<"$OUT" || fail "$FW: after the fixes:
 $OUT"
 syn || fail "$FW: after doctor's fixes ($(tr '\n' ';' <"$W/fixes")) the guest's SYN still does not pass"
-ok "$FW: doctor's own fixes clear forward-blocked/input-blocked and the guest's TCP passes"
+ok "$1: doctor's own fixes clear forward-blocked/input-blocked and the guest's TCP passes"

@@ -98,8 +98,7 @@ rt|target-udp|target 192.0.2.3 udp/33434 not refused by the host" "checks of a h
 expect_failed "healthy profile"
 offer=$(detail_of nat "dhcp offer")
 [[ $offer =~ ^offered\ 10\.10\.0\.1[0-9][0-9]\ by\ 10\.10\.0\.1$ ]] || fail "dhcp offer detail: \"$offer\""
-ms=$(( (t1 - t0) / 1000000 ))
-[ "$ms" -lt 3000 ] || fail "verify of four networks took $ms ms"
+ms=$(( (t1 - t0) / 1000000 )) # printed, not judged: speed is measured in bench/verify-bench.sh
 [ -z "$(ip -br link | grep '^vnp-')" ] || fail "probe links left: $(ip -br link)"
 ok "healthy nat/host-only/isolated/routed with DHCP: every check passes ($ms ms)"
 
@@ -254,28 +253,32 @@ expect_rc 0 apply "$TMP/p.json"
 ip link set vn-iso up
 ok "a missing bridge is a failed check naming it"
 
-# --- a killed verify leaves no namespace; its links go on the next run ---
+# --- a killed verify leaves no namespace: the probes' namespaces are held by its file
+# descriptors only, so they end with it, and their veth pairs with them ---
 "$CHECK" "$TMP/p.json" >/dev/null 2>&1 &
 vpid=$!
-sleep 0.4
-ip -br link | grep -q '^vnp-' || fail "no probe link while verify runs"
-holders=$(pgrep -P $vpid | tr '\n' ' ')
-[ -n "$holders" ] || fail "no namespace holder while verify runs"
-kill -9 $vpid
-wait $vpid 2>/dev/null
+for _ in $(seq 100); do ip -br link | grep -q '^vnp-' && break; sleep 0.02; done
 sleep 0.2
-for h in $holders; do
-        # gone, or a zombie waiting for its new parent to reap it (it holds no namespace then)
-        st=$(awk '/^State:/ {print $2}' "/proc/$h/status" 2>/dev/null || true)
-        [ -z "$st" ] || [ "$st" = Z ] || fail "namespace holder $h outlived the killed verify (state $st, parent $(awk '/^PPid:/ {print $2}' /proc/$h/status))"
-        [ "$st" = Z ] && [ -n "$(readlink /proc/$h/ns/net 2>/dev/null)" ] && fail "zombie holder $h still has a namespace"
+probes=$(ip -br link | grep -c '^vnp-' || true)
+[ "$probes" = 4 ] || fail "expected 4 probe links while verify runs, saw $probes: $(ip -br link)"
+[ -z "$(pgrep -P $vpid)" ] || fail "verify has child processes: $(pgrep -a -P $vpid)"
+# made together: one link group for every host end (deleted with one request)
+groups=$(ip -d -o link show | grep ': vnp-' | grep -o ' group [^ ]*' | sort -u)
+[ "$(echo "$groups" | wc -l)" = 1 ] && [ "$groups" != " group default" ] ||
+        fail "the probes' host ends are not in one group of their own: $groups"
+kill -9 $vpid
+wait $vpid 2>/dev/null || true
+gone=
+for _ in $(seq 200); do
+        if ! ip -br link | grep -q '^vnp-'; then gone=1; break; fi
+        sleep 0.05
 done
-left=$(ip -br link | grep -c '^vnp-' || true)
+[ -n "$gone" ] || fail "probe links outlived the killed verify by 10 s: $(ip -br link | grep '^vnp-')"
 out=$("$CHECK" cleanup) || fail "cleanup failed"
-echo "    killed mid-run: $left probe link(s) left, then cleanup: $out"
+assert_eq "$out" "removed 0" "nothing stale after a killed verify"
 run_check 0
 [ -z "$(ip -br link | grep '^vnp-')" ] || fail "probe links after the next run: $(ip -br link)"
-ok "SIGKILL mid-run: no probe namespace survives, no vnp-* link after the next run"
+ok "SIGKILL mid-run: the probe namespaces end with the process, their links with them; nothing stale"
 
 # A stale probe marked by alias (a vnetcfg killed between create and delete) is removed.
 ip link add vnp-deadbeef type veth peer name vnp-peer

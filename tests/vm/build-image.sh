@@ -9,6 +9,12 @@
 #
 #   build-image.sh CACHE_DIR
 #
+# The kernel matrix (tests/kernel) builds its own image with the same script:
+#   VNC_VM_MODULES="..."   modules loaded by /init instead of virtio_pci virtio_net
+#   VNC_VM_INIT=FILE       the /init to use instead of tests/vm/init
+#   VNC_VM_KEEP_MODULES=1  also keep the whole module tree (with modules.dep) in
+#                          CACHE/kroot/lib/modules/<version>, for a guest that loads more
+#
 # The kernel package is fetched with `apt-get download` and unpacked with
 # `dpkg -x` into a scratch directory (never installed, /boot untouched), and
 # `depmod -b` makes the modules.dep the package does not ship. Parallel callers
@@ -19,7 +25,9 @@ set -euo pipefail
 cache=${1:?usage: build-image.sh CACHE_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 # The guest loads these (and what they depend on).
-modules=(virtio_pci virtio_net)
+read -r -a modules <<<"${VNC_VM_MODULES:-virtio_pci virtio_net}"
+init=${VNC_VM_INIT:-$here/init}
+keep_modules=${VNC_VM_KEEP_MODULES:-0}
 
 die() {
         echo "build-image: $*" >&2
@@ -46,7 +54,8 @@ key=$( {
         echo "kernel $pkg $ver"
         echo "busybox-static $busybox_ver"
         echo "modules ${modules[*]}"
-        sha256sum "$here/init" "$here/build-image.sh" | awk '{print $1}'
+        [ "$keep_modules" = 1 ] && echo "keep modules"
+        sha256sum "$init" "$here/build-image.sh" | awk '{print $1}'
 } | sha256sum | awk '{print $1}')
 if [ -f "$cache/image.key" ] && [ "$(cat "$cache/image.key")" = "$key" ] &&
         [ -s "$cache/vmlinuz" ] && [ -s "$cache/initrd.img" ]; then
@@ -89,13 +98,15 @@ for p in "${order[@]}"; do
         case "$p" in
         *.ko) cp "$moddir/$p" "$root/lib/modules/" ;;
         *.ko.xz) xz -dc "$moddir/$p" >"$root/lib/modules/$(basename "${p%.xz}")" ;;
+        *.ko.zst) zstd -qdc "$moddir/$p" >"$root/lib/modules/$(basename "${p%.zst}")" ;;
         *) die "unexpected module file $p" ;;
         esac
-        basename "${p%.xz}" >>"$root/lib/modules/load.list"
+        p=${p%.xz}
+        basename "${p%.zst}" >>"$root/lib/modules/load.list"
 done
 
 cp /bin/busybox "$root/bin/busybox"
-cp "$here/init" "$root/init"
+cp "$init" "$root/init"
 chmod 755 "$root/init" "$root/bin/busybox"
 # Reproducible archive: fixed order and timestamps.
 find "$root" -exec touch -h -d @0 {} +
@@ -103,6 +114,11 @@ find "$root" -exec touch -h -d @0 {} +
 cp "$scratch/k/boot/vmlinuz-$kver" "$scratch/vmlinuz"
 mv -f "$scratch/vmlinuz" "$cache/vmlinuz"
 mv -f "$scratch/initrd.img" "$cache/initrd.img"
+if [ "$keep_modules" = 1 ]; then
+        rm -rf "$cache/kroot"
+        mkdir -p "$cache/kroot/lib/modules"
+        mv "$moddir" "$cache/kroot/lib/modules/$kver"
+fi
 echo "$kver: ${order[*]}" >"$cache/image.modules"
 echo "$key" >"$cache/image.key"
 awk -v t0="$t0" -v t1="$(date +%s.%N)" -v what="$pkg $ver + busybox $busybox_ver ($(tr '\n' ' ' <"$root/lib/modules/load.list"))" \

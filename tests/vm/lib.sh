@@ -43,7 +43,7 @@ vm_start() { # name tap mac job [extra netdev options, e.g. ",vnet_hdr=on"]
                 -nodefaults -no-user-config -display none -no-reboot \
                 -serial "file:$TMP/$name.serial" \
                 -kernel "$VM_KERNEL" -initrd "$VM_INITRD" \
-                -append "console=ttyS0 panic=-1 quiet vnc.name=$name $job" \
+                -append "console=ttyS0 panic=-1 quiet no_timer_check vnc.name=$name $job" \
                 -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no$extra" \
                 -device "virtio-net-pci,netdev=n0,mac=$mac" \
                 >"$TMP/$name.qemu" 2>&1 </dev/null &
