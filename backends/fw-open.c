@@ -10,13 +10,14 @@
  * prints them as ordinary rules with their comment. All openings of one run go
  * in one transaction; they are found again by their comment and deleted by handle.
  *
- * Other places (firewalld over D-Bus, the legacy tables) are refused until they are written.
+ * firewalld goes through D-Bus (fwd-dbus.c). The legacy tables are refused until they are written.
  */
 #include <netinet/in.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 
 #include "backend.h"
+#include "fw-open.h"
 #include "open.h"
 
 struct nft_opening {
@@ -219,7 +220,7 @@ static bool open_handles(enum vnc_action_kind k) {
         return k == VNC_ACT_FW_OPEN;
 }
 
-static int open_run(_unused_ struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, unsigned flags,
+static int open_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, unsigned flags,
                     size_t *ret_done, struct vnc_error *e) {
         int first = 0;
 
@@ -233,6 +234,9 @@ static int open_run(_unused_ struct vnc_backend_ctx *ctx, const struct vnc_actio
                 switch (acts[i].place) {
                 case VNC_OPEN_IPT_NFT:
                         r = run_nft(acts + i, k - i, flags, e);
+                        break;
+                case VNC_OPEN_FIREWALLD:
+                        r = vnc_fwd_run(ctx, acts + i, k - i, flags, e);
                         break;
                 default:
                         r = vnc_error_set(e, VNC_ERR_RUNTIME, -EOPNOTSUPP, "openings in \"%s\" are not supported",
@@ -270,5 +274,5 @@ int vnc_open_live_read(struct vnc_live *live, struct vnc_error *e) {
         for (size_t i = 0; i < f.n; i++)
                 if ((r = vnc_live_add_opening(live, VNC_OPEN_IPT_NFT, f.o[i].chain, f.o[i].comment)) < 0)
                         return vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory");
-        return 0;
+        return vnc_fwd_live_read(live, e);
 }

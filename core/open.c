@@ -20,10 +20,20 @@ int vnc_open_place_from_string(const char *s) {
         return _VNC_OPEN_PLACE_INVALID;
 }
 
+/*
+ * firewalld: the bridge into zone "trusted" at runtime. firewalld's runtime API
+ * cannot make a zone of its own, and no stock zone lets in DHCP/DNS/ICMP while
+ * forwarding nothing, so the zone lets the bridge's traffic past firewalld and
+ * vnetcfg's own chains keep deciding what the mode allows (every base chain must
+ * accept: their rejects of host-only/isolated forwarding and of isolated input
+ * still hold). Bridged networks are the LAN's business: left alone.
+ */
 const char *vnc_open_firewalld_zone(const struct vnc_network *n) {
         switch (n->mode) {
         case VNC_MODE_NAT:
         case VNC_MODE_ROUTED:
+        case VNC_MODE_HOST_ONLY:
+        case VNC_MODE_ISOLATED:
                 return "trusted";
         default:
                 return NULL;

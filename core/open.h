@@ -41,7 +41,7 @@ enum {
         VNC_OPEN_FORWARD = 1 << 1,
 };
 
-/* firewalld: the zone a bridge goes into, by mode (nat/routed forward, the others do not). */
+/* firewalld: the zone a network's bridge goes into at runtime, NULL for none (see open.c). */
 const char *vnc_open_firewalld_zone(const struct vnc_network *n);
 
 /* All openings a profile's networks would need in an iptables place, sealed, in a stable order. */

@@ -1250,7 +1250,7 @@ static unsigned open_chain_bit(const char *chain) {
 }
 
 static int push_opening(struct planner *pl, enum vnc_action_op op, uint8_t place, const struct vnc_fw_rule *rule,
-                        const char *ifname, const char *zone) {
+                        const struct vnc_network *n, const char *zone) {
         struct vnc_action a;
         vnc_action_init(&a, VNC_ACT_FW_OPEN, op, pl->profile, NULL);
         a.place = place;
@@ -1260,7 +1260,8 @@ static int push_opening(struct planner *pl, enum vnc_action_op op, uint8_t place
                 if (net)
                         snprintf(a.network, sizeof(a.network), "%.*s", (int)strcspn(net + 1, " "), net + 1);
         } else {
-                snprintf(a.ifname, sizeof(a.ifname), "%s", ifname);
+                snprintf(a.network, sizeof(a.network), "%s", n->name);
+                snprintf(a.ifname, sizeof(a.ifname), "%s", n->bridge);
                 snprintf(a.zone, sizeof(a.zone), "%s", zone);
         }
         return push(pl, PH_OPEN, &a);
@@ -1335,14 +1336,14 @@ static int plan_openings(struct planner *pl) {
                 const struct vnc_network *w = network_by_bridge(pl->want, n->bridge);
                 const char *wz = w && l->open_need[VNC_OPEN_FIREWALLD] ? vnc_open_firewalld_zone(w) : NULL;
                 if (zone && cur && streq(cur, zone) && !streq_ptr(wz, zone) &&
-                    (r = push_opening(pl, VNC_OP_DELETE, VNC_OPEN_FIREWALLD, NULL, n->bridge, zone)) < 0)
+                    (r = push_opening(pl, VNC_OP_DELETE, VNC_OPEN_FIREWALLD, NULL, n, zone)) < 0)
                         return r;
         }
         for (size_t i = 0; l->open_need[VNC_OPEN_FIREWALLD] && pl->want && i < pl->want->n_networks; i++) {
                 const struct vnc_network *n = &pl->want->networks[i];
                 const char *zone = vnc_open_firewalld_zone(n), *cur = live_zone_of(l, n->bridge);
                 if (zone && !streq_ptr(cur, zone) &&
-                    (r = push_opening(pl, VNC_OP_CREATE, VNC_OPEN_FIREWALLD, NULL, n->bridge, zone)) < 0)
+                    (r = push_opening(pl, VNC_OP_CREATE, VNC_OPEN_FIREWALLD, NULL, n, zone)) < 0)
                         return r;
         }
         return 0;

@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${VNETCFG:?VNETCFG must point at the vnetcfg binary}"
 : "${VNC_SOURCE_DIR:?VNC_SOURCE_DIR must point at the source tree}"
 : "${VNC_TAP_PUMP:?VNC_TAP_PUMP must point at the tap-pump binary}"
-timeout_s=${VNC_KERNEL_TIMEOUT:-1400} # the whole guest run
+timeout_s=${VNC_KERNEL_TIMEOUT:-2400} # the whole guest run (TCG on a loaded machine is slow)
 test_timeout=${VNC_KERNEL_TEST_TIMEOUT:-900}
 
 command -v qemu-system-x86_64 >/dev/null ||

@@ -103,12 +103,15 @@ hf_topology() {
 JSON
 }
 
+# What of the nft ruleset a snapshot compares (a test may narrow it, as firewalld's does).
+hf_nft_filter() { cat; }
+
 # Everything a rollback must give back: lib.sh's snapshot, both rulesets, the conf sysctls.
 hf_snap() { # name
         snap "$1"
         {
                 echo "## nft"
-                nft -s list ruleset 2>&1
+                nft -s list ruleset 2>&1 | hf_nft_filter
                 echo "## iptables-legacy"
                 iptables-legacy-save 2>/dev/null | grep -v '^#' | sed 's/\[[0-9:]*\]//'
                 echo "## conf"
@@ -125,8 +128,13 @@ hf_foreign() { # file
 }
 
 # The openings as `iptables -S` (the host's iptables-nft) prints them; nothing it cannot read.
+# (A test may define its own after sourcing this file, as firewalld's does.)
 hf_openings() {
         iptables -S 2>&1 | grep 'vnetcfg:' || true
+}
+# Drop every opening, as a reload that flushes the chains would.
+hf_drop_openings() {
+        iptables -S | grep 'vnetcfg:' | sed 's/^-A/-D/' | while read -r rule; do eval "iptables $rule"; done
 }
 hf_no_unsupported() {
         ! iptables-save 2>&1 | grep -qi 'unsupported' || fail "iptables-nft cannot read a rule: $(iptables-save 2>&1 | grep -i unsupported)"
@@ -189,6 +197,7 @@ hf_guest_unplug() {
 #   hf_reload                the firewall's own reload (ufw reload, a dockerd restart...)
 #   HF_NAME                  the firewall's name, for messages
 hf_flow() {
+        hf_openings >"$TMP/open.0"
         hf_foreign "$TMP/foreign.before"
         hf_snap before
         expect_rc 0 apply "$TMP/hf.json"
@@ -206,10 +215,13 @@ hf_flow() {
         expect_rc 0 doctor hf
         ok "$HF_NAME: doctor is clean"
 
+        local had_filter=0
+        nft list table ip filter >/dev/null 2>&1 && had_filter=1
         iptables -I FORWARD 1 -j DROP
         expect_rc 3 doctor hf
         echo "$OUT$ERR" | grep -q forward-blocked || fail "doctor did not name forward-blocked: $OUT $ERR"
         iptables -D FORWARD 1
+        [ $had_filter = 1 ] || nft delete table ip filter
         ok "$HF_NAME: an admin's DROP at the top of FORWARD: doctor names forward-blocked (exit 3)"
 
         expect_rc 0 apply "$TMP/hf.json"
@@ -234,8 +246,8 @@ hf_flow() {
                 echo "# $HF_NAME's reload dropped the openings; status showed the drift"
         fi
         # A reload that drops them all (a flush of the chains) is repaired by one apply too.
-        iptables -S | grep 'vnetcfg:' | sed 's/^-A/-D/' | while read -r rule; do eval "iptables $rule"; done
-        [ -z "$(hf_openings)" ] || fail "could not drop the openings by hand"
+        hf_drop_openings
+        [ "$(hf_openings)" = "$(cat "$TMP/open.0")" ] || fail "could not drop the openings: $(hf_openings)"
         expect_rc 0 status
         echo "$OUT" | grep -q 'fw-open' || fail "status shows no drift without the openings: $OUT"
         expect_rc 0 apply --no-verify "$TMP/hf.json"
