@@ -49,6 +49,7 @@ struct vnc_probe {
         int eth0_ifindex;          /* in the probe namespace */
         uint32_t mtu;
         uint8_t mac[6];            /* eth0's */
+        uint8_t bridge_mac[6];
         int ns_fd;                 /* the probe's network namespace: it lives as long as this fd
                                     * and the sockets opened in it, so it ends with this process */
         int host_ns_fd;            /* the namespace the creating thread was in */
@@ -180,6 +181,8 @@ static int bridge_info(struct vnc_probe *p, struct vnc_error *e) {
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "bridge \"%s\": could not read its MTU: %m",
                                      p->bridge);
         p->mtu = (uint32_t)ifr.ifr_mtu;
+        if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0)
+                memcpy(p->bridge_mac, ifr.ifr_hwaddr.sa_data, 6);
         return 0;
 }
 
@@ -348,7 +351,7 @@ static int setup_inside(struct vnc_probe *p, struct vnc_error *e) {
         return 0;
 }
 
-/* A probe on bridge, not linked yet: its name, the bridge's index and MTU, its namespace. */
+/* A probe on bridge, without namespace and links yet: its name, the bridge's index, MTU and MAC. */
 static int probe_alloc(const char *bridge, struct vnc_probe **ret, struct vnc_error *e) {
         _cleanup_(vnc_probe_freep) struct vnc_probe *p = calloc(1, sizeof(*p));
         uint32_t rnd;
@@ -367,9 +370,6 @@ static int probe_alloc(const char *bridge, struct vnc_probe **ret, struct vnc_er
         p->host_ns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (p->host_ns_fd < 0)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "probe: could not open this thread's namespace: %m");
-        r = make_namespace(p, e);
-        if (r < 0)
-                return r;
         *ret = TAKE_PTR(p);
         return 0;
 }
@@ -380,6 +380,9 @@ int vnc_probe_new(const char *bridge, const char *profile, const char *network, 
         int r;
 
         r = probe_alloc(bridge, &p, e);
+        if (r < 0)
+                return r;
+        r = make_namespace(p, e);
         if (r < 0)
                 return r;
         r = vnc_nl_open(&p->nl, e);
@@ -458,6 +461,11 @@ void vnc_probe_free(struct vnc_probe *p) {
 
 /* ---- probes made together ---- */
 
+static int arp_send(int fd, int ifindex, const uint8_t sha[6], const uint32_t *cands, size_t n);
+static int delete_stale(struct vnc_nl *nl, const struct vnc_live *links, unsigned *ret_removed, struct vnc_error *e);
+static int arp_collect(int fd, const uint8_t sha[6], const uint32_t *cands, size_t n, double deadline,
+                       bool *ret_free);
+
 int vnc_probe_set_new(const char *profile, size_t n, struct vnc_probe_set **ret, struct vnc_error *e) {
         _cleanup_(vnc_probe_set_freep) struct vnc_probe_set *s = calloc(1, sizeof(*s));
         _cleanup_(vnc_live_freep) struct vnc_live *links = NULL;
@@ -470,8 +478,12 @@ int vnc_probe_set_new(const char *profile, size_t n, struct vnc_probe_set **ret,
         r = vnc_nl_open(&s->nl, e);
         if (r < 0)
                 return r;
-        /* A link group nobody uses: the host ends join it, and one request deletes them all. */
+        /* One dump: stale probes (of a vnetcfg killed before this one) go, and a link group
+         * nobody uses: the host ends join it, and one request deletes them all. */
         r = vnc_nl_read_links(s->nl, &links, &s->group, e);
+        if (r < 0)
+                return r;
+        r = delete_stale(s->nl, links, NULL, e);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);
@@ -479,10 +491,14 @@ int vnc_probe_set_new(const char *profile, size_t n, struct vnc_probe_set **ret,
 }
 
 int vnc_probe_set_prepare(struct vnc_probe_set *s, size_t i, const char *bridge, const char *network,
-                          struct vnc_error *e) {
+                          const uint32_t *cands, size_t n_cands, int wait_ms, bool *ret_free, struct vnc_error *e) {
+        _cleanup_close_ int fd = -1;
         struct vnc_probe *p = NULL;
+        double deadline = 0;
         int r;
 
+        for (size_t k = 0; k < n_cands; k++)
+                ret_free[k] = true;
         if (i >= s->n || s->probes[i])
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -EINVAL, "probe set: slot %zu is taken or out of range", i);
         if (!(s->networks[i] = strdup(network)))
@@ -493,6 +509,29 @@ int vnc_probe_set_prepare(struct vnc_probe_set *s, size_t i, const char *bridge,
         p->set = s;
         p->nl = s->nl;
         s->probes[i] = p;
+        /*
+         * The ARP probes go out of the bridge itself (its MAC as sender, so answers come to
+         * the host), now: their wait overlaps the making of the namespace and, across
+         * networks, each other. A bridge that is down sends nothing: nobody answers.
+         */
+        if (n_cands > 0) {
+                fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ARP));
+                struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP),
+                                          .sll_ifindex = p->bridge_ifindex};
+                if (fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, -errno,
+                                             "bridge \"%s\": could not open a packet socket for ARP probes: %m", bridge);
+                deadline = now_ms() + wait_ms;
+                if (arp_send(fd, p->bridge_ifindex, p->bridge_mac, cands, n_cands) < 0) {
+                        close(fd);
+                        fd = -1;
+                }
+        }
+        r = make_namespace(p, e);
+        if (r < 0)
+                return r;
+        if (fd >= 0 && (r = arp_collect(fd, p->bridge_mac, cands, n_cands, deadline, ret_free)) < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "bridge \"%s\": ARP probes: %s", bridge, strerror(-r));
         return 0;
 }
 
@@ -513,7 +552,36 @@ int vnc_probe_set_link(struct vnc_probe_set *s, struct vnc_error *e) {
                 struct vnc_probe *p = s->probes[b.res[k].tag / 2];
                 p->link_error = veth_made(p, &b.res[k], &b.res[k + 1], &p->link_err);
         }
+        /* Every eth0 up now, so the kernel's carrier events (and the bridge ports they enable)
+         * are handled while the next probes come up, not while the checks wait. */
+        for (size_t i = 0; i < s->n; i++) {
+                struct vnc_probe *p = s->probes[i];
+                if (p && p->link_error == 0 && (p->link_error = setup_inside(p, &p->link_err)) == 0)
+                        p->ready = true;
+        }
         return 0;
+}
+
+#define PORT_WAIT_MS 5000 /* the kernel's link watch runs under the rtnl lock: slow on a busy host */
+#define PORT_POLL_MS 5
+
+/*
+ * Until the host end is running (operstate up): the kernel's link watch sets
+ * that, and in the same pass enables the bridge port. Before, the bridge drops
+ * what the probe sends, and the first checks would lose their first tries.
+ */
+static void wait_port(struct vnc_probe *p) {
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        double deadline = now_ms() + PORT_WAIT_MS;
+        struct ifreq ifr = {0};
+
+        if (fd < 0)
+                return;
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", p->ifname);
+        while (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_RUNNING) && now_ms() < deadline) {
+                struct timespec ts = {.tv_nsec = PORT_POLL_MS * 1000000L};
+                nanosleep(&ts, NULL);
+        }
 }
 
 int vnc_probe_set_get(struct vnc_probe_set *s, size_t i, struct vnc_probe **ret, struct vnc_error *e) {
@@ -530,6 +598,7 @@ int vnc_probe_set_get(struct vnc_probe_set *s, size_t i, struct vnc_probe **ret,
                 if (r < 0)
                         return r;
         }
+        wait_port(p);
         *ret = p;
         return 0;
 }
@@ -589,19 +658,12 @@ uint32_t vnc_probe_bridge_mtu(const struct vnc_probe *p) { return p->mtu; }
 
 /* ---- stale probes ---- */
 
-int vnc_probe_cleanup_stale(unsigned *ret_removed, struct vnc_error *e) {
-        _cleanup_(vnc_nl_freep) struct vnc_nl *nl = NULL;
-        _cleanup_(vnc_live_freep) struct vnc_live *links = NULL;
+/* Delete the stale probes among links (one dump's worth), in the namespace of nl. */
+static int delete_stale(struct vnc_nl *nl, const struct vnc_live *links, unsigned *ret_removed, struct vnc_error *e) {
         _cleanup_(vnc_nl_batch_donep) struct vnc_nl_batch b = {0};
         unsigned removed = 0;
         int r;
 
-        r = vnc_nl_open(&nl, e);
-        if (r < 0)
-                return r;
-        r = vnc_nl_read_links(nl, &links, NULL, e);
-        if (r < 0)
-                return r;
         for (size_t i = 0; i < links->n_links; i++) {
                 const struct vnc_live_link *l = &links->links[i];
                 bool ours = l->alias ? strncmp(l->alias, VNC_PROBE_ALIAS_PREFIX, strlen(VNC_PROBE_ALIAS_PREFIX)) == 0
@@ -630,6 +692,20 @@ int vnc_probe_cleanup_stale(unsigned *ret_removed, struct vnc_error *e) {
         if (ret_removed)
                 *ret_removed = removed;
         return 0;
+}
+
+int vnc_probe_cleanup_stale(unsigned *ret_removed, struct vnc_error *e) {
+        _cleanup_(vnc_nl_freep) struct vnc_nl *nl = NULL;
+        _cleanup_(vnc_live_freep) struct vnc_live *links = NULL;
+        int r;
+
+        r = vnc_nl_open(&nl, e);
+        if (r < 0)
+                return r;
+        r = vnc_nl_read_links(nl, &links, NULL, e);
+        if (r < 0)
+                return r;
+        return delete_stale(nl, links, ret_removed, e);
 }
 
 /* ---- addresses ---- */
@@ -856,16 +932,11 @@ static int send_broadcast(struct vnc_probe *p, int fd, uint16_t proto, const voi
         return sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0 ? -errno : 0;
 }
 
-int vnc_probe_arp_free(struct vnc_probe *p, const uint32_t *cands, size_t n, int wait_ms, bool *ret_free,
-                       struct vnc_error *e) {
-        _cleanup_close_ int fd = -1;
-        int r;
-
-        for (size_t i = 0; i < n; i++)
-                ret_free[i] = true;
-        fd = packet_socket(p, ETH_P_ARP, e);
-        if (fd < 0)
-                return fd;
+/* RFC 5227 probes (sender 0.0.0.0, sha) for each candidate, broadcast out of ifindex. */
+static int arp_send(int fd, int ifindex, const uint8_t sha[6], const uint32_t *cands, size_t n) {
+        struct sockaddr_ll to = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP), .sll_ifindex = ifindex,
+                                 .sll_halen = 6};
+        memset(to.sll_addr, 0xff, 6);
         for (size_t i = 0; i < n; i++) {
                 struct arp_pkt a = {.htype = htons(ARPHRD_ETHER),
                                     .ptype = htons(ETH_P_IP),
@@ -873,22 +944,25 @@ int vnc_probe_arp_free(struct vnc_probe *p, const uint32_t *cands, size_t n, int
                                     .plen = 4,
                                     .op = htons(ARPOP_REQUEST)};
                 uint32_t t = htonl(cands[i]);
-                memcpy(a.sha, p->mac, 6);
+                memcpy(a.sha, sha, 6);
                 memcpy(a.tpa, &t, 4);
-                r = send_broadcast(p, fd, ETH_P_ARP, &a, sizeof(a));
-                if (r < 0)
-                        return vnc_error_set(e, VNC_ERR_RUNTIME, r, "probe \"%s\": could not send an ARP probe: %s",
-                                             p->ifname, strerror(-r));
+                if (sendto(fd, &a, sizeof(a), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+                        return -errno;
         }
-        double deadline = now_ms() + wait_ms;
+        return 0;
+}
+
+/* Until deadline: ret_free[i] turns false when someone answers for cands[i] or probes for it too. */
+static int arp_collect(int fd, const uint8_t sha[6], const uint32_t *cands, size_t n, double deadline,
+                       bool *ret_free) {
         for (;;) {
                 double left = deadline - now_ms();
                 if (left <= 0)
-                        break;
+                        return 0;
                 struct pollfd pfd = {.fd = fd, .events = POLLIN};
                 int k = poll(&pfd, 1, (int)left + 1);
                 if (k < 0 && errno != EINTR)
-                        return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "probe: poll: %m");
+                        return -errno;
                 if (k <= 0)
                         continue;
                 struct arp_pkt a;
@@ -897,7 +971,7 @@ int vnc_probe_arp_free(struct vnc_probe *p, const uint32_t *cands, size_t n, int
                 ssize_t got = recvfrom(fd, &a, sizeof(a), 0, (struct sockaddr *)&from, &fl);
                 if (got < (ssize_t)sizeof(a) || from.sll_pkttype == PACKET_OUTGOING)
                         continue;
-                if (ntohs(a.ptype) != ETH_P_IP || a.plen != 4 || memcmp(a.sha, p->mac, 6) == 0)
+                if (ntohs(a.ptype) != ETH_P_IP || a.plen != 4 || memcmp(a.sha, sha, 6) == 0)
                         continue;
                 uint32_t spa, tpa;
                 memcpy(&spa, a.spa, 4);
@@ -909,6 +983,25 @@ int vnc_probe_arp_free(struct vnc_probe *p, const uint32_t *cands, size_t n, int
                                 ret_free[i] = false;
                 }
         }
+}
+
+int vnc_probe_arp_free(struct vnc_probe *p, const uint32_t *cands, size_t n, int wait_ms, bool *ret_free,
+                       struct vnc_error *e) {
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                ret_free[i] = true;
+        fd = packet_socket(p, ETH_P_ARP, e);
+        if (fd < 0)
+                return fd;
+        r = arp_send(fd, p->eth0_ifindex, p->mac, cands, n);
+        if (r < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "probe \"%s\": could not send an ARP probe: %s",
+                                     p->ifname, strerror(-r));
+        r = arp_collect(fd, p->mac, cands, n, now_ms() + wait_ms, ret_free);
+        if (r < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "probe: poll: %s", strerror(-r));
         return 0;
 }
 

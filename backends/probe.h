@@ -52,12 +52,17 @@ void vnc_probe_free(struct vnc_probe *p);
 static inline void vnc_probe_freep(struct vnc_probe **p) { vnc_probe_free(*p); }
 
 struct vnc_probe_set;
-/* An empty set of n slots; picks a link group no link uses. */
+/* An empty set of n slots; removes stale probes (as vnc_probe_cleanup_stale) and picks a link
+ * group no link uses, from one link dump. */
 int vnc_probe_set_new(const char *profile, size_t n, struct vnc_probe_set **ret, struct vnc_error *e);
-/* Slot i (from any thread, one call per slot): the namespace of a probe on bridge. -ENODEV (e
- * filled) when the bridge does not exist. */
+/*
+ * Slot i (from any thread, one call per slot): the namespace of a probe on bridge. -ENODEV (e
+ * filled) when the bridge does not exist. With candidates: RFC 5227 ARP probes for each, sent
+ * from the bridge at once and waited for wait_ms (while the namespace is made); ret_free[k]
+ * says whether nobody answered for cands[k] (host byte order).
+ */
 int vnc_probe_set_prepare(struct vnc_probe_set *s, size_t i, const char *bridge, const char *network,
-                          struct vnc_error *e);
+                          const uint32_t *cands, size_t n_cands, int wait_ms, bool *ret_free, struct vnc_error *e);
 /* Every prepared probe's veth pair, in one batch; a probe's own failure is reported by _get(). */
 int vnc_probe_set_link(struct vnc_probe_set *s, struct vnc_error *e);
 /* Probe i, ready to use (eth0 up); owned by the set (vnc_probe_free() on it does nothing). */

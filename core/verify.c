@@ -9,7 +9,8 @@
  * Probe addresses: verify.probe_address when given. Otherwise, in a network
  * with a host address, the highest address of the subnet that is not the
  * host's, not in the DHCP range, not a static DHCP host, a port-forward guest
- * or a route's gateway, and that nobody answers an ARP probe for. Isolated
+ * or a route's gateway, and that nobody answers an ARP probe for (sent from
+ * the bridge while the probe is made, for 16 candidates at once). Isolated
  * networks have no subnet: the probe takes an IPv4 link-local address
  * (169.254/16, ARP-probed) and a default route out of its port, so every
  * address it is told to try is tried on the bridge, as a guest would.
@@ -35,8 +36,7 @@
 #define DHCP_INTERVAL_MS 1000
 #define DHCP_INFLIGHT 8 /* DHCP exchanges at once: one dnsmasq answers them in turn */
 #define ARP_WAIT_MS 200
-#define ARP_BATCH 4
-#define ARP_ROUNDS 4
+#define ARP_CANDIDATES 16 /* ARP-probed at once; the best free one is the probe's address */
 #define MAX_WORKERS 128 /* threads; the checks of every network overlap */
 #define TARGET_TCP_PORT 443   /* SPEC section 5; "tcp:IP:PORT" in targets names another */
 #define TARGET_UDP_PORT 33434 /* traceroute's first port: closed on most hosts, so the target answers
@@ -111,6 +111,7 @@ struct net_job {
         struct vnc_probe_set *set;
         struct dhcp_gate *dhcp;
         bool skip; /* its probe could not be made: reported as a failed check already */
+        struct vnc_ipv4_prefix pa; /* the probe's address when picked by ARP probes (addr 0: none free) */
         struct vnc_verify_result res;
         struct vnc_error err;
         int r;
@@ -138,53 +139,36 @@ static bool address_taken(const struct vnc_network *n, uint32_t a) {
         return false;
 }
 
-/* ARP-probe candidates in batches; the first free one wins. *ret = 0 when none is free. */
-static int pick_free(struct vnc_probe *probe, const uint32_t *cands, size_t n, uint32_t *ret, struct vnc_error *e) {
-        *ret = 0;
-        for (size_t off = 0; off < n; off += ARP_BATCH) {
-                size_t k = n - off < ARP_BATCH ? n - off : ARP_BATCH;
-                bool free_[ARP_BATCH];
-                int r = vnc_probe_arp_free(probe, cands + off, k, ARP_WAIT_MS, free_, e);
-                if (r < 0)
-                        return r;
-                for (size_t i = 0; i < k; i++)
-                        if (free_[i]) {
-                                *ret = cands[off + i];
-                                return 0;
-                        }
-        }
-        return 0;
-}
-
-static int probe_address(const struct vnc_network *n, struct vnc_probe *probe, struct vnc_ipv4_prefix *ret,
-                         struct vnc_error *e) {
-        uint32_t cands[ARP_BATCH * ARP_ROUNDS];
+/*
+ * The probe's IPv4 candidates (host byte order), best first, and their prefix.
+ * 0 candidates when the network leaves no room (a /32).
+ */
+static size_t probe_candidates(const struct vnc_network *n, uint32_t cands[static ARP_CANDIDATES], uint8_t *ret_prefix) {
         size_t nc = 0;
 
-        *ret = (struct vnc_ipv4_prefix){0};
         if (n->has_ipv4) {
                 uint32_t mask = vnc_prefix_mask(n->ipv4.prefix), net = n->ipv4.addr & mask, last = net | ~mask;
                 uint32_t lo = n->ipv4.prefix >= 31 ? net : net + 1, hi = n->ipv4.prefix >= 31 ? last : last - 1;
+                *ret_prefix = n->ipv4.prefix;
                 if (n->ipv4.prefix == 32)
                         return 0;
-                for (uint32_t a = hi; nc < ELEMENTSOF(cands); a--) {
+                for (uint32_t a = hi; nc < ARP_CANDIDATES; a--) {
                         if (!address_taken(n, a))
                                 cands[nc++] = a;
                         if (a == lo)
                                 break;
                 }
-                ret->prefix = n->ipv4.prefix;
-        } else {
-                /* 169.254.1.0 - 169.254.254.255 (RFC 3927 2.1), random */
-                for (; nc < ARP_BATCH; nc++) {
-                        uint32_t rnd = 0;
-                        if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-                                rnd = (uint32_t)nc * 7919u + (uint32_t)getpid();
-                        cands[nc] = (169u << 24 | 254u << 16) | (1 + rnd % 254) << 8 | (1 + (rnd >> 8) % 254);
-                }
-                ret->prefix = 16;
+                return nc;
         }
-        return pick_free(probe, cands, nc, &ret->addr, e);
+        /* 169.254.1.0 - 169.254.254.255 (RFC 3927 2.1), random */
+        for (; nc < ARP_CANDIDATES / 4; nc++) {
+                uint32_t rnd = 0;
+                if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+                        rnd = (uint32_t)nc * 7919u + (uint32_t)getpid();
+                cands[nc] = (169u << 24 | 254u << 16) | (1 + rnd % 254) << 8 | (1 + (rnd >> 8) % 254);
+        }
+        *ret_prefix = 16;
+        return nc;
 }
 
 static char *strdup_or_null(const char *s) { return s ? strdup(s) : NULL; }
@@ -301,11 +285,26 @@ static int no_probe(struct net_job *job) {
                               msg ? TAKE_PTR(msg) : strdup("bridge missing"));
 }
 
-/* Phase 1, in parallel: the network's probe namespace. */
+/* Phase 1, in parallel: the network's probe namespace, and a free address for the probe. */
 static int prepare_network(struct net_job *job) {
         const struct vnc_network *n = &job->p->networks[job->index];
-        int r = vnc_probe_set_prepare(job->set, job->index, n->bridge, n->name, &job->err);
-        return r == -ENODEV ? no_probe(job) : r;
+        uint32_t cands[ARP_CANDIDATES];
+        bool free_[ARP_CANDIDATES];
+        uint8_t prefix = 0;
+        size_t nc = 0;
+
+        if (!n->verify.has_probe_address && (n->has_ipv4 || n->mode == VNC_MODE_ISOLATED))
+                nc = probe_candidates(n, cands, &prefix);
+        int r = vnc_probe_set_prepare(job->set, job->index, n->bridge, n->name, cands, nc, ARP_WAIT_MS, free_,
+                                      &job->err);
+        if (r == -ENODEV)
+                return no_probe(job);
+        for (size_t k = 0; r >= 0 && k < nc; k++)
+                if (free_[k]) {
+                        job->pa = (struct vnc_ipv4_prefix){.addr = cands[k], .prefix = prefix};
+                        break;
+                }
+        return r;
 }
 
 static int verify_network(struct net_job *job) {
@@ -371,9 +370,7 @@ static int verify_network(struct net_job *job) {
         if (n->verify.has_probe_address) {
                 pa = n->verify.probe_address;
         } else if (n->has_ipv4 || n->mode == VNC_MODE_ISOLATED) {
-                r = probe_address(n, probe, &pa, e);
-                if (r < 0)
-                        return r;
+                pa = job->pa; /* ARP-probed while the probe was made */
         }
         if (!n->has_ipv4 && n->mode != VNC_MODE_ISOLATED)
                 ll = true;
@@ -561,11 +558,8 @@ int vnc_verify_profile(const struct vnc_profile *p, struct vnc_verify_result *re
         int r;
 
         *ret = (struct vnc_verify_result){.ok = true};
-        r = vnc_probe_cleanup_stale(NULL, e);
-        if (r < 0)
-                return r;
         if (p->n_networks == 0)
-                return 0;
+                return vnc_probe_cleanup_stale(NULL, e);
         r = vnc_probe_set_new(p->name, p->n_networks, &set, e);
         if (r < 0)
                 return r;

@@ -121,6 +121,20 @@ kill $listener
 wait $listener 2>/dev/null || true
 ok "a tcp:IP:PORT target: SYN-ACK from the listening port, no echo check"
 
+# A guest already on the highest free address: the probe's ARP probes (sent from the bridge
+# while the probe is made) find it, and the probe takes the next one.
+ip netns add g254
+defer "ip netns del g254"
+ip link add g254-p type veth peer name eth0 netns g254
+ip link set g254-p master vn-nat up
+ip -n g254 addr add 10.10.0.254/24 dev eth0
+ip -n g254 link set eth0 up
+run_check 0
+assert_eq "$(echo "$RES" | awk -F'\t' '$2 == "nat" && $3 == "host-to-probe" {print $4}')" "host -> probe 10.10.0.253" \
+        "probe address beside a guest on .254"
+ip link del g254-p
+ok "a guest answers ARP for 10.10.0.254: the probe takes 10.10.0.253"
+
 # --- each check kind broken on purpose ---
 
 ip addr del 10.30.0.1/24 dev vn-ho

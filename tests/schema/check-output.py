@@ -5,7 +5,8 @@
 usage: check-output.py SCHEMA DEF FILE
 
 SCHEMA is schemas/vnetcfg-output.schema.json; DEF names one of its $defs
-(the command: "apply", "status", ...). FILE must hold exactly one JSON
+(the command: "apply", "status", ...); the document must also match the
+schema as a whole. FILE must hold exactly one JSON
 document and nothing else. Exits 1 with every violation listed.
 """
 import json
@@ -41,9 +42,11 @@ def main():
         print(f"check-output: {path}: not one JSON document: {e}\n{text}", file=sys.stderr)
         return 1
     sub = dict(schema)
-    sub.pop("oneOf", None)
+    sub.pop("anyOf", None)
     sub["$ref"] = "#/$defs/" + name
     errors = sorted(cls(sub).iter_errors(doc), key=lambda e: list(e.absolute_path))
+    # The whole schema (any command's document) accepts it too.
+    errors += list(cls(schema).iter_errors(doc))[:1] if not errors else []
     for e in errors:
         where = "/".join(str(p) for p in e.absolute_path) or "(document)"
         print(f"check-output: {path}: {name}: {where}: {e.message}", file=sys.stderr)
