@@ -625,6 +625,8 @@ static int rule_create(struct table_run *t, const struct vnc_fw_rule *r, struct 
         struct entry_buf b;
         int k;
 
+        if (r->opaque)
+                return 0; /* the undo of deleting a rule nobody can rebuild */
         k = rule_check(r, e);
         if (k < 0)
                 return k;
@@ -826,6 +828,10 @@ static bool fw_handles(enum vnc_action_kind k) {
         return k == VNC_ACT_FW_CHAINS || k == VNC_ACT_FW_RULE;
 }
 
+static bool fw_handles_action(const struct vnc_action *a) {
+        return fw_handles(a->kind) && !vnc_fw_rule_is_nft(&a->rule);
+}
+
 static int fw_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, unsigned flags,
                   size_t *ret_done, struct vnc_error *e) {
         bool undo = flags & VNC_RUN_UNDO;
@@ -943,12 +949,158 @@ static int fw_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, si
 const struct vnc_backend_ops vnc_backend_firewall = {
         .name = "iptables",
         .handles = fw_handles,
+        .handles_action = fw_handles_action,
         .run = fw_run,
 };
 
 /* ---- live state ---- */
 
 /* A table not instantiated yet is read as empty instead of being made (vnc_xt_table_instantiated). */
+
+static uint8_t mask_prefix(uint32_t mask) {
+        uint8_t n = 0;
+        while (n < 32 && (mask & (0x80000000U >> n)))
+                n++;
+        return n;
+}
+
+static void get_iface(const char *name, char out[VNC_IFNAMSIZ]) {
+        snprintf(out, VNC_IFNAMSIZ, "%.*s", (int)strnlen(name, IFNAMSIZ), name);
+}
+
+/*
+ * An entry read back into the rule it was built from (build_rule, reversed).
+ * False when it holds anything build_rule does not make.
+ */
+static bool decode_entry(struct xtc_handle *h, const struct ipt_entry *en, struct vnc_fw_rule *r) {
+        const struct ipt_ip *ip = &en->ip;
+
+        if (ip->smsk.s_addr) {
+                r->has_src = true;
+                r->src = (struct vnc_ipv4_prefix){ntohl(ip->src.s_addr), mask_prefix(ntohl(ip->smsk.s_addr))};
+        }
+        if (ip->dmsk.s_addr) {
+                r->has_dst = true;
+                r->dst = (struct vnc_ipv4_prefix){ntohl(ip->dst.s_addr), mask_prefix(ntohl(ip->dmsk.s_addr))};
+                r->not_dst = ip->invflags & IPT_INV_DSTIP;
+        }
+        if (ip->iniface[0]) {
+                get_iface(ip->iniface, r->in);
+                r->not_in = ip->invflags & IPT_INV_VIA_IN;
+        }
+        if (ip->outiface[0]) {
+                get_iface(ip->outiface, r->out);
+                r->not_out = ip->invflags & IPT_INV_VIA_OUT;
+        }
+        if (ip->invflags & ~(IPT_INV_DSTIP | IPT_INV_VIA_IN | IPT_INV_VIA_OUT))
+                return false;
+        r->proto = (uint8_t)ip->proto;
+        for (size_t off = sizeof(struct ipt_entry); off < en->target_offset;) {
+                const struct xt_entry_match *m = (const void *)((const char *)en + off);
+                const char *name = m->u.user.name;
+                if (m->u.match_size < sizeof(*m))
+                        return false;
+                if (streq(name, "tcp") || streq(name, "udp")) {
+                        const uint16_t *spts = streq(name, "tcp") ? ((const struct xt_tcp *)m->data)->spts
+                                                                 : ((const struct xt_udp *)m->data)->spts;
+                        const uint16_t *dpts = streq(name, "tcp") ? ((const struct xt_tcp *)m->data)->dpts
+                                                                 : ((const struct xt_udp *)m->data)->dpts;
+                        if (spts[0] == spts[1])
+                                r->sport = spts[0];
+                        else if (spts[0] != 0 || spts[1] != 0xffff)
+                                return false;
+                        if (dpts[0] == dpts[1])
+                                r->dport = dpts[0];
+                        else if (dpts[0] != 0 || dpts[1] != 0xffff)
+                                return false;
+                } else if (streq(name, "icmp")) {
+                        r->icmp_type = ((const struct ipt_icmp *)m->data)->type;
+                } else if (streq(name, "addrtype") && m->u.user.revision == 1) {
+                        const struct xt_addrtype_info_v1 *at = (const void *)m->data;
+                        if (at->dest != XT_ADDRTYPE_LOCAL || at->source || at->flags)
+                                return false;
+                        r->dst_local = true;
+                } else if (streq(name, "conntrack") && m->u.user.revision == 3) {
+                        const struct xt_conntrack_mtinfo3 *ct = (const void *)m->data;
+                        if (ct->match_flags != XT_CONNTRACK_STATE)
+                                return false;
+                        if (ct->state_mask & XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED))
+                                r->ctstate |= VNC_CT_ESTABLISHED;
+                        if (ct->state_mask & XT_CONNTRACK_STATE_BIT(IP_CT_RELATED))
+                                r->ctstate |= VNC_CT_RELATED;
+                        if (ct->state_mask & XT_CONNTRACK_STATE_DNAT)
+                                r->ctstate |= VNC_CT_DNAT;
+                } else if (!streq(name, "comment"))
+                        return false;
+                off += m->u.match_size;
+        }
+        const char *t = iptc_get_target(en, h);
+        const struct xt_entry_target *tg = (const void *)((const char *)en + en->target_offset);
+        if (!t)
+                return false;
+        if (streq(t, IPTC_LABEL_ACCEPT))
+                r->target = VNC_FW_ACCEPT;
+        else if (streq(t, IPTC_LABEL_RETURN))
+                r->target = VNC_FW_RETURN;
+        else if (streq(t, "REJECT"))
+                r->target = VNC_FW_REJECT;
+        else if (streq(t, "MASQUERADE"))
+                r->target = VNC_FW_MASQUERADE;
+        else if (streq(t, "DNAT") && tg->u.user.revision == 2) {
+                const struct nf_nat_range2 *nr = (const void *)tg->data;
+                r->target = VNC_FW_DNAT;
+                r->to_addr = ntohl(nr->min_addr.ip);
+                if (nr->flags & NF_NAT_RANGE_PROTO_SPECIFIED)
+                        r->to_port = ntohs(nr->min_proto.all);
+        } else
+                return false;
+        return true;
+}
+
+/* A rule vnetcfg made (its sealed comment), read back whole. */
+static int live_add_entry(struct vnc_live *live, struct xtc_handle *h, int table, const char *chain,
+                          const struct ipt_entry *en, const char *comment) {
+        struct vnc_fw_rule r = {.table = (uint8_t)table, .icmp_type = -1, .backend = VNC_FW_IPTABLES};
+        bool decoded;
+
+        snprintf(r.chain, sizeof(r.chain), "%s", chain);
+        decoded = decode_entry(h, en, &r);
+        if (decoded) {
+                /* Exact when it seals back to its own comment under the owner it names. */
+                char owner[VNC_ALIAS_MAX], *slash, *hash;
+                snprintf(owner, sizeof(owner), "%s", comment + strlen(COMMENT_PREFIX));
+                slash = strchr(owner, '/');
+                hash = slash ? strstr(slash, " #") : NULL;
+                if (slash && hash) {
+                        *slash = 0;
+                        *hash = 0;
+                        vnc_fw_rule_seal(&r, owner, slash + 1);
+                        decoded = streq(r.comment, comment);
+                } else
+                        decoded = false;
+        }
+        snprintf(r.comment, sizeof(r.comment), "%s", comment);
+        return vnc_live_add_fw_rule_full(live, &r, decoded, 0);
+}
+
+/* Rules of the host in a legacy table that are not vnetcfg's (for firewall.backend "auto"). */
+static void count_foreign(struct vnc_live *live, int table, struct xtc_handle *h) {
+        for (const char *c = iptc_first_chain(h); c; c = iptc_next_chain(h)) {
+                if (chain_def(table, c))
+                        continue;
+                for (const struct ipt_entry *en = iptc_first_rule(c, h); en; en = iptc_next_rule(en, h)) {
+                        const char *t = iptc_get_target(en, h);
+                        if (!(t && chain_def(table, t) && entry_unconditional(en)))
+                                live->fw_foreign_legacy++;
+                }
+                if (iptc_builtin(c, h)) {
+                        struct xt_counters cnt;
+                        const char *pol = iptc_get_policy(c, &cnt, h);
+                        if (pol && !streq(pol, IPTC_LABEL_ACCEPT))
+                                live->fw_foreign_legacy++;
+                }
+        }
+}
 
 static int live_read_table(struct vnc_live *live, int table, struct vnc_error *e) {
         const char *name = vnc_fw_table_to_string(table);
@@ -966,6 +1118,7 @@ static int live_read_table(struct vnc_live *live, int table, struct vnc_error *e
                         return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
                 return 0;
         }
+        count_foreign(live, table, h);
         for (size_t i = 0; i < vnc_fw_n_chains; i++) {
                 const struct vnc_fw_chain_def *d = &vnc_fw_chains[i];
                 size_t n = 0;
@@ -978,7 +1131,7 @@ static int live_read_table(struct vnc_live *live, int table, struct vnc_error *e
                 for (const struct ipt_entry *en = iptc_first_rule(d->chain, h); en; en = iptc_next_rule(en, h)) {
                         const char *c = entry_comment(en);
                         if (c && strncmp(c, COMMENT_PREFIX, strlen(COMMENT_PREFIX)) == 0 &&
-                            vnc_live_add_fw_rule(live, (uint8_t)table, d->chain, c) < 0)
+                            live_add_entry(live, h, table, d->chain, en, c) < 0)
                                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
                 }
         }
@@ -988,6 +1141,7 @@ static int live_read_table(struct vnc_live *live, int table, struct vnc_error *e
 int vnc_fw_live_read(struct vnc_live *live, struct vnc_error *e) {
         live->fw_available = true;
         live->fw_chains = 0;
+        live->fw_foreign_legacy = 0;
         for (int t = 0; t < _VNC_FW_TABLE_MAX; t++) {
                 int r = live_read_table(live, t, e);
                 if (r < 0)
@@ -995,5 +1149,5 @@ int vnc_fw_live_read(struct vnc_live *live, struct vnc_error *e) {
                 if (!live->fw_available)
                         break;
         }
-        return 0;
+        return vnc_nft_live_read(live, e);
 }

@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): apply 100 networks x 10 taps in throwaway network
-# namespaces and print the time as a ratio to an `ip -batch` file creating the
-# same links (bridges up, taps enslaved and up, aliases) and addresses,
-# measured in the same run. Also the no-op re-apply and the rollback.
+# Benchmark (not a test): apply 100 NAT networks x 10 taps in throwaway network
+# namespaces, once with each firewall backend, and print each time as a ratio
+# to its floor measured in the same run: an `ip -batch` file creating the same
+# links (bridges up, taps enslaved and up, aliases) and addresses, plus ONE
+# `nft -f` (nftables) or ONE `iptables-legacy-restore` (iptables) loading the
+# very ruleset vnetcfg made (captured from a first apply). Also the no-op
+# re-apply, the rollback and verify.
 #
 #   bash bench/apply-bench.sh [path/to/vnetcfg] [networks] [taps-per-network] [rounds]
 #
-# Targets: apply ratio <= 1.5, no-op re-apply <= 0.1 s. Apply and the no-op are
-# measured with --no-verify (the work ip -batch does); verify is timed apart.
+# Targets: apply ratio <= 1.2 (nftables) and <= 1.5 (iptables), no-op re-apply
+# <= 0.1 s. Apply and the no-op are measured with --no-verify (the work the
+# floor does); verify is timed apart.
 set -euo pipefail
 VNETCFG=$(readlink -f "${1:-build/vnetcfg}")
 NETS=${2:-100}
 TAPS=${3:-10}
 ROUNDS=${4:-3}
+BACKENDS=(nftables iptables)
 
 if [ -z "${VNC_BENCH_SANDBOX:-}" ]; then
         work=$(mktemp -d /tmp/vnc-bench.XXXXXX)
@@ -20,14 +25,14 @@ if [ -z "${VNC_BENCH_SANDBOX:-}" ]; then
         python3 - "$NETS" "$TAPS" "$work" <<'PY'
 import json, sys
 nets, taps, work = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-prof = {"version": 1, "name": "bench", "networks": []}
 batch = []
+prof = {"version": 1, "name": "bench", "networks": []}
 for i in range(nets):
     name = f"n{i}"
     br = f"vn-{name}"
     addr = f"10.{100 + i // 250}.{i % 250}.1/24"
     t = [{"name": f"{name}-t{j}"} for j in range(taps)]
-    prof["networks"].append({"name": name, "mode": "host-only", "ipv4": {"address": addr}, "taps": t})
+    prof["networks"].append({"name": name, "mode": "nat", "ipv4": {"address": addr}, "taps": t})
     alias = f"vnetcfg:bench/{name}"
     batch.append(f"link add name {br} type bridge")
     batch.append(f"link set dev {br} up alias {alias}")
@@ -35,33 +40,47 @@ for i in range(nets):
         batch.append(f"tuntap add dev {x['name']} mode tap")
         batch.append(f"link set dev {x['name']} master {br} up alias {alias}")
     batch.append(f"addr add {addr} dev {br}")
-json.dump(prof, open(f"{work}/bench.json", "w"), indent=1)
+for fw in ("nftables", "iptables"):
+    prof["firewall"] = {"backend": fw}
+    json.dump(prof, open(f"{work}/bench-{fw}.json", "w"), indent=1)
 open(f"{work}/baseline.batch", "w").write("\n".join(batch) + "\n")
 PY
+        # The floors' firewall input: exactly what vnetcfg writes, captured once per backend.
+        for fw in "${BACKENDS[@]}"; do
+                unshare -n -m --propagation private -- env VNC_BENCH_SANDBOX=1 VNC_BENCH_WHAT=capture \
+                        VNC_BENCH_FW=$fw VNC_BENCH_WORK="$work" bash "$0" "$VNETCFG"
+                sleep 2
+        done
         results="$work/results"
         : >"$results"
         for ((r = 1; r <= ROUNDS; r++)); do
-                for what in baseline vnetcfg; do
-                        unshare -n -m --propagation private -- env VNC_BENCH_SANDBOX=1 VNC_BENCH_WHAT=$what \
-                                VNC_BENCH_WORK="$work" bash "$0" "$VNETCFG" >>"$results"
-                        # Deleting a namespace full of links keeps rtnl busy for a while: let it settle.
-                        sleep 2
+                for fw in "${BACKENDS[@]}"; do
+                        for what in floor vnetcfg; do
+                                unshare -n -m --propagation private -- env VNC_BENCH_SANDBOX=1 VNC_BENCH_WHAT=$what \
+                                        VNC_BENCH_FW=$fw VNC_BENCH_WORK="$work" bash "$0" "$VNETCFG" >>"$results"
+                                # Deleting a namespace full of links keeps rtnl busy for a while: let it settle.
+                                sleep 2
+                        done
                 done
         done
-        python3 - "$results" "$NETS" "$TAPS" <<'PY'
+        python3 - "$results" "$NETS" "$TAPS" "$work" <<'PY'
 import sys, statistics
 rows = {}
 for line in open(sys.argv[1]):
     k, v = line.split()
     rows.setdefault(k, []).append(float(v))
 med = {k: statistics.median(v) for k, v in rows.items()}
-n, t = sys.argv[2], sys.argv[3]
-print(f"vnetcfg bench: {n} networks x {t} taps ({int(n) * (int(t) + 1)} links), median of {len(rows['baseline'])} rounds")
-print(f"  ip -batch baseline   {med['baseline']:8.3f} s")
-print(f"  vnetcfg apply        {med['apply']:8.3f} s   ratio {med['apply'] / med['baseline']:.2f}  (target <= 1.5)")
-print(f"  vnetcfg no-op apply  {med['noop']:8.3f} s   (target <= 0.1 s)")
-print(f"  vnetcfg rollback     {med['rollback']:8.3f} s")
-print(f"  vnetcfg verify       {med['verify']:8.3f} s   ({n} networks: a probe each, run in parallel)")
+n, t, work = sys.argv[2], sys.argv[3], sys.argv[4]
+nrules = {fw: sum(1 for l in open(f"{work}/rules.{fw}") if "vnetcfg:bench/" in l) for fw in ("nftables", "iptables")}
+print(f"vnetcfg apply bench: {n} NAT networks x {t} taps ({int(n) * (int(t) + 1)} links), median of {len(rows['floor-nftables'])} rounds")
+for fw, tool, target in (("nftables", "nft -f", 1.2), ("iptables", "iptables-legacy-restore", 1.5)):
+    f, a = med[f"floor-{fw}"], med[f"apply-{fw}"]
+    print(f"  {fw} ({nrules[fw]} rules)")
+    print(f"    floor: ip -batch + one {tool:24s} {f:8.3f} s")
+    print(f"    vnetcfg apply                           {a:8.3f} s   ratio {a / f:.2f}  (target <= {target})")
+    print(f"    vnetcfg no-op apply                     {med[f'noop-{fw}']:8.3f} s   (target <= 0.1 s)")
+    print(f"    vnetcfg rollback                        {med[f'rollback-{fw}']:8.3f} s")
+    print(f"    vnetcfg verify                          {med[f'verify-{fw}']:8.3f} s")
 PY
         exit 0
 fi
@@ -70,28 +89,48 @@ fi
 ip link set lo up
 now() { date +%s.%N; }
 work=$VNC_BENCH_WORK
+fw=$VNC_BENCH_FW
 state=$(mktemp -d /tmp/vnc-bench-state.XXXXXX)
-if [ "$VNC_BENCH_WHAT" = baseline ]; then
+case "$VNC_BENCH_WHAT" in
+capture)
+        "$VNETCFG" -q --state-dir "$state" apply --no-verify "$work/bench-$fw.json"
+        if [ "$fw" = nftables ]; then
+                nft list ruleset >"$work/rules.$fw"
+        else
+                iptables-legacy-save | grep -v '^#' >"$work/rules.$fw"
+        fi
+        "$VNETCFG" -q --state-dir "$state" rollback bench
+        ;;
+floor)
         t0=$(now)
         ip -batch "$work/baseline.batch"
+        sysctl -qw net.ipv4.ip_forward=1
+        if [ "$fw" = nftables ]; then
+                nft -f "$work/rules.$fw"
+        else
+                iptables-legacy-restore <"$work/rules.$fw"
+        fi
         t1=$(now)
-        echo "baseline $(python3 -c "print($t1 - $t0)")"
-else
-        # The configuration work alone (what ip -batch does); verify is timed on its own.
+        echo "floor-$fw $(python3 -c "print($t1 - $t0)")"
+        ;;
+vnetcfg)
         t0=$(now)
-        "$VNETCFG" -q --state-dir "$state" apply --no-verify "$work/bench.json"
+        "$VNETCFG" -q --state-dir "$state" apply --no-verify "$work/bench-$fw.json"
         t1=$(now)
-        "$VNETCFG" -q --state-dir "$state" apply --no-verify "$work/bench.json"
+        "$VNETCFG" -q --state-dir "$state" apply --no-verify "$work/bench-$fw.json"
         t2=$(now)
         "$VNETCFG" -q --state-dir "$state" verify bench >/dev/null || true
         tv=$(now)
-        t2b=$(now)
         "$VNETCFG" -q --state-dir "$state" rollback bench
         t3=$(now)
         [ "$(ip -o link | wc -l)" = 1 ] || { echo "rollback left links behind" >&2; exit 1; }
-        echo "apply $(python3 -c "print($t1 - $t0)")"
-        echo "noop $(python3 -c "print($t2 - $t1)")"
-        echo "rollback $(python3 -c "print($t3 - $t2b)")"
-        echo "verify $(python3 -c "print($tv - $t2)")"
-fi
+        if [ "$fw" = nftables ]; then
+                [ -z "$(nft list ruleset)" ] || { echo "rollback left nftables rules behind" >&2; exit 1; }
+        fi
+        echo "apply-$fw $(python3 -c "print($t1 - $t0)")"
+        echo "noop-$fw $(python3 -c "print($t2 - $t1)")"
+        echo "rollback-$fw $(python3 -c "print($t3 - $tv)")"
+        echo "verify-$fw $(python3 -c "print($tv - $t2)")"
+        ;;
+esac
 rm -rf "$state"

@@ -42,6 +42,9 @@ int cli_load_profile(struct cli *c, const char *path, struct vnc_profile **ret);
 /* Output: one call serves human text and the --json document. */
 json_t *cli_plan_json(const struct vnc_plan *p);
 void cli_plan_print(FILE *f, const struct vnc_plan *p, const char *indent);
+/* The firewall backend a plan is for and why (SPEC section 4); JSON null / nothing when none was chosen. */
+json_t *cli_firewall_json(const struct vnc_plan *p);
+void cli_firewall_print(FILE *f, const struct vnc_plan *p, const char *indent);
 void cli_plan_notes_print(FILE *f, const struct vnc_plan *p, const char *indent);
 void cli_plan_notes_json(json_t *doc, const struct vnc_plan *p); /* adds "notes" when there are any */
 /* The libvirt networks of a status entry: lines of text, or "libvirt" in its JSON object (libvirt helper). */

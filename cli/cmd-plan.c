@@ -18,13 +18,16 @@ int cmd_plan(struct cli *c, int argc, char **argv) {
                 return cli_fail(c);
         }
         if (c->json) {
-                json_t *doc = json_pack("{s:s, s:o}", "profile", p->name, "actions", cli_plan_json(&plan));
+                json_t *doc = json_pack("{s:s, s:o, s:o}", "profile", p->name, "actions", cli_plan_json(&plan),
+                                        "firewall", cli_firewall_json(&plan));
                 cli_plan_notes_json(doc, &plan);
                 cli_json_emit(doc);
-        } else if (plan.n_actions == 0)
+        } else if (plan.n_actions == 0) {
                 printf("profile \"%s\": nothing to change\n", p->name);
-        else {
+                cli_firewall_print(stdout, &plan, "  ");
+        } else {
                 printf("profile \"%s\": %zu action%s\n", p->name, plan.n_actions, plan.n_actions == 1 ? "" : "s");
+                cli_firewall_print(stdout, &plan, "  ");
                 cli_plan_print(stdout, &plan, "  ");
         }
         if (!c->json)

@@ -89,6 +89,8 @@ int cmd_status(struct cli *c, int argc, char **argv) {
                                en->confirm.gen, when, en->confirm.deadline - (long long)time(NULL), en->name,
                                en->watcher_alive ? "" : "; its watcher is gone: run confirm or rollback");
                 }
+                if (!c->json)
+                        cli_firewall_print(stdout, &en->drift, "  ");
                 cli_status_libvirt(c, NULL, en);
                 if (!c->json && en->drift.n_actions) {
                         printf("  drift: apply would do %zu action%s:\n", en->drift.n_actions,
@@ -98,6 +100,7 @@ int cmd_status(struct cli *c, int argc, char **argv) {
                 json_t *jp = json_pack("{s:s, s:i, s:s, s:o, s:o}", "name", en->name, "generation",
                                        (int)en->generation, "state", state, "networks", nets, "drift",
                                        cli_plan_json(&en->drift));
+                json_object_set_new(jp, "firewall", cli_firewall_json(&en->drift));
                 cli_status_libvirt(c, jp, en);
                 json_object_set_new(jp, "dnsmasq",
                                     has_dhcp ? json_string(en->dhcp_running ? "running" : "not running") : json_null());

@@ -27,6 +27,17 @@ void cli_plan_print(FILE *f, const struct vnc_plan *p, const char *indent) {
         }
 }
 
+json_t *cli_firewall_json(const struct vnc_plan *p) {
+        if (p->fw_backend == VNC_FW_AUTO)
+                return json_null();
+        return json_pack("{s:s, s:s}", "backend", vnc_fw_backend_to_string(p->fw_backend), "reason", p->fw_reason);
+}
+
+void cli_firewall_print(FILE *f, const struct vnc_plan *p, const char *indent) {
+        if (p->fw_backend != VNC_FW_AUTO)
+                fprintf(f, "%sfirewall: %s (%s)\n", indent, vnc_fw_backend_to_string(p->fw_backend), p->fw_reason);
+}
+
 void cli_json_emit(json_t *doc) {
         json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);

@@ -120,8 +120,11 @@ char *vnc_action_name(const struct vnc_action *a) {
         case VNC_ACT_SYSCTL:
                 return strdup(a->key);
         case VNC_ACT_FW_RULE:
-                return vnc_fw_rule_render(&a->rule);
+                return vnc_fw_rule_is_nft(&a->rule) ? vnc_fw_rule_render_nft(&a->rule)
+                                                    : vnc_fw_rule_render(&a->rule);
         case VNC_ACT_FW_CHAINS:
+                if (vnc_fw_rule_is_nft(&a->rule))
+                        return vnc_strdup_printf("nftables ip vnetcfg (%s chains)", vnc_fw_table_to_string(a->rule.table));
                 return vnc_strdup_printf("%s table", vnc_fw_table_to_string(a->rule.table));
         case VNC_ACT_DHCP:
                 return vnc_strdup_printf("dnsmasq of profile %s", a->profile);
@@ -281,6 +284,9 @@ static void put_prefix(FILE *f, const char *key, const struct vnc_ipv4_prefix *p
 static void put_rule(FILE *f, const struct vnc_fw_rule *r, bool full) {
         char ip[16];
 
+        /* Rules and chains of the nftables backend say so; iptables is the default (older journals). */
+        if (vnc_fw_rule_is_nft(r))
+                put_kv(f, "fw", "nftables");
         put_kv(f, "table", vnc_fw_table_to_string(r->table));
         if (!full)
                 return;
@@ -317,6 +323,8 @@ static void put_rule(FILE *f, const struct vnc_fw_rule *r, bool full) {
                 put_u(f, "to_port", r->to_port);
         }
         put_kv(f, "comment", r->comment);
+        if (r->opaque)
+                put_u(f, "opaque", 1);
 }
 
 char *vnc_action_serialize(const struct vnc_action *a) {
@@ -470,6 +478,12 @@ static int parse_rule_field(struct vnc_fw_rule *r, const char *key, const char *
                 r->table = (uint8_t)t;
                 return 0;
         }
+        if (streq(key, "fw")) {
+                if (!streq(val, "nftables") && !streq(val, "iptables"))
+                        return -EINVAL;
+                r->backend = streq(val, "nftables") ? VNC_FW_NFTABLES : VNC_FW_IPTABLES;
+                return 0;
+        }
         if (streq(key, "target")) {
                 if ((t = vnc_fw_target_from_string(val)) < 0)
                         return -EINVAL;
@@ -505,6 +519,8 @@ static int parse_rule_field(struct vnc_fw_rule *r, const char *key, const char *
                 r->ctstate = (uint8_t)u;
         else if (streq(key, "local"))
                 r->dst_local = u;
+        else if (streq(key, "opaque"))
+                r->opaque = u;
         else if (streq(key, "to_port") && u <= 65535)
                 r->to_port = (uint16_t)u;
         else

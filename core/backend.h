@@ -26,6 +26,9 @@ struct vnc_backend_ctx {
 struct vnc_backend_ops {
         const char *name;
         bool (*handles)(enum vnc_action_kind k);
+        /* Optional, for kinds two backends share (firewall rules: iptables or nftables): does
+         * this backend run this action? When set, it decides instead of handles(). */
+        bool (*handles_action)(const struct vnc_action *a);
         /*
          * Execute acts[0..n) in order. Returns 0 or -errno. On failure, fills e
          * (kind VNC_ERR_RUNTIME, the object named, the kernel's text in detail)
@@ -49,6 +52,7 @@ extern const struct vnc_backend_ops vnc_backend_netlink; /* BRIDGE, LINK_SET, AD
 extern const struct vnc_backend_ops vnc_backend_tap;     /* TAP */
 extern const struct vnc_backend_ops vnc_backend_sysctl;  /* SYSCTL */
 extern const struct vnc_backend_ops vnc_backend_firewall; /* FW_CHAINS, FW_RULE (iptables legacy via libiptc) */
+extern const struct vnc_backend_ops vnc_backend_nft;      /* FW_CHAINS, FW_RULE of rule.backend nftables (libnftables) */
 extern const struct vnc_backend_ops vnc_backend_dhcp;    /* DHCP (dnsmasq) */
 extern const struct vnc_backend_ops vnc_backend_open;    /* FW_OPEN (openings in a foreign firewall) */
 
@@ -56,8 +60,12 @@ extern const struct vnc_backend_ops vnc_backend_open;    /* FW_OPEN (openings in
 int vnc_open_live_read(struct vnc_live *live, struct vnc_error *e);
 extern const struct vnc_backend_ops vnc_backend_libvirt; /* LIBVIRT (libvirt API) */
 
-/* Fill live->fw_* from the iptables legacy tables (filter, nat): one read per table. */
+/* Fill live->fw_* from the iptables legacy tables (filter, nat): one read per table; then
+ * vnc_nft_live_read. */
 int vnc_fw_live_read(struct vnc_live *live, struct vnc_error *e);
+/* Fill live->nft_*, vnetcfg's nftables rules (into live->fw_rules, rule.backend nftables), the
+ * host's foreign base chains and what its iptables command is: one ruleset read, no subprocess. */
+int vnc_nft_live_read(struct vnc_live *live, struct vnc_error *e);
 
 /* Is the profile's dnsmasq running, and with which config blob? */
 int vnc_dhcp_status(const char *state_dir, const char *profile, bool *ret_running, char ret_blob[17]);

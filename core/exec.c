@@ -8,6 +8,7 @@ static const struct vnc_backend_ops *const backends[] = {
         &vnc_backend_netlink,
         &vnc_backend_tap,
         &vnc_backend_sysctl,
+        &vnc_backend_nft,
         &vnc_backend_firewall,
         &vnc_backend_dhcp,
         &vnc_backend_open,
@@ -17,6 +18,13 @@ static const struct vnc_backend_ops *const backends[] = {
 const struct vnc_backend_ops *vnc_backend_for(enum vnc_action_kind k) {
         for (size_t i = 0; i < ELEMENTSOF(backends); i++)
                 if (backends[i]->handles(k))
+                        return backends[i];
+        return NULL;
+}
+
+static const struct vnc_backend_ops *backend_for_action(const struct vnc_action *a) {
+        for (size_t i = 0; i < ELEMENTSOF(backends); i++)
+                if (backends[i]->handles_action ? backends[i]->handles_action(a) : backends[i]->handles(a->kind))
                         return backends[i];
         return NULL;
 }
@@ -54,10 +62,10 @@ static long env_index(const char *name) {
 
 /* Length of the run of actions starting at acts[0] that one backend handles. */
 static size_t batch_len(const struct vnc_action *acts, size_t n, const struct vnc_backend_ops **ret) {
-        const struct vnc_backend_ops *b = vnc_backend_for(acts[0].kind);
+        const struct vnc_backend_ops *b = backend_for_action(&acts[0]);
         size_t k = 1;
 
-        while (k < n && vnc_backend_for(acts[k].kind) == b)
+        while (k < n && backend_for_action(&acts[k]) == b)
                 k++;
         *ret = b;
         return k;

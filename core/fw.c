@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "fw.h"
+#include "live.h"
 #include "plan.h"
 
 static const char *const table_names[_VNC_FW_TABLE_MAX] = {
@@ -150,6 +151,145 @@ static char *render(const struct vnc_fw_rule *r, bool with_comment) {
 
 char *vnc_fw_rule_render(const struct vnc_fw_rule *r) {
         return render(r, true);
+}
+
+/* ---- rendering for nftables ---- */
+
+static const struct vnc_nft_base nft_bases[] = {
+        {VNC_FW_TABLE_FILTER, "INPUT", "input", "type filter hook input priority 0; policy accept;"},
+        {VNC_FW_TABLE_FILTER, "FORWARD", "forward", "type filter hook forward priority 0; policy accept;"},
+        {VNC_FW_TABLE_FILTER, "OUTPUT", "output", "type filter hook output priority 0; policy accept;"},
+        {VNC_FW_TABLE_NAT, "PREROUTING", "prerouting", "type nat hook prerouting priority -100; policy accept;"},
+        {VNC_FW_TABLE_NAT, "POSTROUTING", "postrouting", "type nat hook postrouting priority 100; policy accept;"},
+        {VNC_FW_TABLE_NAT, "OUTPUT", "nat_output", "type nat hook output priority -100; policy accept;"},
+};
+
+const struct vnc_nft_base *vnc_nft_base_for(uint8_t table, const char *builtin) {
+        for (size_t i = 0; i < ELEMENTSOF(nft_bases); i++)
+                if (nft_bases[i].table == table && streq(nft_bases[i].builtin, builtin))
+                        return &nft_bases[i];
+        return NULL;
+}
+
+static void render_nft_body(FILE *f, const struct vnc_fw_rule *r) {
+        char ip[16];
+
+        put(f, "%s", r->chain);
+        if (r->in[0])
+                put(f, " iifname %s\"%s\"", r->not_in ? "!= " : "", r->in);
+        if (r->out[0])
+                put(f, " oifname %s\"%s\"", r->not_out ? "!= " : "", r->out);
+        if (r->has_src)
+                put(f, " ip saddr %s/%u", vnc_ipv4_str(r->src.addr & vnc_prefix_mask(r->src.prefix), ip), r->src.prefix);
+        if (r->has_dst)
+                put(f, " ip daddr %s%s/%u", r->not_dst ? "!= " : "",
+                    vnc_ipv4_str(r->dst.addr & vnc_prefix_mask(r->dst.prefix), ip), r->dst.prefix);
+        const char *pn = proto_name(r->proto);
+        if ((r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP) && (r->sport || r->dport)) {
+                if (r->sport)
+                        put(f, " %s sport %u", pn, r->sport);
+                if (r->dport)
+                        put(f, " %s dport %u", pn, r->dport);
+        } else if (r->proto == IPPROTO_ICMP && r->icmp_type >= 0) {
+                if (r->icmp_type == 8 || r->icmp_type == 0)
+                        put(f, " icmp type %s", r->icmp_type == 8 ? "echo-request" : "echo-reply");
+                else
+                        put(f, " icmp type %d", r->icmp_type);
+        } else if (pn)
+                put(f, " meta l4proto %s", pn);
+        if (r->dst_local)
+                put(f, " fib daddr type local");
+        if (r->ctstate & (VNC_CT_ESTABLISHED | VNC_CT_RELATED)) {
+                /* nft prints states in this order */
+                bool both = (r->ctstate & VNC_CT_ESTABLISHED) && (r->ctstate & VNC_CT_RELATED);
+                put(f, " ct state %s%s%s", r->ctstate & VNC_CT_ESTABLISHED ? "established" : "", both ? "," : "",
+                    r->ctstate & VNC_CT_RELATED ? "related" : "");
+        }
+        if (r->ctstate & VNC_CT_DNAT)
+                put(f, " ct status dnat");
+        switch (r->target) {
+        case VNC_FW_ACCEPT:
+                put(f, " accept");
+                break;
+        case VNC_FW_REJECT:
+                put(f, " reject"); /* icmp port-unreachable, as iptables' REJECT */
+                break;
+        case VNC_FW_RETURN:
+                put(f, " return");
+                break;
+        case VNC_FW_MASQUERADE:
+                put(f, " masquerade");
+                break;
+        case VNC_FW_DNAT:
+                put(f, " dnat to %s", vnc_ipv4_str(r->to_addr, ip));
+                if (r->to_port)
+                        put(f, ":%u", r->to_port);
+                break;
+        default:
+                break;
+        }
+        if (r->comment[0])
+                put(f, " comment \"%s\"", r->comment);
+}
+
+char *vnc_fw_rule_render_nft(const struct vnc_fw_rule *r) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                return NULL;
+        render_nft_body(f, r);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+/* ---- which backend (firewall.backend "auto") ---- */
+
+enum vnc_fw_backend vnc_fw_backend_choose(const struct vnc_profile *p, const struct vnc_live *live,
+                                          char ret_reason[VNC_FW_REASON_MAX]) {
+        const char *how = live->fw_host_iptables_how ? live->fw_host_iptables_how : "";
+
+        if (p && p->fw_backend != VNC_FW_AUTO) {
+                snprintf(ret_reason, VNC_FW_REASON_MAX, "firewall.backend is \"%s\" in the profile",
+                         vnc_fw_backend_to_string(p->fw_backend));
+                return p->fw_backend;
+        }
+        if (!live->nft_available && live->fw_available) {
+                snprintf(ret_reason, VNC_FW_REASON_MAX, "auto: nftables cannot be used here (%s)",
+                         live->nft_error ? live->nft_error : "unknown reason");
+                return VNC_FW_IPTABLES;
+        }
+        if (live->nft_available && !live->fw_available) {
+                snprintf(ret_reason, VNC_FW_REASON_MAX, "auto: the legacy iptables tables cannot be used here (%s)",
+                         live->fw_error ? live->fw_error : "unknown reason");
+                return VNC_FW_NFTABLES;
+        }
+        if (live->fw_foreign_nft > 0) {
+                snprintf(ret_reason, VNC_FW_REASON_MAX, "auto: the host's nftables ruleset has %zu base chain%s (%s)",
+                         live->fw_foreign_nft, live->fw_foreign_nft == 1 ? "" : "s",
+                         live->fw_foreign_nft_first ? live->fw_foreign_nft_first : "?");
+                return VNC_FW_NFTABLES;
+        }
+        if (live->fw_foreign_legacy > 0) {
+                snprintf(ret_reason, VNC_FW_REASON_MAX, "auto: the host's rules are in the legacy iptables tables "
+                         "(%zu rule%s or policies)", live->fw_foreign_legacy, live->fw_foreign_legacy == 1 ? "" : "s");
+                return VNC_FW_IPTABLES;
+        }
+        if (live->fw_host_iptables == VNC_FW_NFTABLES) {
+                snprintf(ret_reason, VNC_FW_REASON_MAX, "auto: the host's iptables is iptables-nft (%s)", how);
+                return VNC_FW_NFTABLES;
+        }
+        if (live->fw_host_iptables == VNC_FW_IPTABLES) {
+                snprintf(ret_reason, VNC_FW_REASON_MAX, "auto: the host's iptables is iptables-legacy (%s)", how);
+                return VNC_FW_IPTABLES;
+        }
+        snprintf(ret_reason, VNC_FW_REASON_MAX, "auto: no host firewall and no iptables command found; nftables "
+                 "is the kernel's current interface");
+        return VNC_FW_NFTABLES;
 }
 
 void vnc_fw_rule_seal(struct vnc_fw_rule *r, const char *profile, const char *network) {

@@ -80,6 +80,10 @@ struct vnc_fw_rule {
         uint32_t to_addr;               /* DNAT --to-destination addr:port */
         uint16_t to_port;
         char comment[VNC_FW_COMMENT_MAX]; /* "vnetcfg:<profile>/<network> #<id>" */
+        uint8_t backend;                /* enum vnc_fw_backend: VNC_FW_NFTABLES, anything else iptables
+                                         * (legacy); not part of the rule's identity (the comment) */
+        bool opaque;                    /* known by chain and comment only (a marked rule that does not
+                                         * seal): it can be deleted, never created */
 };
 
 /* Inserted first (false) or appended (true), see above. */
@@ -90,6 +94,30 @@ void vnc_fw_rule_seal(struct vnc_fw_rule *r, const char *profile, const char *ne
 
 /* iptables-save-like text: "-t nat -A VNETCFG_POST -s 10.0.0.0/24 ... -j MASQUERADE". Caller frees. */
 char *vnc_fw_rule_render(const struct vnc_fw_rule *r);
+
+/*
+ * The same rule for the nftables backend, in the order `nft list` prints it back:
+ * "VNETCFG_POST ip saddr 10.0.0.0/24 ... masquerade comment \"vnetcfg:...\"" (chain first).
+ * Caller frees.
+ */
+char *vnc_fw_rule_render_nft(const struct vnc_fw_rule *r);
+
+/*
+ * nftables: vnetcfg's own table, one per host ("table ip vnetcfg"). It holds
+ * the same regular chains as the iptables backend (vnc_fw_chains, same names,
+ * same rules) and, for each builtin chain they hang from, a base chain of its
+ * own with policy accept and a single jump. An accept here cannot pass another
+ * table's drop (SPEC section 4), so the host firewall's openings are separate.
+ */
+#define VNC_NFT_FAMILY "ip"
+#define VNC_NFT_TABLE "vnetcfg"
+struct vnc_nft_base {
+        uint8_t table;       /* enum vnc_fw_table the chains belong to */
+        const char *builtin; /* the iptables builtin chain it stands for */
+        const char *name;    /* base chain in table ip vnetcfg */
+        const char *spec;    /* "type filter hook input priority 0; policy accept;" */
+};
+const struct vnc_nft_base *vnc_nft_base_for(uint8_t table, const char *builtin);
 
 /* The builtin chain a vnetcfg chain hangs from ("" for FWX/FWO/FWI/FWA, which hang from VNETCFG_FWD). */
 struct vnc_fw_chain_def {
@@ -102,3 +130,19 @@ extern const size_t vnc_fw_n_chains;
 
 /* All rules a profile's networks need (SPEC section 4), sealed, in a stable order. */
 int vnc_fw_rules_for_profile(const struct vnc_profile *p, struct vnc_fw_rule **ret, size_t *ret_n);
+
+/* Which backend renders a rule: the nftables one, or the iptables (legacy) one. */
+static inline bool vnc_fw_rule_is_nft(const struct vnc_fw_rule *r) {
+        return r->backend == VNC_FW_NFTABLES;
+}
+
+/*
+ * firewall.backend "auto" (SPEC section 4), decided from the profile and what
+ * the host shows (live: which iptables the host's command is, foreign
+ * nftables base chains, foreign rules in the legacy tables). Pure. ret_reason
+ * says why, for plan and status.
+ */
+struct vnc_live;
+#define VNC_FW_REASON_MAX 200
+enum vnc_fw_backend vnc_fw_backend_choose(const struct vnc_profile *p, const struct vnc_live *live,
+                                          char ret_reason[VNC_FW_REASON_MAX]);

@@ -19,6 +19,9 @@ void vnc_live_free(struct vnc_live *l) {
                 free(l->openings[i].comment);
         free(l->openings);
         free(l->fw_error);
+        free(l->nft_error);
+        free(l->fw_host_iptables_how);
+        free(l->fw_foreign_nft_first);
         free(l->by_name);
         free(l->by_ifindex);
         free(l->links);
@@ -213,7 +216,21 @@ int vnc_live_add_fw_rule(struct vnc_live *l, uint8_t table, const char *chain, c
         r->table = table;
         snprintf(r->chain, sizeof(r->chain), "%s", chain);
         r->comment = strdup(comment);
+        r->rule = (struct vnc_fw_rule){.table = table, .icmp_type = -1, .backend = VNC_FW_IPTABLES};
+        snprintf(r->rule.chain, sizeof(r->rule.chain), "%s", chain);
+        snprintf(r->rule.comment, sizeof(r->rule.comment), "%s", comment);
         return r->comment ? 0 : -ENOMEM;
+}
+
+int vnc_live_add_fw_rule_full(struct vnc_live *l, const struct vnc_fw_rule *rule, bool decoded, uint64_t handle) {
+        int r = vnc_live_add_fw_rule(l, rule->table, rule->chain, rule->comment);
+        if (r < 0)
+                return r;
+        struct vnc_live_fw_rule *lr = &l->fw_rules[l->n_fw_rules - 1];
+        lr->rule = *rule;
+        lr->decoded = decoded;
+        lr->handle = handle;
+        return 0;
 }
 
 /* vlan */

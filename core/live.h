@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "fw.h"
 
 /* What the host looks like now. Read by a backend (one dump per object type), used by the pure planner. */
 
@@ -62,6 +63,11 @@ struct vnc_live_fw_rule {
         uint8_t table;   /* enum vnc_fw_table */
         char chain[32];
         char *comment;
+        /* The rule read back whole by its backend (rule.backend says which); decoded when every
+         * part of it was understood and it seals to its own comment (so it can be recreated). */
+        struct vnc_fw_rule rule;
+        bool decoded;
+        uint64_t handle; /* nftables: the rule's handle */
 };
 
 /* A libvirt network as the daemon reports it (libvirt helper). */
@@ -107,7 +113,21 @@ struct vnc_live {
         char *fw_error;
         unsigned fw_chains;     /* bit i: vnc_fw_chains[i] exists with its jump in place */
         struct vnc_live_fw_rule *fw_rules; /* rules carrying a "vnetcfg:" comment, in vnetcfg's chains */
-        size_t n_fw_rules;
+        size_t n_fw_rules;      /* both backends: rule.backend tells them apart */
+
+        /* nftables: vnetcfg's table "ip vnetcfg" (fw-nft.c), read with the whole ruleset. */
+        bool nft_available;     /* false: the ruleset could not be read (nft_error says why) */
+        char *nft_error;
+        unsigned nft_chains;    /* bit i: vnc_fw_chains[i] exists in it, hooked like the iptables one */
+
+        /* What the host's own firewall lives in, for firewall.backend "auto" (vnc_fw_backend_choose). */
+        uint8_t fw_host_iptables;   /* what `iptables` is: VNC_FW_NFTABLES (iptables-nft),
+                                     * VNC_FW_IPTABLES (iptables-legacy), VNC_FW_AUTO (unknown) */
+        char *fw_host_iptables_how; /* "/usr/sbin/iptables -> /etc/alternatives/iptables -> ..." */
+        size_t fw_foreign_nft;      /* nftables base chains outside vnetcfg's table */
+        char *fw_foreign_nft_first; /* "table inet filter chain input" */
+        size_t fw_foreign_legacy;   /* rules (and non-ACCEPT policies) in the legacy filter/nat
+                                     * tables that are not vnetcfg's */
 
         /* The dnsmasq of the profile being planned (filled by the engine). */
         bool dhcp_running;
@@ -155,7 +175,9 @@ struct vnc_live_link *vnc_live_add_link(struct vnc_live *l);
 struct vnc_live_addr *vnc_live_add_addr(struct vnc_live *l);
 struct vnc_live_route *vnc_live_add_route(struct vnc_live *l);
 int vnc_live_set_sysctl(struct vnc_live *l, const char *key, const char *value);
-/* Copies comment. */
 /* Copies chain and comment. */
 int vnc_live_add_opening(struct vnc_live *l, uint8_t place, const char *chain, const char *comment);
+/* Copies comment. An iptables rule known by its comment only (not decoded). */
 int vnc_live_add_fw_rule(struct vnc_live *l, uint8_t table, const char *chain, const char *comment);
+/* A rule read back by a backend (rule->backend set); decoded: every field of rule is known. */
+int vnc_live_add_fw_rule_full(struct vnc_live *l, const struct vnc_fw_rule *rule, bool decoded, uint64_t handle);

@@ -570,14 +570,6 @@ static int check_conflicts(struct planner *pl, const struct vnc_profile *const *
         char path[80];
         int r;
 
-        if (pl->want->fw_backend == VNC_FW_NFTABLES) {
-                int line = 0, col = 0;
-                vnc_profile_locate(pl->want, "firewall.backend", &line, &col);
-                return vnc_error_set_at(pl->e, VNC_ERR_PROFILE, pl->want->file, line, col, "firewall.backend",
-                                        "\"nftables\": this backend is not available in this version yet; use "
-                                        "\"iptables\" or \"auto\"");
-        }
-
         for (size_t i = 0; i < pl->want->n_networks; i++) {
                 const struct vnc_network *n = &pl->want->networks[i];
 
@@ -899,7 +891,16 @@ static int plan_sysctls(struct planner *pl) {
 
 /* ---- firewall ----------------------------------------------------------- */
 
+/*
+ * What is wanted comes from the generators (core/fw.c) for the chosen backend;
+ * what is deleted comes from the host: every live rule carrying this profile's
+ * mark, in either backend, that is not wanted, whatever generator (or older
+ * version of vnetcfg) made it. Its inverse recreates it from what the backend
+ * read back (or from the applied profile's rules, which carry the same seal).
+ */
+
 struct fw_key {
+        uint8_t nft; /* 1: nftables backend */
         uint8_t table;
         const char *chain, *comment;
 };
@@ -909,36 +910,36 @@ static int cmp_fw_key(const void *a, const void *b) {
         int c = strcmp(x->comment, y->comment);
         if (c)
                 return c;
+        if (x->nft != y->nft)
+                return x->nft < y->nft ? -1 : 1;
         if (x->table != y->table)
                 return x->table < y->table ? -1 : 1;
         return strcmp(x->chain, y->chain);
 }
 
+static struct fw_key fw_key_of(const struct vnc_fw_rule *r) {
+        return (struct fw_key){vnc_fw_rule_is_nft(r), r->table, r->chain, r->comment};
+}
+
 static bool fw_key_in(const struct fw_key *keys, size_t n, const struct vnc_fw_rule *r) {
-        struct fw_key k = {r->table, r->chain, r->comment};
+        struct fw_key k = fw_key_of(r);
         return n && bsearch(&k, keys, n, sizeof(*keys), cmp_fw_key);
 }
 
-static int fw_keys(const struct vnc_fw_rule *rules, size_t n, struct fw_key **ret) {
-        struct fw_key *k = calloc(n ? n : 1, sizeof(*k));
-        if (!k)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                k[i] = (struct fw_key){rules[i].table, rules[i].chain, rules[i].comment};
-        qsort(k, n, sizeof(*k), cmp_fw_key);
-        *ret = k;
-        return 0;
+static int cmp_comment(const void *a, const void *b) {
+        return strcmp(((const struct vnc_fw_rule *)a)->comment, ((const struct vnc_fw_rule *)b)->comment);
 }
 
-static bool fw_chains_present(const struct vnc_live *live, uint8_t table) {
+static bool fw_chains_present(const struct vnc_live *live, bool nft, uint8_t table) {
+        unsigned have = nft ? live->nft_chains : live->fw_chains;
         for (size_t i = 0; i < vnc_fw_n_chains; i++)
-                if (vnc_fw_chains[i].table == table && !(live->fw_chains & (1u << i)))
+                if (vnc_fw_chains[i].table == table && !(have & (1u << i)))
                         return false;
         return true;
 }
 
 static int plan_fw_action(struct planner *pl, enum vnc_action_kind kind, enum vnc_action_op op,
-                          const struct vnc_fw_rule *r, uint8_t table) {
+                          const struct vnc_fw_rule *r, uint8_t table, bool nft) {
         struct vnc_action a;
         vnc_action_init(&a, kind, op, pl->profile, NULL);
         if (r) {
@@ -949,74 +950,96 @@ static int plan_fw_action(struct planner *pl, enum vnc_action_kind kind, enum vn
                         snprintf(a.network, sizeof(a.network), "%.*s", (int)strcspn(net + 1, " "), net + 1);
         } else
                 a.rule.table = table;
+        a.rule.backend = nft ? VNC_FW_NFTABLES : VNC_FW_IPTABLES;
         return push(pl, PH_FIREWALL, &a);
 }
 
-static int plan_firewall(struct planner *pl) {
+static int plan_firewall(struct planner *pl, struct vnc_plan *out) {
         _cleanup_free_ struct vnc_fw_rule *want = NULL, *had = NULL;
         _cleanup_free_ struct fw_key *kw = NULL, *kl = NULL;
-        size_t nw = 0, nh = 0, nl = pl->live->n_fw_rules;
-        bool tw[_VNC_FW_TABLE_MAX] = {0}, th[_VNC_FW_TABLE_MAX] = {0};
+        size_t nw = 0, nh = 0, nl = 0;
+        bool tw[2][_VNC_FW_TABLE_MAX] = {{0}}, th[2][_VNC_FW_TABLE_MAX] = {{0}};
         char prefix[VNC_ALIAS_MAX + 1];
+        uint8_t be = VNC_FW_AUTO;
         int r;
 
+        if (pl->want) {
+                be = (uint8_t)vnc_fw_backend_choose(pl->want, pl->live, out->fw_reason);
+                out->fw_backend = be;
+        }
+        bool nft = be == VNC_FW_NFTABLES;
         r = vnc_fw_rules_for_profile(pl->want, &want, &nw);
         if (r >= 0)
                 r = vnc_fw_rules_for_profile(pl->applied, &had, &nh);
-        if (r >= 0)
-                r = fw_keys(want, nw, &kw);
         if (r < 0)
                 return r;
-        kl = calloc(nl ? nl : 1, sizeof(*kl));
-        if (!kl)
+        kw = calloc(nw ? nw : 1, sizeof(*kw));
+        kl = calloc(pl->live->n_fw_rules ? pl->live->n_fw_rules : 1, sizeof(*kl));
+        if (!kw || !kl)
                 return -ENOMEM;
-        for (size_t i = 0; i < nl; i++)
-                kl[i] = (struct fw_key){pl->live->fw_rules[i].table, pl->live->fw_rules[i].chain,
-                                        pl->live->fw_rules[i].comment};
+        for (size_t i = 0; i < nw; i++) {
+                want[i].backend = be;
+                kw[i] = fw_key_of(&want[i]);
+                tw[nft][want[i].table] = true;
+        }
+        qsort(kw, nw, sizeof(*kw), cmp_fw_key);
+        for (size_t i = 0; i < pl->live->n_fw_rules; i++)
+                kl[nl++] = fw_key_of(&pl->live->fw_rules[i].rule);
         qsort(kl, nl, sizeof(*kl), cmp_fw_key);
-        for (size_t i = 0; i < nw; i++)
-                tw[want[i].table] = true;
-        for (size_t i = 0; i < nh; i++)
-                th[had[i].table] = true;
+        if (had)
+                qsort(had, nh, sizeof(*had), cmp_comment);
 
-        if (nw > 0 && !pl->live->fw_available)
+        if (nw > 0 && !nft && !pl->live->fw_available)
                 return vnc_error_set(pl->e, VNC_ERR_RUNTIME, -EOPNOTSUPP,
                                      "the iptables (legacy) tables cannot be used on this host: %s",
                                      pl->live->fw_error ? pl->live->fw_error : "unknown reason");
+        if (nw > 0 && nft && !pl->live->nft_available)
+                return vnc_error_set(pl->e, VNC_ERR_RUNTIME, -EOPNOTSUPP,
+                                     "nftables cannot be used on this host: %s",
+                                     pl->live->nft_error ? pl->live->nft_error : "unknown reason");
 
-        for (int t = 0; t < _VNC_FW_TABLE_MAX; t++)
-                if (tw[t] && !fw_chains_present(pl->live, (uint8_t)t) &&
-                    (r = plan_fw_action(pl, VNC_ACT_FW_CHAINS, VNC_OP_CREATE, NULL, (uint8_t)t)) < 0)
-                        return r;
-        for (size_t i = 0; i < nh; i++)
-                if (!fw_key_in(kw, nw, &had[i]) && fw_key_in(kl, nl, &had[i]) &&
-                    (r = plan_fw_action(pl, VNC_ACT_FW_RULE, VNC_OP_DELETE, &had[i], 0)) < 0)
-                        return r;
-        /* Removing everything (rollback --all): also rules of ours no generation remembers. */
+        /* The chosen backend first (its new rules in place before the other's go), then the other:
+         * each backend's actions are consecutive, so each is one run (one transaction). */
         snprintf(prefix, sizeof(prefix), "vnetcfg:%s/", pl->profile);
-        for (size_t i = 0; !pl->want && i < nl; i++) {
-                const struct vnc_live_fw_rule *lr = &pl->live->fw_rules[i];
-                struct vnc_fw_rule orphan = {.table = lr->table, .icmp_type = -1};
-                if (strncmp(lr->comment, prefix, strlen(prefix)) != 0)
-                        continue;
-                if (strlen(lr->chain) >= sizeof(orphan.chain))
-                        continue; /* not one of vnetcfg's chains */
-                memcpy(orphan.chain, lr->chain, strlen(lr->chain) + 1);
-                snprintf(orphan.comment, sizeof(orphan.comment), "%s", lr->comment);
-                bool known = false;
-                for (size_t k = 0; k < nh && !known; k++)
-                        known = streq(had[k].comment, lr->comment);
-                if (!known && (r = plan_fw_action(pl, VNC_ACT_FW_RULE, VNC_OP_DELETE, &orphan, 0)) < 0)
-                        return r;
-                th[lr->table] = true;
+        for (int pass = 0; pass < 2; pass++) {
+                bool b = pass == 0 ? nft : !nft;
+                for (int t = 0; b == nft && t < _VNC_FW_TABLE_MAX; t++)
+                        if (tw[b][t] && !fw_chains_present(pl->live, b, (uint8_t)t) &&
+                            (r = plan_fw_action(pl, VNC_ACT_FW_CHAINS, VNC_OP_CREATE, NULL, (uint8_t)t, b)) < 0)
+                                return r;
+                /* Deletions: this profile's marks on the host that are not wanted. Rules inserted first
+                 * are deleted top down and appended ones bottom up, so that the undo (run in reverse)
+                 * puts every rule back where it was. */
+                for (int appended = 0; appended < 2; appended++)
+                        for (size_t k = 0; k < pl->live->n_fw_rules; k++) {
+                                size_t i = appended ? pl->live->n_fw_rules - 1 - k : k;
+                                const struct vnc_live_fw_rule *lr = &pl->live->fw_rules[i];
+                                if (vnc_fw_rule_is_nft(&lr->rule) != b || vnc_fw_rule_appends(&lr->rule) != appended ||
+                                    strncmp(lr->rule.comment, prefix, strlen(prefix)) != 0 ||
+                                    fw_key_in(kw, nw, &lr->rule))
+                                        continue;
+                                struct vnc_fw_rule gone = lr->rule;
+                                const struct vnc_fw_rule *known =
+                                        nh ? bsearch(&lr->rule, had, nh, sizeof(*had), cmp_comment) : NULL;
+                                if (known && known->table == lr->rule.table && streq(known->chain, lr->rule.chain))
+                                        gone = *known; /* the applied profile's own rule: same seal, every field */
+                                else if (!lr->decoded)
+                                        gone.opaque = true; /* known by chain and comment only: never recreated */
+                                /* else: as the backend read it back, whole */
+                                if ((r = plan_fw_action(pl, VNC_ACT_FW_RULE, VNC_OP_DELETE, &gone, 0, b)) < 0)
+                                        return r;
+                                th[b][lr->rule.table] = true;
+                        }
+                for (size_t i = 0; b == nft && i < nw; i++)
+                        if (!fw_key_in(kl, nl, &want[i]) &&
+                            (r = plan_fw_action(pl, VNC_ACT_FW_RULE, VNC_OP_CREATE, &want[i], 0, b)) < 0)
+                                return r;
+                /* Last table first: the undo makes them again in the order a first apply does. */
+                for (int t = _VNC_FW_TABLE_MAX - 1; t >= 0; t--)
+                        if (th[b][t] && !tw[b][t] &&
+                            (r = plan_fw_action(pl, VNC_ACT_FW_CHAINS, VNC_OP_DELETE, NULL, (uint8_t)t, b)) < 0)
+                                return r;
         }
-        for (size_t i = 0; i < nw; i++)
-                if (!fw_key_in(kl, nl, &want[i]) &&
-                    (r = plan_fw_action(pl, VNC_ACT_FW_RULE, VNC_OP_CREATE, &want[i], 0)) < 0)
-                        return r;
-        for (int t = 0; t < _VNC_FW_TABLE_MAX; t++)
-                if (th[t] && !tw[t] && (r = plan_fw_action(pl, VNC_ACT_FW_CHAINS, VNC_OP_DELETE, NULL, (uint8_t)t)) < 0)
-                        return r;
         return 0;
 }
 
@@ -1398,7 +1421,7 @@ int vnc_plan_compute(const struct vnc_profile *want, const struct vnc_profile *a
                 goto finish;
         r = plan_sysctls(&pl);
         if (r >= 0)
-                r = plan_firewall(&pl);
+                r = plan_firewall(&pl, ret);
         if (r >= 0)
                 r = plan_openings(&pl);
         if (r >= 0)

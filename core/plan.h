@@ -17,6 +17,9 @@ struct vnc_plan {
         size_t alloc;
         struct vnc_blob *blobs; /* written to <state>/blobs/<hash> before any action runs */
         size_t n_blobs, alloc_blobs;
+        /* The firewall backend the plan's rules are for, and why (SPEC section 4: plan and status say it). */
+        uint8_t fw_backend; /* enum vnc_fw_backend; VNC_FW_AUTO when nothing was planned (removal) */
+        char fw_reason[VNC_FW_REASON_MAX];
 
         /* What the plan leaves out and why, one sentence each ("libvirt: no daemon answers ...";
          * libvirt helper) */

@@ -4,9 +4,9 @@
 Reads the profile and `ip -d -j link`, `ip -j addr`, `ip -j route`, and checks
 each network's bridge (kind, alias, mtu, up), taps (kind, master, mtu, alias,
 up, mac, vnet_hdr, multi_queue, owner, group), the host address, the static
-routes and ip_forward; each network's firewall rules (iptables-legacy-save: the
-guest<->guest accept, and the isolation rejects or the masquerade its mode
-needs); with STATE_DIR, that the profile's dnsmasq runs when a network has
+routes and ip_forward; each network's firewall rules (iptables-legacy-save, or
+`nft list ruleset` when the nftables backend holds them: the guest<->guest
+accept, and the isolation rejects or the masquerade its mode needs); with STATE_DIR, that the profile's dnsmasq runs when a network has
 dhcp. Prints one line per failed check; exits 1 if any.
 """
 import ipaddress
@@ -97,10 +97,43 @@ for net in prof["networks"]:
     if net["mode"] in ("routed", "nat"):
         needs_forward = True
 
-rules = subprocess.run(["iptables-legacy-save"], check=True, capture_output=True, text=True).stdout.splitlines()
+def nft_rules():
+    """table ip vnetcfg as iptables-save-like lines: "-A CHAIN <nft rule text>"."""
+    out = subprocess.run(["nft", "list", "table", "ip", "vnetcfg"], capture_output=True, text=True).stdout
+    lines, chain = [], None
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("chain ") and line.endswith("{"):
+            chain = line.split()[1]
+        elif line == "}":
+            chain = None
+        elif chain and line:
+            lines.append(f"-A {chain} {line}")
+    return lines
+
+
+legacy = subprocess.run(["iptables-legacy-save"], check=True, capture_output=True, text=True).stdout.splitlines()
+nft = nft_rules()
+mark = f"vnetcfg:{prof['name']}/"
+in_legacy, in_nft = any(mark in r for r in legacy), any(mark in r for r in nft)
+check(not (in_legacy and in_nft), "rules of the profile in both the legacy tables and nftables")
+rules = nft if in_nft else legacy
 for net in prof["networks"]:
     br = net.get("bridge", f"vn-{net['name']}")
     mine = [r for r in rules if f"vnetcfg:{prof['name']}/{net['name']} #" in r]
+    if in_nft:
+        def has(chain, match, verdict):
+            return any(r.startswith(f"-A {chain} {match}") and f" {verdict} comment " in r for r in mine)
+        check(has("VNETCFG_FWX", f'iifname "{br}" oifname "{br}"', "accept"), f"{br}: no guest<->guest accept in VNETCFG_FWX")
+        if net["mode"] in ("host-only", "isolated"):
+            check(has("VNETCFG_FWO", f'iifname "{br}"', "reject"), f"{br}: egress not rejected")
+            check(has("VNETCFG_FWI", f'oifname "{br}"', "reject"), f"{br}: ingress not rejected")
+        if net["mode"] == "nat":
+            check(has("VNETCFG_POST", "", "masquerade"), f"{br}: no masquerade")
+            for pf in net.get("nat", {}).get("port_forwards", []):
+                to = f"dnat to {pf['guest']}:{pf['guest_port']} comment"
+                check(sum(1 for r in mine if to in r) == 2, f"{br}: {to} not in PREROUTING and OUTPUT")
+        continue
     check(any(r.startswith(f"-A VNETCFG_FWX -i {br} -o {br} ") and r.endswith("-j ACCEPT") for r in mine),
           f"{br}: no guest<->guest accept in VNETCFG_FWX")
     if net["mode"] in ("host-only", "isolated"):

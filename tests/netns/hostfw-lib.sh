@@ -17,9 +17,9 @@ if [ -z "${VNC_SANDBOXED:-}" ]; then
         exec unshare -n -m -p -f --mount-proc --propagation private -- \
                 env VNC_SANDBOXED=1 VNC_HOSTFW_PIDNS=1 bash "$0" "$@"
 fi
-if [ -n "${VNC_HOSTFW_PIDNS:-}" ] && ! mountpoint -q /run; then
-        mount -t tmpfs tmpfs /run
-fi
+# A private /run always (on most hosts /run is itself a tmpfs mount: never write into it).
+[ -n "${VNC_HOSTFW_PIDNS:-}" ] || { echo "FAIL: hostfw-lib.sh must start the sandbox itself" >&2; exit 1; }
+mount -t tmpfs tmpfs /run
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

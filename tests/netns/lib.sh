@@ -71,11 +71,34 @@ snap() {
                 # "linkdown" follows carrier, which the kernel updates on its own (linkwatch).
                 { ip route show table all; ip -6 route show table all; } | grep -v '^local fe80::' | sed 's/ linkdown//' | sort
                 echo "## sysctls"
+                # ip_forward, and what writing it changes on its own (inet_forward_change):
+                # conf/all/accept_redirects and every interface's forwarding.
                 local key
-                for key in ip_forward; do echo "$key=$(cat /proc/sys/net/ipv4/$key)"; done
+                for key in ip_forward conf/all/accept_redirects conf/*/forwarding; do
+                        [ -e "/proc/sys/net/ipv4/$key" ] && echo "$key=$(cat "/proc/sys/net/ipv4/$key")"
+                done
+                echo "## iptables-legacy"
+                legacy_rules
+                echo "## nftables"
+                nft_rules
                 echo "## state"
                 find "$STATE" -mindepth 2 2>/dev/null | sed "s#^$STATE##" | sort
         } >"$TMP/snap.$1"
+}
+
+# The legacy x_tables (what libiptc writes), counters zeroed. A table that holds
+# nothing but its builtin chains with policy ACCEPT is the same as no table
+# (the kernel instantiates a table on first use and never removes it).
+legacy_rules() {
+        iptables-legacy-save 2>/dev/null | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/' | awk '
+                /^\*/ { table = $0; n = 0; boring = 1; next }
+                /^COMMIT/ { if (!boring) { print table; for (i = 0; i < n; i++) print lines[i]; print "COMMIT" } next }
+                { lines[n++] = $0; if ($0 !~ /^:(INPUT|FORWARD|OUTPUT|PREROUTING|POSTROUTING) ACCEPT /) boring = 0 }'
+}
+
+# The whole nftables ruleset (iptables-nft's tables included), counters zeroed.
+nft_rules() {
+        nft list ruleset 2>/dev/null | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'
 }
 
 same_snap() {

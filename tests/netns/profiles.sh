@@ -16,3 +16,11 @@ write_lab() { # file [mtu] [taps-of-ho]
 }
 JSON
 }
+
+# write_lab, pinned to one firewall backend (iptables or nftables).
+write_lab_fw() { # file backend [mtu] [taps]
+        local file=$1 fw=$2
+        shift 2
+        write_lab "$file" "$@"
+        sed -i "s/\"name\": \"lab\",/\"name\": \"lab\", \"firewall\": {\"backend\": \"$fw\"},/" "$file"
+}

@@ -94,6 +94,7 @@ cat >"$TMP/doc.json" <<'JSON'
 {
   "version": 1,
   "name": "doc",
+  "firewall": {"backend": "iptables"},
   "networks": [
     {"name": "nat", "mode": "nat", "ipv4": {"address": "10.10.0.1/24"},
      "nat": {"uplink": "uplink0"},

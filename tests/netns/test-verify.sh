@@ -33,6 +33,7 @@ cat >"$TMP/p.json" <<'JSON'
 {
   "version": 1,
   "name": "vt",
+  "firewall": {"backend": "iptables"},
   "networks": [
     {"name": "nat", "mode": "nat", "ipv4": {"address": "10.10.0.1/24"}, "nat": {"uplink": "uplink0"},
      "dhcp": {"start": "10.10.0.100", "end": "10.10.0.199"},

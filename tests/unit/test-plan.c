@@ -16,8 +16,14 @@
  *   sysctl KEY VALUE
  *   fw unavailable REASON...      (default: the tables are readable and empty)
  *   fw-chains all                 vnetcfg's chains and jumps exist
- *   fw-rules-of applied           the host holds exactly the firewall rules of applied.json
- *   fw-rule TABLE CHAIN COMMENT...
+ *   fw-rules-of applied [nftables]  the host holds exactly the firewall rules of applied.json
+ *   fw-rule TABLE CHAIN COMMENT...  an iptables rule known by its comment only
+ *   fw-live [nftables] FIELDS...  a rule read back whole (journal fields: table=nat chain=... comment=...)
+ *   nft unavailable REASON...     (default: nftables readable, table ip vnetcfg absent)
+ *   nft-chains all                vnetcfg's nftables chains exist, hooked
+ *   host iptables-legacy|iptables-nft|unknown   what `iptables` is (default: iptables-legacy)
+ *   host-nft-base-chain TEXT...   a base chain of the host's own in nftables
+ *   host-legacy-rules N           the host's own rules in the legacy tables
  *   dhcp running BLOB|applied     the profile's dnsmasq runs (with applied.json's config)
  *   libvirt ok|unreachable REASON...  the daemon at qemu:///system answers (default: not consulted)
  *   lvnet NAME BRIDGE [owner=PROFILE/NETWORK] [forward=MODE] [inactive] [noautostart]
@@ -205,11 +211,48 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
         } else if (streq(w, "fw-rules-of")) {
                 struct vnc_fw_rule *rules = NULL;
                 size_t n = 0;
+                strtok_r(NULL, " \t\n", &save); /* "applied" */
+                char *be = strtok_r(NULL, " \t\n", &save);
                 assert_non_null(fixture_applied);
                 assert_int_equal(vnc_fw_rules_for_profile(fixture_applied, &rules, &n), 0);
-                for (size_t i = 0; i < n; i++)
-                        assert_int_equal(vnc_live_add_fw_rule(l, rules[i].table, rules[i].chain, rules[i].comment), 0);
+                for (size_t i = 0; i < n; i++) {
+                        if (be && streq(be, "nftables")) {
+                                rules[i].backend = VNC_FW_NFTABLES;
+                                assert_int_equal(vnc_live_add_fw_rule_full(l, &rules[i], true, 100 + i), 0);
+                        } else
+                                assert_int_equal(vnc_live_add_fw_rule(l, rules[i].table, rules[i].chain, rules[i].comment), 0);
+                }
                 free(rules);
+        } else if (streq(w, "fw-live")) {
+                char *rest = strtok_r(NULL, "\n", &save), line2[1024];
+                struct vnc_action a;
+                bool nft = strncmp(rest, "nftables ", 9) == 0;
+                snprintf(line2, sizeof(line2), "create rule %s", nft ? rest + 9 : rest);
+                assert_int_equal(vnc_action_parse(line2, &a), 0);
+                a.rule.backend = nft ? VNC_FW_NFTABLES : VNC_FW_IPTABLES;
+                assert_int_equal(vnc_live_add_fw_rule_full(l, &a.rule, true, 7), 0);
+        } else if (streq(w, "nft")) {
+                char *rest = strtok_r(NULL, "\n", &save);
+                assert_non_null(rest);
+                assert_int_equal(strncmp(rest, "unavailable ", 12), 0);
+                l->nft_available = false;
+                l->nft_error = strdup(rest + 12);
+        } else if (streq(w, "nft-chains")) {
+                l->nft_chains = (1u << vnc_fw_n_chains) - 1;
+        } else if (streq(w, "host")) {
+                char *what = strtok_r(NULL, " \t\n", &save);
+                l->fw_host_iptables = streq(what, "iptables-nft")      ? VNC_FW_NFTABLES
+                                      : streq(what, "iptables-legacy") ? VNC_FW_IPTABLES
+                                                                       : VNC_FW_AUTO;
+                free(l->fw_host_iptables_how);
+                l->fw_host_iptables_how = strdup(streq(what, "iptables-nft") ? "/usr/sbin/iptables -> /usr/sbin/iptables-nft"
+                                                                             : "/usr/sbin/iptables -> /usr/sbin/iptables-legacy");
+        } else if (streq(w, "host-nft-base-chain")) {
+                l->fw_foreign_nft++;
+                if (!l->fw_foreign_nft_first)
+                        l->fw_foreign_nft_first = strdup(strtok_r(NULL, "\n", &save));
+        } else if (streq(w, "host-legacy-rules")) {
+                l->fw_foreign_legacy = (size_t)atoi(strtok_r(NULL, " \t\n", &save));
         } else if (streq(w, "fw-rule")) {
                 char *table = strtok_r(NULL, " \t\n", &save), *chain = strtok_r(NULL, " \t\n", &save);
                 char *comment = strtok_r(NULL, "\n", &save);
@@ -267,6 +310,9 @@ static struct vnc_live *load_live(const char *path) {
 
         assert_non_null(l);
         l->fw_available = true;
+        l->nft_available = true;
+        l->fw_host_iptables = VNC_FW_IPTABLES;
+        l->fw_host_iptables_how = strdup("/usr/sbin/iptables -> /usr/sbin/iptables-legacy");
         if (!f)
                 return l; /* no fixture: an empty host */
         while (getline(&line, &cap, f) >= 0)
@@ -326,6 +372,8 @@ static void run_case(const char *dir) {
                 _cleanup_free_ char *msg = vnc_error_format(&e);
                 fprintf(m, "error: %s\n", msg);
         } else {
+                if (plan.fw_backend != VNC_FW_AUTO)
+                        fprintf(m, "# firewall %s: %s\n", vnc_fw_backend_to_string(plan.fw_backend), plan.fw_reason);
                 for (size_t i = 0; i < plan.n_actions; i++) {
                         _cleanup_free_ char *line = vnc_action_serialize(&plan.actions[i]);
                         fprintf(m, "%s\n", line);
