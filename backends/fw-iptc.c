@@ -382,6 +382,23 @@ static int build_rule(const struct vnc_fw_rule *r, struct entry_buf *b) {
         return 0;
 }
 
+/* For the openings in the legacy tables (fw-open.c): the same builder, the same comment reader. */
+int vnc_iptc_entry_new(const struct vnc_fw_rule *r, struct ipt_entry **ret) {
+        struct entry_buf b;
+        int k = build_rule(r, &b);
+        if (k < 0)
+                return k;
+        *ret = malloc(b.used);
+        if (!*ret)
+                return -ENOMEM;
+        memcpy(*ret, b.bytes, b.used);
+        return 0;
+}
+
+const char *vnc_iptc_entry_comment(const struct ipt_entry *en) {
+        return entry_comment(en);
+}
+
 /* ---- chains ---- */
 
 /* Rule numbers (0-based) of the rules in chain whose target is target, ascending. */
@@ -786,7 +803,7 @@ static int apply(struct table_run *t, const struct vnc_action *a, struct vnc_err
  * iptables tools, docker and libvirt serialize on iptables' flock; take it too,
  * waiting up to XT_LOCK_WAIT_MS for its holder.
  */
-static int xtables_lock(int *ret_fd, struct vnc_error *e) {
+int vnc_xtables_lock(int *ret_fd, struct vnc_error *e) {
         const char *path = getenv("XTABLES_LOCKFILE");
         _cleanup_close_ int fd = -1;
         struct timespec start, now;
@@ -858,7 +875,7 @@ static int fw_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, si
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
         }
         if (n > 0) {
-                int r = xtables_lock(&lock_fd, e);
+                int r = vnc_xtables_lock(&lock_fd, e);
                 if (r < 0) {
                         *ret_done = 0;
                         return r;
@@ -1089,7 +1106,10 @@ static void count_foreign(struct vnc_live *live, int table, struct xtc_handle *h
                 if (chain_def(table, c))
                         continue;
                 for (const struct ipt_entry *en = iptc_first_rule(c, h); en; en = iptc_next_rule(en, h)) {
-                        const char *t = iptc_get_target(en, h);
+                        const char *t = iptc_get_target(en, h), *cm = entry_comment(en);
+                        /* vnetcfg's openings (fw-open.c, backend nftables) are not the host's rules */
+                        if (cm && strncmp(cm, COMMENT_PREFIX, strlen(COMMENT_PREFIX)) == 0)
+                                continue;
                         if (!(t && chain_def(table, t) && entry_unconditional(en)))
                                 live->fw_foreign_legacy++;
                 }

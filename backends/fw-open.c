@@ -10,15 +10,23 @@
  * prints them as ordinary rules with their comment. All openings of one run go
  * in one transaction; they are found again by their comment and deleted by handle.
  *
- * firewalld goes through D-Bus (fwd-dbus.c). The legacy tables are refused until they are written.
+ * The legacy x_tables (an administrator's iptables-legacy rules, with
+ * firewall.backend nftables): the same marked rules at the top of the filter
+ * INPUT/FORWARD chains through libiptc, built by fw-iptc.c's rule builder; all
+ * openings of one run in one commit of the filter table.
+ *
+ * firewalld goes through D-Bus (fwd-dbus.c).
  */
+#include <libiptc/libiptc.h>
 #include <netinet/in.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 
 #include "backend.h"
 #include "fw-open.h"
+#include "fw.h"
 #include "open.h"
+#include "xt.h"
 
 struct nft_opening {
         char chain[32];
@@ -216,6 +224,176 @@ static int run_nft(const struct vnc_action *acts, size_t n, unsigned flags, stru
         return 0;
 }
 
+/* ---- the legacy x_tables: an administrator's iptables-legacy filter table ---- */
+
+static void iptc_handle_freep(struct xtc_handle **h) {
+        if (*h)
+                iptc_free(*h);
+}
+
+static bool legacy_is_ours(const char *target) {
+        for (size_t i = 0; i < vnc_fw_n_chains; i++)
+                if (vnc_fw_chains[i].table == VNC_FW_TABLE_FILTER && streq(vnc_fw_chains[i].chain, target))
+                        return true;
+        return false;
+}
+
+static bool legacy_is_mark(const char *comment) {
+        return comment && strncmp(comment, "vnetcfg:", strlen("vnetcfg:")) == 0;
+}
+
+/*
+ * Would the rule stop a packet, here or in a chain it jumps to? A DROP/REJECT,
+ * a queue, or a jump into a chain that is not vnetcfg's. With backend
+ * iptables, vnetcfg's own jumps come first in INPUT/FORWARD (chains_create
+ * inserts them at the top), and they are not foreign.
+ */
+static bool legacy_may_drop(struct xtc_handle *h, const char *target) {
+        if (!target || !*target || streq(target, IPTC_LABEL_ACCEPT) || streq(target, IPTC_LABEL_RETURN))
+                return false;
+        if (streq(target, IPTC_LABEL_DROP) || streq(target, "REJECT") || streq(target, IPTC_LABEL_QUEUE) ||
+            streq(target, "NFQUEUE"))
+                return true;
+        return iptc_is_chain(target, h) && !legacy_is_ours(target);
+}
+
+/* Rule number (0-based) of the opening with this comment in chain, or -1. */
+static int legacy_find(struct xtc_handle *h, const char *chain, const char *comment) {
+        int i = 0;
+        if (!iptc_is_chain(chain, h))
+                return -1;
+        for (const struct ipt_entry *en = iptc_first_rule(chain, h); en; en = iptc_next_rule(en, h), i++) {
+                const char *c = vnc_iptc_entry_comment(en);
+                if (c && streq(c, comment))
+                        return i;
+        }
+        return -1;
+}
+
+static int legacy_read(struct vnc_live *live, struct vnc_error *e) {
+        static const char *const chains[] = {"INPUT", "FORWARD"};
+        _cleanup_(iptc_handle_freep) struct xtc_handle *h = NULL;
+
+        live->open_need[VNC_OPEN_IPT_LEGACY] = 0;
+        /* Reading must not make the table; a host without legacy tables has nothing there to open. */
+        if (vnc_xt_table_instantiated("filter") == 0)
+                return 0;
+        h = iptc_init("filter");
+        if (!h)
+                return 0;
+        for (size_t k = 0; k < ELEMENTSOF(chains); k++) {
+                const char *chain = chains[k];
+                unsigned bit = chain_bit(chain);
+                struct xt_counters cnt;
+                if (!iptc_is_chain(chain, h))
+                        continue;
+                const char *pol = iptc_get_policy(chain, &cnt, h);
+                if (pol && !streq(pol, IPTC_LABEL_ACCEPT))
+                        live->open_need[VNC_OPEN_IPT_LEGACY] |= bit;
+                for (const struct ipt_entry *en = iptc_first_rule(chain, h); en; en = iptc_next_rule(en, h)) {
+                        const char *c = vnc_iptc_entry_comment(en);
+                        if (legacy_is_mark(c)) {
+                                if (vnc_live_add_opening(live, VNC_OPEN_IPT_LEGACY, chain, c) < 0)
+                                        return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+                                continue;
+                        }
+                        if (legacy_may_drop(h, iptc_get_target(en, h)))
+                                live->open_need[VNC_OPEN_IPT_LEGACY] |= bit;
+                }
+        }
+        return 0;
+}
+
+static int legacy_error(const struct vnc_action *a, int code, const char *what, const char *detail,
+                        struct vnc_error *e) {
+        _cleanup_free_ char *name = vnc_action_name(a);
+        vnc_error_set(e, VNC_ERR_RUNTIME, code, "opening in the host's firewall \"%s\" (iptables-legacy): could not %s",
+                      name ? name : "", what);
+        if (detail)
+                vnc_error_detail(e, "%s", detail);
+        return code;
+}
+
+/* Legacy openings: one read of the filter table, every change in order, one commit. */
+static int run_legacy(const struct vnc_action *acts, size_t n, unsigned flags, struct vnc_error *e) {
+        bool undo = flags & VNC_RUN_UNDO, any_create = false, changed = false;
+        _cleanup_(iptc_handle_freep) struct xtc_handle *h = NULL;
+        _cleanup_close_ int lock_fd = -1;
+        int first = 0, r;
+
+        for (size_t i = 0; i < n; i++)
+                any_create = any_create || acts[i].op == VNC_OP_CREATE;
+        /* Nothing to delete from a table that does not exist (and reading it would make it). */
+        if (!any_create && vnc_xt_table_instantiated("filter") == 0)
+                return 0;
+        r = vnc_xtables_lock(&lock_fd, e);
+        if (r < 0)
+                return r;
+        h = iptc_init("filter");
+        if (!h) {
+                int err = errno;
+                return legacy_error(&acts[0], err > 0 ? -err : -EIO, "read the filter table", iptc_strerror(err), e);
+        }
+        for (size_t i = 0; i < n; i++) {
+                const struct vnc_action *a = &acts[i];
+                const struct vnc_fw_rule *rule = &a->rule;
+                xt_chainlabel chain = {0};
+                int q = 0;
+
+                snprintf(chain, sizeof(chain), "%s", rule->chain);
+                /* Only marked accepts at the top of INPUT/FORWARD: nothing else of the host's is touched. */
+                if (!chain_bit(rule->chain) || !legacy_is_mark(rule->comment) ||
+                    (a->op == VNC_OP_CREATE && rule->target != VNC_FW_ACCEPT))
+                        q = legacy_error(a, -EPERM, "change it", "only vnetcfg's marked accepts in INPUT/FORWARD", e);
+                else if (a->op == VNC_OP_CREATE) {
+                        if (legacy_find(h, chain, rule->comment) >= 0)
+                                continue; /* already there (a repeated run) */
+                        /* A mark nobody can rebuild (an orphan of another generation, read back by its
+                         * comment only) would come back as an unconditional accept: never made. */
+                        if (!rule->in[0] && !rule->out[0]) {
+                                if (undo)
+                                        continue;
+                                q = legacy_error(a, -EPERM, "insert it", "an opening names its bridge", e);
+                                goto failed;
+                        }
+                        _cleanup_free_ struct ipt_entry *en = NULL;
+                        q = vnc_iptc_entry_new(rule, &en);
+                        if (q < 0)
+                                q = legacy_error(a, q, "build it", strerror(-q), e);
+                        else if (!iptc_insert_entry(chain, en, 0, h)) {
+                                int err = errno;
+                                q = legacy_error(a, err > 0 ? -err : -EIO, "insert it", iptc_strerror(err), e);
+                        } else
+                                changed = true;
+                } else {
+                        int pos = legacy_find(h, chain, rule->comment);
+                        if (pos < 0)
+                                continue; /* gone already (the administrator's reload) */
+                        if (!iptc_delete_num_entry(chain, (unsigned)pos, h)) {
+                                int err = errno;
+                                q = legacy_error(a, err > 0 ? -err : -EIO, "delete it", iptc_strerror(err), e);
+                        } else
+                                changed = true;
+                }
+        failed:
+                if (q < 0) {
+                        if (first == 0)
+                                first = q;
+                        if (!undo)
+                                return first; /* nothing committed: the table is as it was */
+                }
+        }
+        if (changed && !iptc_commit(h)) {
+                int err = errno;
+                int q = legacy_error(&acts[0], err > 0 ? -err : -EIO,
+                                     n > 1 ? "commit it (with the others of this run)" : "commit it",
+                                     iptc_strerror(err), e);
+                if (first == 0)
+                        first = q;
+        }
+        return first;
+}
+
 static bool open_handles(enum vnc_action_kind k) {
         return k == VNC_ACT_FW_OPEN;
 }
@@ -225,7 +403,8 @@ static int open_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, 
         int first = 0;
 
         *ret_done = 0;
-        /* Runs of one place each: iptables-nft as one transaction, the others one by one. */
+        /* Runs of one place each: iptables-nft as one transaction, the legacy table as one
+         * commit, firewalld one by one. */
         for (size_t i = 0; i < n;) {
                 size_t k = i + 1;
                 while (k < n && acts[k].place == acts[i].place)
@@ -234,6 +413,9 @@ static int open_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, 
                 switch (acts[i].place) {
                 case VNC_OPEN_IPT_NFT:
                         r = run_nft(acts + i, k - i, flags, e);
+                        break;
+                case VNC_OPEN_IPT_LEGACY:
+                        r = run_legacy(acts + i, k - i, flags, e);
                         break;
                 case VNC_OPEN_FIREWALLD:
                         r = vnc_fwd_run(ctx, acts + i, k - i, flags, e);
@@ -274,5 +456,8 @@ int vnc_open_live_read(struct vnc_live *live, struct vnc_error *e) {
         for (size_t i = 0; i < f.n; i++)
                 if ((r = vnc_live_add_opening(live, VNC_OPEN_IPT_NFT, f.o[i].chain, f.o[i].comment)) < 0)
                         return vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory");
+        r = legacy_read(live, e);
+        if (r < 0)
+                return r;
         return vnc_fwd_live_read(live, e);
 }

@@ -9,3 +9,15 @@
  * cannot be read (ip_tables not loaded: let iptc_init decide).
  */
 int vnc_xt_table_instantiated(const char *name);
+
+/*
+ * fw-iptc.c's rule builder and comment reader, and iptables' flock, for the
+ * openings in the legacy filter table (fw-open.c). vnc_iptc_entry_new returns
+ * a malloc'ed ipt_entry for libiptc, or -errno when the rule cannot be built.
+ */
+struct ipt_entry;
+struct vnc_fw_rule;
+struct vnc_error;
+int vnc_iptc_entry_new(const struct vnc_fw_rule *r, struct ipt_entry **ret);
+const char *vnc_iptc_entry_comment(const struct ipt_entry *en);
+int vnc_xtables_lock(int *ret_fd, struct vnc_error *e);

@@ -1290,7 +1290,7 @@ static const char *live_zone_of(const struct vnc_live *l, const char *ifname) {
         return NULL;
 }
 
-static int plan_openings(struct planner *pl) {
+static int plan_openings(struct planner *pl, uint8_t backend) {
         _cleanup_free_ struct vnc_fw_rule *want = NULL, *had = NULL;
         size_t nw = 0, nh = 0;
         char prefix[VNC_ALIAS_MAX + 1];
@@ -1304,13 +1304,20 @@ static int plan_openings(struct planner *pl) {
         snprintf(prefix, sizeof(prefix), "vnetcfg:%s/", pl->profile);
 
         for (uint8_t place = VNC_OPEN_IPT_NFT; place <= VNC_OPEN_IPT_LEGACY; place++) {
+                uint8_t need = l->open_need[place];
+                /* With the iptables backend, vnetcfg's own jumps are inserted at the top of the legacy
+                 * filter INPUT/FORWARD (fw-iptc.c chains_create), so its accepts are decided before any
+                 * admin's DROP there and the policy: no openings in the legacy tables (any left from
+                 * the nftables backend go). */
+                if (place == VNC_OPEN_IPT_LEGACY && backend == VNC_FW_IPTABLES)
+                        need = 0;
                 /* Ours that are no longer wanted there (the rule from a generation, for an exact undo). */
                 for (size_t i = 0; i < l->n_openings; i++) {
                         const struct vnc_live_opening *o = &l->openings[i];
                         if (o->place != place || strncmp(o->comment, prefix, strlen(prefix)) != 0)
                                 continue;
                         const struct vnc_fw_rule *w = find_rule(want, nw, o->chain, o->comment);
-                        if (w && (l->open_need[place] & open_chain_bit(o->chain)))
+                        if (w && (need & open_chain_bit(o->chain)))
                                 continue;
                         struct vnc_fw_rule orphan = {.table = VNC_FW_TABLE_FILTER, .icmp_type = -1};
                         const struct vnc_fw_rule *known = w ? w : find_rule(had, nh, o->chain, o->comment);
@@ -1323,7 +1330,7 @@ static int plan_openings(struct planner *pl) {
                                 return r;
                 }
                 for (size_t i = 0; i < nw; i++)
-                        if ((l->open_need[place] & open_chain_bit(want[i].chain)) &&
+                        if ((need & open_chain_bit(want[i].chain)) &&
                             !opening_live(l, place, want[i].chain, want[i].comment) &&
                             (r = push_opening(pl, VNC_OP_CREATE, place, &want[i], NULL, NULL)) < 0)
                                 return r;
@@ -1423,7 +1430,7 @@ int vnc_plan_compute(const struct vnc_profile *want, const struct vnc_profile *a
         if (r >= 0)
                 r = plan_firewall(&pl, ret);
         if (r >= 0)
-                r = plan_openings(&pl);
+                r = plan_openings(&pl, ret->fw_backend);
         if (r >= 0)
                 r = plan_dhcp(&pl, ret);
         if (r < 0)
