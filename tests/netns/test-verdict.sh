@@ -329,4 +329,12 @@ grep -qF -- "${rule#*: -A }" <(iptables-legacy-save | sed 's/^-A //') ||
 expect DROP "policy DROP" INPUT in=vn-ho src=10.30.0.10 dst=10.30.0.1 proto=tcp dport=22
 ok "vnetcfg's own chains: echo into INPUT/OUTPUT accepted through DROP policies; host-only FORWARD rejected by its rule"
 
+# A name that is neither an applied profile nor a bridge: doctor says it is not applied (exit 2),
+# rather than diagnosing a missing bridge.
+! ip link show NOSUCH >/dev/null 2>&1 || fail "a link named NOSUCH exists"
+expect_rc 2 doctor NOSUCH
+[[ "$ERR" == *'"NOSUCH": no profile of that name is applied'* ]] || fail "doctor NOSUCH did not say it is not applied: $ERR"
+[[ "$OUT$ERR" != *bridge-missing* ]] || fail "doctor NOSUCH looked for a bridge: $OUT $ERR"
+ok "doctor NOSUCH (neither an applied profile nor a bridge): exit 2, says it is not applied"
+
 echo "all $TESTS_RUN verdict checks passed"
