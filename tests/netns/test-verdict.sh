@@ -331,10 +331,14 @@ ok "vnetcfg's own chains: echo into INPUT/OUTPUT accepted through DROP policies;
 
 # A name that is neither an applied profile nor a bridge: doctor says it is not applied (exit 2),
 # rather than diagnosing a missing bridge.
-! ip link show NOSUCH >/dev/null 2>&1 || fail "a link named NOSUCH exists"
-expect_rc 2 doctor NOSUCH
-[[ "$ERR" == *'"NOSUCH": no profile of that name is applied'* ]] || fail "doctor NOSUCH did not say it is not applied: $ERR"
-[[ "$OUT$ERR" != *bridge-missing* ]] || fail "doctor NOSUCH looked for a bridge: $OUT $ERR"
-ok "doctor NOSUCH (neither an applied profile nor a bridge): exit 2, says it is not applied"
+# (NOSUCH is no valid profile name either; nosuch is one that is not applied.)
+for name in NOSUCH nosuch; do
+        ! ip link show "$name" >/dev/null 2>&1 || fail "a link named $name exists"
+        expect_rc 2 doctor "$name"
+        [[ "$ERR" == *"\"$name\": not an applied profile"* || "$ERR" == *"\"$name\": no profile of that name is applied"* ]] ||
+                fail "doctor $name did not say it is not applied: $ERR"
+        [[ "$OUT$ERR" != *bridge-missing* ]] || fail "doctor $name looked for a bridge: $OUT $ERR"
+done
+ok "doctor NOSUCH / nosuch (neither an applied profile nor a bridge): exit 2, says it is not applied"
 
 echo "all $TESTS_RUN verdict checks passed"
