@@ -105,6 +105,8 @@ JSON
 
 # What of the nft ruleset a snapshot compares (a test may narrow it, as firewalld's does).
 hf_nft_filter() { cat; }
+# lib.sh's snapshot compares the whole nft ruleset too: narrow it the same way.
+nft_rules_filter() { hf_nft_filter; }
 
 # Everything a rollback must give back: lib.sh's snapshot, both rulesets, the conf sysctls.
 hf_snap() { # name

@@ -8,6 +8,13 @@
 #   snap before; ...; snap after; same_snap before after
 set -u
 
+# Debian's python3 (where install-deps puts python3-jsonschema), not a version
+# manager's shim in front of it: a shim costs a second or more per start, which
+# turns every timing-sensitive step (a pinger started beside a command, a
+# confirmation deadline) into a race on a loaded machine.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+export PATH
+
 if [ -z "${VNC_SANDBOXED:-}" ]; then
         exec unshare -n -m --propagation private -- env VNC_SANDBOXED=1 bash "$0" "$@"
 fi
@@ -97,8 +104,10 @@ legacy_rules() {
 }
 
 # The whole nftables ruleset (iptables-nft's tables included), counters zeroed.
+# A test may narrow what is compared by defining nft_rules_filter (a stdin filter).
+nft_rules_filter() { cat; }
 nft_rules() {
-        nft list ruleset 2>/dev/null | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'
+        nft list ruleset 2>/dev/null | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/' | nft_rules_filter
 }
 
 same_snap() {

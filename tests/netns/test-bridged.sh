@@ -37,6 +37,7 @@ def done(*_):
     global stop
     stop = True
 signal.signal(signal.SIGTERM, done)
+open(sys.argv[2], "w").close()  # ready: SIGTERM now ends the count instead of the process
 def csum(b):
     t = sum(struct.unpack("!%dH" % (len(b) // 2), b)); t = (t >> 16) + (t & 0xffff); t += t >> 16
     return ~t & 0xffff
@@ -64,8 +65,11 @@ print(sent, len(got))
 PY
 # run_pinged CMD...: run CMD while the LAN pings the host; fail if more than 3 replies are lost.
 run_pinged() {
-        ip netns exec lan python3 "$TMP/pinger.py" 192.0.2.10 >"$TMP/pings" &
-        local p=$!
+        rm -f "$TMP/pinger.ready"
+        ip netns exec lan python3 "$TMP/pinger.py" 192.0.2.10 "$TMP/pinger.ready" >"$TMP/pings" &
+        local p=$! i
+        for i in $(seq 1 300); do [ -e "$TMP/pinger.ready" ] && break; sleep 0.1; done
+        [ -e "$TMP/pinger.ready" ] || fail "the pinger did not start within 30 s"
         sleep 0.3
         "$@"
         local rc=$?
