@@ -1108,7 +1108,8 @@ static void count_foreign(struct vnc_live *live, int table, struct xtc_handle *h
                 for (const struct ipt_entry *en = iptc_first_rule(c, h); en; en = iptc_next_rule(en, h)) {
                         const char *t = iptc_get_target(en, h), *cm = entry_comment(en);
                         /* vnetcfg's openings (fw-open.c, backend nftables) are not the host's rules */
-                        if (cm && strncmp(cm, COMMENT_PREFIX, strlen(COMMENT_PREFIX)) == 0)
+                        if (table == VNC_FW_TABLE_FILTER && (streq(c, "INPUT") || streq(c, "FORWARD")) && cm &&
+                            strncmp(cm, COMMENT_PREFIX, strlen(COMMENT_PREFIX)) == 0)
                                 continue;
                         if (!(t && chain_def(table, t) && entry_unconditional(en)))
                                 live->fw_foreign_legacy++;
