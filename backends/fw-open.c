@@ -207,6 +207,14 @@ static int run_nft(const struct vnc_action *acts, size_t n, unsigned flags, stru
                                 fclose(f);
                                 return nft_error(NULL, a, "insert it: there is no table ip filter", e);
                         }
+                        /* As in the legacy tables: a mark read back by its comment only (an orphan of
+                         * another generation) would come back as an unconditional accept: never made. */
+                        if (!a->rule.in[0] && !a->rule.out[0]) {
+                                if (flags & VNC_RUN_UNDO)
+                                        continue;
+                                fclose(f);
+                                return nft_error(NULL, a, "insert it: an opening names its bridge", e);
+                        }
                         nft_render(f, &a->rule);
                 } else {
                         if (!o)
