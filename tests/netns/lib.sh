@@ -35,7 +35,20 @@ defer() { _deferred+=("$*"); }
 _cleanup() {
         local i
         for ((i = ${#_deferred[@]} - 1; i >= 0; i--)); do eval "${_deferred[$i]}" >/dev/null 2>&1; done
+        _end_helpers
         rm -rf "$TMP"
+}
+# The sandbox is a network namespace, not a PID namespace: a dnsmasq that vnetcfg
+# started for this test (its argv names this test's state dir) would outlive it
+# when the test ends without a rollback. End exactly those, by PID, and say so.
+_end_helpers() {
+        local d pid
+        for d in /proc/[0-9]*; do
+                pid=${d#/proc/}
+                [ "$pid" != $$ ] && tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -qF -- "$STATE/" || continue
+                echo "# ended a process this test left running: $pid $(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)" >&2
+                kill "$pid" 2>/dev/null
+        done
 }
 trap _cleanup EXIT
 
