@@ -13,6 +13,7 @@ ns_add() { # name bridge [addr/prefix] [gateway] [mac]
                 ip -n "$1" addr add "$3" dev eth0
                 [ -n "${4:-}" ] && ip -n "$1" route add default via "$4"
         fi
+        return 0
 }
 
 # A TCP listener in a namespace that answers each connection with the peer's address.

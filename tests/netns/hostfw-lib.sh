@@ -43,26 +43,9 @@ hf_wait() { # "command" seconds what
         fail "$3 not ready after $2 s"
 }
 
-hf_ns_add() { # name bridge [mac]
-        ip netns add "$1"
-        defer "ip netns del $1"
-        ip link add "$1-h" type veth peer name eth0 netns "$1"
-        [ -n "${3:-}" ] && ip -n "$1" link set eth0 address "$3"
-        ip link set "$1-h" master "$2" up
-        ip -n "$1" link set lo up
-        ip -n "$1" link set eth0 up
-}
+# shellcheck source=guests.sh
+. "$(dirname "${BASH_SOURCE[0]}")/guests.sh"
 
-# A TCP listener in a namespace that answers each connection with the peer's address.
-hf_listen() { # ns port
-        ip netns exec "$1" python3 -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(8)
-while True:
-    c, a = s.accept(); c.sendall(("%s\n" % a[0]).encode()); c.close()' "$2" &
-        defer "kill $!"
-}
 # What the listener said (the source it saw), or nothing; a few tries on a loaded machine.
 hf_connect() { # ns addr port
         ip netns exec "$1" python3 -c '
@@ -84,7 +67,7 @@ hf_topology() {
         ip -n up link set lo up
         ip -n up addr add 192.0.2.2/24 dev eth0
         ip -n up link set eth0 up
-        hf_listen up 8080
+        listen up 8080
         # A legacy table, once instantiated in a namespace, stays (empty) for its life: let
         # both exist from the start, so snapshots compare rules, not whether libiptc looked.
         iptables-legacy -t filter -S >/dev/null 2>&1
@@ -175,7 +158,7 @@ hf_guest() {
         defer "ip netns del g1"
         ip -n g1 link set lo up
         hf_guest_port
-        hf_listen g1 22
+        listen g1 22
         cat >"$TMP/udhcpc.sh" <<'SH'
 #!/bin/sh
 [ "$1" = bound ] && echo "$ip" >"$LEASE_OUT"

@@ -20,18 +20,8 @@
 DC="${DOCTOR_CHECK:-$(dirname "$VNETCFG")/tests/doctor-check}"
 [ -x "$DC" ] || fail "doctor-check not found at $DC"
 
-ns_add() { # name bridge addr/prefix [gateway]
-        ip netns add "$1"
-        defer "ip netns del $1"
-        ip link add "$1-h" type veth peer name eth0 netns "$1"
-        ip link set "$1-h" master "$2" up
-        ip -n "$1" link set lo up
-        ip -n "$1" link set eth0 up
-        ip -n "$1" addr add "$3" dev eth0
-        [ -n "${4:-}" ] && ip -n "$1" route add default via "$4"
-        return 0
-}
-pings() { ip netns exec "$1" busybox ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
+# shellcheck source=guests.sh
+. "$(dirname "$0")/guests.sh"
 host_pings() { busybox ping -c 1 -W 1 "$1" >/dev/null 2>&1; }
 
 # doctor-check: findings "CODE SEVERITY | EVIDENCE | FIX" and hops "hop I ok|BROKEN NAME | DETAIL" in $OUT.
