@@ -7,6 +7,7 @@
  *
  * live.txt lines:
  *   link IFINDEX NAME [kind=K] [master=IDX] [mtu=N] [down] [alias=A] [mac=M] [wireless] [link=IDX vlan=ID]
+ *        [tun=tap[,vnet_hdr][,multi_queue] [owner=UID] [group=GID]]   a tap as read back (tun_flags, owner, group)
  *   8021q missing|unloadable|loadable|loaded   the kernel's 802.1Q support (default: unknown = usable)
  *   addr IFINDEX A.B.C.D/N [dynamic]
  *   route A.B.C.D/N dev IFINDEX [via A.B.C.D] [table N] [metric N] [proto N]
@@ -131,6 +132,17 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                                 k->vlan_link = atoi(w + 5);
                         else if (!strncmp(w, "vlan=", 5))
                                 k->vlan_id = (uint16_t)atoi(w + 5);
+                        else if (!strncmp(w, "tun=", 4)) {
+                                k->tun_read = true;
+                                k->tun_vnet_hdr = strstr(w, "vnet_hdr") != NULL;
+                                k->tun_multi_queue = strstr(w, "multi_queue") != NULL;
+                        } else if (!strncmp(w, "owner=", 6)) {
+                                k->tun_has_owner = true;
+                                k->tun_owner = (uint32_t)atoi(w + 6);
+                        } else if (!strncmp(w, "group=", 6)) {
+                                k->tun_has_group = true;
+                                k->tun_group = (uint32_t)atoi(w + 6);
+                        }
                         else
                                 fail_msg("%s:%d: unknown link attribute %s", file, lineno, w);
                 }
