@@ -40,6 +40,7 @@
 #include "backend.h"
 #include "dnsmasq.h"
 #include "model.h"
+#include "record.h"
 
 #define START_TIMEOUT_MS 5000
 #define TERM_TIMEOUT_MS 5000
@@ -295,6 +296,14 @@ static int check_ours(const struct dm_paths *p, pid_t pid, pid_t *ret_pid, int *
  * argv. Returns 1 (found), 0 (none) or -errno.
  */
 static int find_ours(const struct dm_paths *p, pid_t *ret_pid, int *ret_pidfd) {
+        if (vnc_record_on()) {
+                /* The recorded host's daemons (tests/record): no pid, no pidfd. */
+                if (ret_pid)
+                        *ret_pid = 0;
+                if (ret_pidfd)
+                        *ret_pidfd = -1;
+                return vnc_record_dnsmasq_running(p->pid);
+        }
         pid_t pid = read_pidfile(p->pid);
         if (pid > 0) {
                 int r = check_ours(p, pid, ret_pid, ret_pidfd);
@@ -452,7 +461,9 @@ static int stop_one(const struct dm_paths *p, const char *profile, struct vnc_er
                 vnc_error_detail(e, "%s", strerror(-r));
                 return r;
         }
-        if (r > 0) {
+        if (r > 0 && vnc_record_on())
+                vnc_record_dnsmasq_stop(p->pid, profile);
+        else if (r > 0) {
                 if (pidfd_signal(pidfd, SIGTERM) < 0 && errno != ESRCH) {
                         r = -errno;
                         vnc_error_set(e, VNC_ERR_RUNTIME, r, "dnsmasq of profile \"%s\" (pid %d): could not stop",
@@ -496,7 +507,8 @@ static int spawn_dnsmasq(const struct dm_paths *p, const char *profile, const ch
         char errbuf[STDERR_MAX + 1];
         size_t errlen = 0;
         int fds[2], status = 0, r;
-        const char *bin = vnc_dnsmasq_binary();
+        /* Recording: the binary's path is the host's business; the transcript says "dnsmasq". */
+        const char *bin = vnc_record_on() ? "dnsmasq" : vnc_dnsmasq_binary();
 
         if (!bin)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOENT,
@@ -516,6 +528,10 @@ static int spawn_dnsmasq(const struct dm_paths *p, const char *profile, const ch
         if (raise_nofile)
                 nofile.rlim_cur = nofile.rlim_max < NOFILE_WANT ? nofile.rlim_max : NOFILE_WANT;
 
+        if (vnc_record_on()) {
+                vnc_record_dnsmasq_start(p->pid, argv);
+                return 0;
+        }
         nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (nullfd < 0 || pipe2(fds, O_CLOEXEC) < 0) {
                 r = -errno;

@@ -37,6 +37,7 @@
 #include "fw.h"
 #include "open.h"
 #include "plan.h"
+#include "plan-libvirt.h"
 
 static char *read_text(const char *path) {
         FILE *f = fopen(path, "re");
