@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "record.h"
 #include "xt.h"
 #include "fw.h"
 #include "model.h"
@@ -851,6 +852,8 @@ static bool fw_handles_action(const struct vnc_action *a) {
 
 static int fw_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, unsigned flags,
                   size_t *ret_done, struct vnc_error *e) {
+        if (vnc_record_on())
+                return vnc_record_actions("iptables", acts, n, ret_done);
         bool undo = flags & VNC_RUN_UNDO;
         bool committed[_VNC_FW_TABLE_MAX] = {0};
         int order[_VNC_FW_TABLE_MAX], n_order = 0, first = 0;

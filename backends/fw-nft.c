@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "record.h"
 #include "fw.h"
 #include "model.h"
 
@@ -799,6 +800,8 @@ static int run_each(struct nft_ctx *nft, char *buf, size_t n_total, struct vnc_e
 
 static int nft_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, unsigned flags,
                    size_t *ret_done, struct vnc_error *e) {
+        if (vnc_record_on())
+                return vnc_record_actions("nftables", acts, n, ret_done);
         bool undo = flags & VNC_RUN_UNDO;
         _cleanup_nft_ struct nft_ctx *nft = NULL;
         _cleanup_free_ char *buf = NULL;
