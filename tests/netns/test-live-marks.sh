@@ -74,3 +74,48 @@ ok "rollback restores them exactly"
 
 expect_rc 0 rollback lab --all
 for l in vn-oth plain-tap near-tap fw-up0 fw-br; do assert_eq "$(ifindex_of "$l")" "${ix[$l]}" "$l after rollback --all"; done
+
+# dnsmasq: one of profile dh runs though its pid file is gone (removed, a state dir from a backup).
+# It is found by its argv (which names the profile's pid file), replaced when the config changes,
+# and stopped when no network has DHCP left: never leaked beside a new one.
+dh_profile() { # file dhcp-json-or-empty
+        cat >"$1" <<JSON
+{"version": 1, "name": "dh", "networks": [
+  {"name": "d", "mode": "host-only", "ipv4": {"address": "10.60.0.1/24"}${2:+, \"dhcp\": $2}}]}
+JSON
+}
+dh_pids() { # the pids of dnsmasq processes whose argv names dh's pid file
+        local d
+        for d in /proc/[0-9]*; do
+                tr '\0' '\n' <"$d/cmdline" 2>/dev/null | grep -qx -- "--pid-file=$(realpath "$STATE")/dnsmasq/dh.pid" &&
+                        echo "${d#/proc/}"
+        done | sort
+}
+dh_profile "$TMP/dh.json" '{"start": "10.60.0.100", "end": "10.60.0.150"}'
+expect_rc 0 apply --no-verify "$TMP/dh.json"
+old=$(dh_pids)
+[ -n "$old" ] && [ "$(echo "$old" | wc -l)" = 1 ] || fail "one dnsmasq of dh expected: \"$old\""
+rm "$STATE/dnsmasq/dh.pid"
+expect_rc 0 --json status dh
+echo "$OUT" | python3 -c '
+import json, sys
+p = json.load(sys.stdin)["profiles"][0]
+assert p["dnsmasq"] == "running" and p["state"] == "ok", p
+' || fail "status must find dh's dnsmasq without its pid file: $OUT"
+ok "status finds a dnsmasq of the profile by its argv when its pid file is gone"
+
+dh_profile "$TMP/dh.json" '{"start": "10.60.0.100", "end": "10.60.0.120"}'
+expect_rc 0 apply --no-verify "$TMP/dh.json"
+new=$(dh_pids)
+[ -n "$new" ] && [ "$(echo "$new" | wc -l)" = 1 ] && [ "$new" != "$old" ] ||
+        fail "the config changed: dnsmasq $old must be replaced by exactly one new one, got \"$new\""
+# gone, or a zombie its reaper (not vnetcfg) has yet to collect
+[[ $(sed 's/.*) //' "/proc/$old/stat" 2>/dev/null | cut -d' ' -f1) == [RSDT] ]] && fail "dnsmasq $old (old config) still runs"
+ok "a changed config replaces it, none left beside the new one"
+
+rm "$STATE/dnsmasq/dh.pid"
+dh_profile "$TMP/dh.json" ""
+expect_rc 0 apply --no-verify "$TMP/dh.json"
+[ -z "$(dh_pids)" ] || fail "no network has DHCP left, yet dnsmasq runs: $(dh_pids)"
+ok "no DHCP left: the dnsmasq found by its argv is stopped"
+expect_rc 0 rollback dh --all
