@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "action.h"
+#include "fw.h"
 #include "record.h"
 
 struct rec_dnsmasq {
@@ -91,6 +92,7 @@ void vnc_record_stop(void) {
                 free(rec->dnsmasq[i]);
         free(rec->dnsmasq);
         nft_forget();
+        vnc_record_iptc_forget();
         free(rec);
         rec = NULL;
 }
@@ -638,4 +640,166 @@ int vnc_record_actions(const char *backend, const struct vnc_action *acts, size_
         if (ret_done)
                 *ret_done = n;
         return 0;
+}
+
+/* ---- nftables: table ip vnetcfg of the recorded host ---- */
+
+static struct rec_nft_chain *nft_chain(const char *name) {
+        for (size_t i = 0; i < rec->n_nft_chains; i++)
+                if (streq(rec->nft_chains[i].name, name))
+                        return &rec->nft_chains[i];
+        return NULL;
+}
+
+static bool jumps_to(const char *rule, const char *chain) {
+        return (strncmp(rule, "jump ", 5) == 0 || strncmp(rule, "goto ", 5) == 0) && streq(rule + 5, chain);
+}
+
+char *vnc_record_nft_list(void) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        if (!rec || !rec->nft_table)
+                return NULL;
+        f = open_memstream(&text, &size);
+        if (!f)
+                return NULL;
+        fputs("table " VNC_NFT_FAMILY " " VNC_NFT_TABLE " {\n", f);
+        for (size_t i = 0; i < rec->n_nft_chains; i++) {
+                const struct rec_nft_chain *c = &rec->nft_chains[i];
+                fprintf(f, "\tchain %s {\n", c->name);
+                if (c->spec)
+                        fprintf(f, "\t\t%s\n", c->spec);
+                for (size_t k = 0; k < c->n_rules; k++)
+                        fprintf(f, "\t\t%s # handle %" PRIu64 "\n", c->rules[k].text, c->rules[k].handle);
+                fputs("\t}\n", f);
+        }
+        fputs("}\n", f);
+        fclose(f);
+        return text;
+}
+
+/* One command of fw-nft.c's transaction, on the recorded table. */
+static int nft_apply(const char *line) {
+        static const char table[] = VNC_NFT_FAMILY " " VNC_NFT_TABLE;
+        char verb[16], what[16];
+        int off = 0;
+
+        if (sscanf(line, "%15s %15s %n", verb, what, &off) != 2)
+                return -EINVAL;
+        const char *rest = line + off;
+        if (strncmp(rest, table, strlen(table)) != 0)
+                return -EINVAL;
+        rest += strlen(table);
+        rest += strspn(rest, " ");
+        if (streq(what, "table")) {
+                if (streq(verb, "add"))
+                        rec->nft_table = true;
+                else if (streq(verb, "delete")) {
+                        if (rec->n_nft_chains > 0)
+                                return -EBUSY;
+                        nft_forget();
+                } else
+                        return -EINVAL;
+                return 0;
+        }
+        if (!rec->nft_table)
+                return -ENOENT;
+        size_t nl = strcspn(rest, " ");
+        _cleanup_free_ char *name = strndup(rest, nl);
+        if (!name)
+                return -ENOMEM;
+        rest += nl;
+        rest += strspn(rest, " ");
+        struct rec_nft_chain *c = nft_chain(name);
+        if (streq(what, "chain")) {
+                if (streq(verb, "add")) {
+                        if (c)
+                                return 0;
+                        if (VNC_GROW(rec->nft_chains, rec->alloc_nft_chains, rec->n_nft_chains + 1) < 0)
+                                return -ENOMEM;
+                        c = &rec->nft_chains[rec->n_nft_chains++];
+                        *c = (struct rec_nft_chain){.name = TAKE_PTR(name)};
+                        if (*rest == '{') {
+                                /* "{ type filter hook ... ; policy accept; }" */
+                                size_t len = strlen(rest);
+                                const char *s = rest + 1 + strspn(rest + 1, " ");
+                                size_t n = (size_t)(rest + len - s);
+                                while (n > 0 && (s[n - 1] == '}' || s[n - 1] == ' '))
+                                        n--;
+                                if (!(c->spec = strndup(s, n)))
+                                        return -ENOMEM;
+                        }
+                        return 0;
+                }
+                if (!c)
+                        return -ENOENT;
+                if (streq(verb, "flush")) {
+                        for (size_t k = 0; k < c->n_rules; k++)
+                                free(c->rules[k].text);
+                        c->n_rules = 0;
+                        return 0;
+                }
+                if (streq(verb, "delete")) {
+                        if (c->n_rules > 0)
+                                return -EBUSY;
+                        for (size_t i = 0; i < rec->n_nft_chains; i++)
+                                for (size_t k = 0; k < rec->nft_chains[i].n_rules; k++)
+                                        if (jumps_to(rec->nft_chains[i].rules[k].text, c->name))
+                                                return -EBUSY; /* still jumped to */
+                        nft_chain_done(c);
+                        *c = rec->nft_chains[--rec->n_nft_chains];
+                        return 0;
+                }
+                return -EINVAL;
+        }
+        if (!streq(what, "rule"))
+                return -EINVAL;
+        if (!c)
+                return -ENOENT;
+        if (streq(verb, "delete")) {
+                uint64_t handle;
+                if (sscanf(rest, "handle %" SCNu64, &handle) != 1)
+                        return -EINVAL;
+                for (size_t k = 0; k < c->n_rules; k++)
+                        if (c->rules[k].handle == handle) {
+                                free(c->rules[k].text);
+                                memmove(&c->rules[k], &c->rules[k + 1], (c->n_rules - k - 1) * sizeof(*c->rules));
+                                c->n_rules--;
+                                return 0;
+                        }
+                return -ENOENT;
+        }
+        if (!streq(verb, "add") && !streq(verb, "insert"))
+                return -EINVAL;
+        if (VNC_GROW(c->rules, c->alloc_rules, c->n_rules + 1) < 0)
+                return -ENOMEM;
+        size_t pos = streq(verb, "add") ? c->n_rules : 0;
+        char *text = strdup(rest);
+        if (!text)
+                return -ENOMEM;
+        memmove(&c->rules[pos + 1], &c->rules[pos], (c->n_rules - pos) * sizeof(*c->rules));
+        c->rules[pos] = (struct rec_nft_rule){.text = text, .handle = ++rec->nft_handle};
+        c->n_rules++;
+        return 0;
+}
+
+int vnc_record_nft_run(const char *buf) {
+        _cleanup_free_ char *copy = strdup(buf);
+        int first = 0;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *line = copy, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                int r = nft_apply(line);
+                fprintf(rec->out, "nft %s%s%s\n", line, r < 0 ? " => " : "", r < 0 ? strerror(-r) : "");
+                if (r < 0 && first == 0)
+                        first = r;
+        }
+        fputs("nft commit\n", rec->out);
+        return first;
 }

@@ -70,6 +70,9 @@ void vnc_record_dnsmasq_stop(const char *pid_file, const char *profile);
 char *vnc_record_nft_list(void);
 int vnc_record_nft_run(const char *buf);
 
+/* record-iptc.c: forget the recorded legacy tables (vnc_record_stop does). */
+void vnc_record_iptc_forget(void);
+
 /* A backend whose transport is not recorded (yet): each action as the journal writes it,
  * "<backend> action <journal line>", all of them done. */
 struct vnc_action;
