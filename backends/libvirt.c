@@ -98,7 +98,8 @@ static int read_net(virNetworkPtr net, struct vnc_live_lvnet *ln) {
         ln->active = virNetworkIsActive(net) == 1;
         ln->persistent = virNetworkIsPersistent(net) == 1;
         ln->autostart = virNetworkGetAutostart(net, &autostart) == 0 && autostart;
-        ln->xml = virNetworkGetXMLDesc(net, VIR_NETWORK_XML_INACTIVE);
+        /* The recorder's test:///default driver knows no VIR_NETWORK_XML_INACTIVE (its networks have one XML). */
+        ln->xml = virNetworkGetXMLDesc(net, vnc_record_on() ? 0 : VIR_NETWORK_XML_INACTIVE);
         if (!ln->xml)
                 return -EIO;
         vnc_libvirt_xml_attr(ln->xml, "bridge", "name", ln->bridge, sizeof(ln->bridge));
@@ -121,7 +122,13 @@ int vnc_libvirt_live_read(struct vnc_libvirt_view *v, const char *uri, struct vn
         v->uri = strdup(uri);
         if (!v->uri)
                 return -ENOMEM;
-        conn = virConnectOpen(uri);
+        if (vnc_record_on()) {
+                /* The recorded host's daemon (tests/record); the reference is ours to close. */
+                conn = vnc_record_libvirt();
+                if (conn)
+                        virConnectRef(conn);
+        } else
+                conn = virConnectOpen(uri);
         if (!conn) {
                 v->state = VNC_LV_UNREACHABLE;
                 v->error = strdup(lv_error_text());
