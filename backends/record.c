@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <libvirt/libvirt.h>
+
 #include "action.h"
 #include "fw.h"
 #include "record.h"
@@ -49,6 +51,7 @@ struct recorder {
         struct rec_nft_chain *nft_chains;
         size_t n_nft_chains, alloc_nft_chains;
         uint64_t nft_handle;
+        virConnectPtr libvirt;
 };
 
 static struct recorder *rec;
@@ -93,6 +96,8 @@ void vnc_record_stop(void) {
         free(rec->dnsmasq);
         nft_forget();
         vnc_record_iptc_forget();
+        if (rec->libvirt)
+                virConnectClose(rec->libvirt);
         free(rec);
         rec = NULL;
 }
@@ -802,4 +807,12 @@ int vnc_record_nft_run(const char *buf) {
         }
         fputs("nft commit\n", rec->out);
         return first;
+}
+
+/* ---- libvirt ---- */
+
+void *vnc_record_libvirt(void) {
+        if (rec && !rec->libvirt)
+                rec->libvirt = virConnectOpen("test:///default");
+        return rec ? rec->libvirt : NULL;
 }

@@ -70,6 +70,10 @@ void vnc_record_dnsmasq_stop(const char *pid_file, const char *profile);
 char *vnc_record_nft_list(void);
 int vnc_record_nft_run(const char *buf);
 
+/* libvirt.c: the recorded host's daemon, libvirt's in-process test:///default driver, one
+ * connection for the whole recording (so rollback finds what apply defined). A virConnectPtr. */
+void *vnc_record_libvirt(void);
+
 /* record-iptc.c: forget the recorded legacy tables (vnc_record_stop does). */
 void vnc_record_iptc_forget(void);
 
