@@ -38,23 +38,6 @@
 #include "../unit/live-fixture.h"
 #include "record.h"
 
-static void compare_or_regenerate(const char *path, const char *got) {
-        if (getenv("VNC_REGENERATE")) {
-                FILE *f = fopen(path, "we");
-                assert_non_null(f);
-                fputs(got, f);
-                assert_int_equal(fclose(f), 0);
-        }
-        _cleanup_free_ char *expected = read_text(path);
-        if (!expected)
-                fail_msg("%s missing (run with VNC_REGENERATE=1 and review)", path);
-        if (!streq(expected, got)) {
-                print_error("what reaches the host differs from %s (VNC_REGENERATE=1 rewrites it)\n"
-                            "--- expected\n%s--- got\n%s", path, expected, got);
-                fail();
-        }
-}
-
 /* The links (name, kind, master, alias, mtu) and sysctls of a host, one a line. */
 static char *host_summary(const struct vnc_live *h) {
         char *text = NULL;

@@ -347,3 +347,20 @@ static struct vnc_profile *load_profile(const char *dir, const char *name) {
         return p;
 }
 
+/* got against the golden file path; VNC_REGENERATE=1 rewrites it first (review every diff). */
+static inline void compare_or_regenerate(const char *path, const char *got) {
+        if (getenv("VNC_REGENERATE")) {
+                FILE *f = fopen(path, "we");
+                assert_non_null(f);
+                fputs(got, f);
+                assert_int_equal(fclose(f), 0);
+        }
+        _cleanup_free_ char *expected = read_text(path);
+        if (!expected)
+                fail_msg("%s missing (run with VNC_REGENERATE=1 and review)", path);
+        if (!streq(expected, got)) {
+                print_error("the output differs from %s (VNC_REGENERATE=1 rewrites it)\n"
+                            "--- expected\n%s--- got\n%s", path, expected, got);
+                fail();
+        }
+}
