@@ -35,7 +35,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "dnsmasq.h"
 #include "model.h"
 

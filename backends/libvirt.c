@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "libvirt.h"
 
 /* libvirt prints every error to stderr unless told otherwise: errors here are reported once, by the caller. */

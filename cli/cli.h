@@ -7,6 +7,7 @@
 #include "engine.h"
 
 struct cli {
+        const struct vnc_host_ops *host; /* how the commands reach the host (cli/host.c: the real one) */
         bool json;
         int verbosity; /* -1 quiet, 0 normal, 1 verbose */
         const char *state_dir;
@@ -67,4 +68,6 @@ int cmd_doctor(struct cli *c, int argc, char **argv);
 int cmd_leases(struct cli *c, int argc, char **argv);
 
 extern const struct cli_command cli_commands[];
+/* The whole command line, on the host given (main.c: the real one; tests/faults: a wrapped one). */
+int cli_main(int argc, char **argv, const struct vnc_host_ops *host);
 const struct cli_command *cli_command_find(const char *name);

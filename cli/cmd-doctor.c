@@ -53,7 +53,7 @@ int cmd_doctor(struct cli *c, int argc, char **argv) {
                 {"target", required_argument, NULL, 't'},
                 {NULL, 0, NULL, 0},
         };
-        struct vnc_doctor_input in = {.state_dir = c->state_dir};
+        struct vnc_doctor_input in = {.host = c->host, .state_dir = c->state_dir};
         struct vnc_engine eng;
         char **names = NULL;
         size_t n_names = 0;
@@ -95,7 +95,7 @@ int cmd_doctor(struct cli *c, int argc, char **argv) {
                         if (r < 0)
                                 goto fail;
                 }
-                if (!p && (!vnc_ifname_valid(arg) || (if_nametoindex(arg) == 0 && !vnc_doctor_libvirt_bridge(arg)))) {
+                if (!p && (!vnc_ifname_valid(arg) || (if_nametoindex(arg) == 0 && !vnc_doctor_libvirt_bridge(c->host, arg)))) {
                         /* Neither applied nor a link: say which was looked for, not "bridge missing". */
                         r = vnc_error_set(&c->err, VNC_ERR_USAGE, -ENOENT,
                                           vnc_name_valid(arg)
@@ -127,7 +127,7 @@ int cmd_doctor(struct cli *c, int argc, char **argv) {
                         if (!st->entries[i].applied)
                                 continue;
                         if (!in.fw) /* one read of the rule sets serves every profile */
-                                r = vnc_fw_rulesets_read(&in.fw, &c->err);
+                                r = c->host->fw_rulesets_read(&in.fw, &c->err);
                         if (r < 0)
                                 break;
                         struct vnc_doctor_report rep = {0};
@@ -141,7 +141,7 @@ int cmd_doctor(struct cli *c, int argc, char **argv) {
                         n_names++;
                 }
                 vnc_status_free(st);
-                vnc_fw_rulesets_free(in.fw);
+                c->host->fw_rulesets_free(in.fw);
                 in.fw = NULL;
                 if (r < 0)
                         goto fail;
