@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "backends.h"
+#include "record.h"
 #include "fw.h"
 #include "model.h"
 
@@ -755,6 +756,13 @@ static int action_cmds(struct run *rn, const struct vnc_action *a, struct vnc_er
 /* Read our table (absent is empty). */
 static int read_table(struct nft_ctx *nft, struct nstate *st, struct vnc_error *e) {
         nstate_init(st);
+        if (vnc_record_on()) {
+                /* The recorded host's table (tests/record). */
+                _cleanup_free_ char *text = vnc_record_nft_list();
+                struct reader rd = {.st = st};
+                int r = text ? read_text(&rd, text) : 0;
+                return r < 0 ? vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory") : 0;
+        }
         if (nft_run_cmd_from_buffer(nft, "list table " TABLE) != 0) {
                 const char *err = nft_ctx_get_error_buffer(nft);
                 if (err && strstr(err, "No such file or directory"))
@@ -836,7 +844,14 @@ static int nft_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, s
                 r = first;
                 goto out;
         }
-        if (rn.n_cmds > 0 && nft_run_cmd_from_buffer(nft, buf) != 0) {
+        if (rn.n_cmds > 0 && vnc_record_on()) {
+                r = vnc_record_nft_run(buf);
+                if (r < 0) {
+                        vnc_error_set(e, VNC_ERR_RUNTIME, r, "nftables table \"" TABLE "\": the recorded host refused "
+                                      "the transaction");
+                        goto out;
+                }
+        } else if (rn.n_cmds > 0 && nft_run_cmd_from_buffer(nft, buf) != 0) {
                 if (undo) {
                         r = run_each(nft, buf, n, e);
                         if (first == 0)

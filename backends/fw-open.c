@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "backends.h"
+#include "record.h"
 #include "fw-open.h"
 #include "fw.h"
 #include "open.h"
@@ -410,6 +411,8 @@ static int open_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, 
                     size_t *ret_done, struct vnc_error *e) {
         int first = 0;
 
+        if (vnc_record_on())
+                return vnc_record_actions("open", acts, n, ret_done);
         *ret_done = 0;
         /* Runs of one place each: iptables-nft as one transaction, the legacy table as one
          * commit, firewalld one by one. */

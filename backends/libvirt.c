@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "backends.h"
+#include "record.h"
 #include "libvirt.h"
 
 /* libvirt prints every error to stderr unless told otherwise: errors here are reported once, by the caller. */
@@ -297,6 +298,8 @@ static int lv_one(struct vnc_backend_ctx *ctx, const struct vnc_action *a, struc
 
 static int lv_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, unsigned flags,
                   size_t *ret_done, struct vnc_error *e) {
+        if (vnc_record_on())
+                return vnc_record_actions("libvirt", acts, n, ret_done);
         lv_init();
         int r = vnc_backend_run_each(ctx, acts, n, flags, ret_done, e, lv_one);
         if (run_conn)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "engine.h"
+#include "print.h"
 
 struct cli {
         const struct vnc_host_ops *host; /* how the commands reach the host (cli/host.c: the real one) */
@@ -52,8 +53,14 @@ void cli_plan_notes_json(json_t *doc, const struct vnc_plan *p); /* adds "notes"
 void cli_status_libvirt(const struct cli *c, json_t *jp, const struct vnc_status_entry *en);
 void cli_json_emit(json_t *doc); /* dumps to stdout and decrefs */
 int cli_spawn_watcher(const struct cli *c, const char *name, unsigned gen, long long deadline);
-json_t *cli_verify_json(const struct vnc_verify_result *v);
-void cli_verify_print(FILE *f, const struct vnc_verify_result *v);
+/* Verify's result: "ok" ("pass"/"FAIL") and the checks, into the object being printed. */
+void cli_verify_print(const struct vnc_verify_result *v);
+/* The plan's notes ("libvirt: no daemon answers ..."), a "note:" line each. */
+void cli_notes_print(const struct vnc_plan *p, const char *indent);
+/* print_end(); rc, or EXIT_RUNTIME when the output could not be made. */
+int cli_print_end(int rc);
+/* The actions of p as the array key, one line each after indent. */
+void cli_actions_print(enum print_type t, const char *key, const struct vnc_plan *p, const char *indent);
 /* NAME of an applied profile, else a profile file. */
 int cli_resolve_profile(struct cli *c, const char *arg, struct vnc_profile **ret);
 
