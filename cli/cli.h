@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-#include <jansson.h>
 #include <stdio.h>
 
 #include "engine.h"
@@ -40,17 +39,11 @@ bool cli_want_help(const struct cli_command *cmd, int argc, char **argv);
 void cli_engine(const struct cli *c, struct vnc_engine *ret);
 int cli_load_profile(struct cli *c, const char *path, struct vnc_profile **ret);
 
-/* Output: one call serves human text and the --json document. */
-json_t *cli_plan_json(const struct vnc_plan *p);
-void cli_plan_print(FILE *f, const struct vnc_plan *p, const char *indent);
-/* The firewall backend a plan is for and why (SPEC section 4); JSON null / nothing when none was chosen. */
-json_t *cli_firewall_json(const struct vnc_plan *p);
-void cli_firewall_print(FILE *f, const struct vnc_plan *p, const char *indent);
-void cli_plan_notes_print(FILE *f, const struct vnc_plan *p, const char *indent);
-void cli_plan_notes_json(json_t *doc, const struct vnc_plan *p); /* adds "notes" when there are any */
-/* The libvirt networks of a status entry: lines of text, or "libvirt" in its JSON object (libvirt helper). */
-void cli_status_libvirt(const struct cli *c, json_t *jp, const struct vnc_status_entry *en);
-void cli_json_emit(json_t *doc); /* dumps to stdout and decrefs */
+/* Output (print.h: one printer call per field serves the text and the --json document). */
+/* The firewall backend a plan is for and why (SPEC section 4): "firewall", null when none was chosen. */
+void cli_firewall_print(const struct vnc_plan *p, const char *indent);
+/* The libvirt networks of a status entry: "libvirt" and a line each (libvirt helper). */
+void cli_status_libvirt(const struct vnc_status_entry *en);
 int cli_spawn_watcher(const struct cli *c, const char *name, unsigned gen, long long deadline);
 /* Verify's result: "ok" ("pass"/"FAIL") and the checks, into the object being printed. */
 void cli_verify_print(const struct vnc_verify_result *v);
