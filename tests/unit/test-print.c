@@ -208,6 +208,58 @@ static void test_actions_every_field_in_text(void **state) {
         json_decref(root);
 }
 
+static void libvirt(const void *arg) {
+        cli_status_libvirt(arg);
+}
+
+/* status's libvirt part: the daemon line (uri, error) and a network line each, found or missing. */
+static void test_status_libvirt(void **state) {
+        struct vnc_network nets[2] = {
+                {.name = "labnet", .bridge = "vn-labnet", .libvirt = true},
+                {.name = "gone", .bridge = "vn-gone", .libvirt = true},
+        };
+        struct vnc_profile p = {.name = "lab", .libvirt_define = VNC_LIBVIRT_AUTO, .networks = nets, .n_networks = 2};
+        struct vnc_live_lvnet ln = {.name = "labnet", .bridge = "vn-labnet", .owner = "lab/labnet", .active = false,
+                                    .persistent = true, .autostart = true};
+        struct vnc_status_entry en = {.name = "lab", .applied = &p,
+                                      .lv = {.state = VNC_LV_OK, .uri = "qemu:///system", .nets = &ln, .n_nets = 1}};
+        _cleanup_free_ char *text = run(libvirt, &en, false, false);
+        _cleanup_free_ char *doc = run(libvirt, &en, true, false);
+
+        assert_string_equal(text, "  libvirt \"qemu:///system\": daemon answers\n"
+                                  "  libvirt network labnet: defined, inactive, autostart on, bridge vn-labnet (drift: "
+                                  "apply repairs it)\n"
+                                  "  libvirt network gone: missing (undefined by someone; apply defines it again)\n");
+        json_t *root = json_loads(doc, 0, NULL);
+        assert_non_null(root);
+        json_t *lv = json_object_get(root, "libvirt");
+        assert_string_equal(json_string_value(json_object_get(lv, "daemon")), "answers");
+        assert_true(json_is_null(json_object_get(lv, "error")));
+        json_t *n0 = json_array_get(json_object_get(lv, "networks"), 0);
+        json_t *n1 = json_array_get(json_object_get(lv, "networks"), 1);
+        assert_string_equal(json_string_value(json_object_get(n0, "state")), "inactive");
+        assert_true(json_is_false(json_object_get(n0, "active")));
+        assert_true(json_is_true(json_object_get(n0, "drift")));
+        assert_string_equal(json_string_value(json_object_get(n1, "state")), "missing");
+        assert_true(json_is_null(json_object_get(n1, "bridge")));
+        json_decref(root);
+
+        /* No daemon: one line saying why; JSON still lists the networks, their state unknown. */
+        en.lv.state = VNC_LV_UNREACHABLE;
+        en.lv.error = "connection refused";
+        _cleanup_free_ char *text2 = run(libvirt, &en, false, false);
+        _cleanup_free_ char *doc2 = run(libvirt, &en, true, false);
+        assert_string_equal(text2, "  libvirt \"qemu:///system\": daemon unreachable (connection refused)\n");
+        root = json_loads(doc2, 0, NULL);
+        assert_non_null(root);
+        lv = json_object_get(root, "libvirt");
+        assert_string_equal(json_string_value(json_object_get(lv, "error")), "connection refused");
+        assert_string_equal(
+                json_string_value(json_object_get(json_array_get(json_object_get(lv, "networks"), 1), "state")),
+                "unknown");
+        json_decref(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_one_call_two_forms),
@@ -215,6 +267,7 @@ int main(void) {
                 cmocka_unit_test(test_empty),
                 cmocka_unit_test(test_verify_every_field_in_text),
                 cmocka_unit_test(test_actions_every_field_in_text),
+                cmocka_unit_test(test_status_libvirt),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
