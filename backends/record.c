@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <libvirt/libvirt.h>
+
 #include "action.h"
+#include "fw.h"
 #include "record.h"
 
 struct rec_dnsmasq {
@@ -48,6 +51,7 @@ struct recorder {
         struct rec_nft_chain *nft_chains;
         size_t n_nft_chains, alloc_nft_chains;
         uint64_t nft_handle;
+        virConnectPtr libvirt;
 };
 
 static struct recorder *rec;
@@ -91,6 +95,9 @@ void vnc_record_stop(void) {
                 free(rec->dnsmasq[i]);
         free(rec->dnsmasq);
         nft_forget();
+        vnc_record_iptc_forget();
+        if (rec->libvirt)
+                virConnectClose(rec->libvirt);
         free(rec);
         rec = NULL;
 }
@@ -207,6 +214,14 @@ static void host_link_del(struct vnc_live_link *l) {
         memmove(&rec->groups[i], &rec->groups[i + 1], (h->n_links - i - 1) * sizeof(*rec->groups));
         h->n_links--;
         h->n_indexed = (size_t)-1;
+        for (size_t k = h->n_addrs; k > 0; k--)
+                if (h->addrs[k - 1].ifindex == ifindex)
+                        h->addrs[k - 1] = h->addrs[--h->n_addrs];
+        for (size_t k = h->n_routes; k > 0; k--)
+                if (h->routes[k - 1].oif == ifindex) {
+                        memmove(&h->routes[k - 1], &h->routes[k], (h->n_routes - k) * sizeof(*h->routes));
+                        h->n_routes--;
+                }
         /* Ports leave a deleted master. */
         for (size_t k = 0; k < h->n_links; k++)
                 if (h->links[k].master == ifindex)
@@ -245,6 +260,33 @@ int vnc_record_read_links(struct vnc_live **ret, uint32_t *ret_unused_group) {
         }
         *ret = l;
         return 0;
+}
+
+int vnc_record_live_read(struct vnc_live **ret) {
+        struct vnc_live *l = NULL;
+        int r = vnc_record_read_links(&l, NULL);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < rec->host->n_addrs; i++) {
+                struct vnc_live_addr *a = vnc_live_add_addr(l);
+                if (!a)
+                        goto oom;
+                *a = rec->host->addrs[i];
+        }
+        for (size_t i = 0; i < rec->host->n_routes; i++) {
+                struct vnc_live_route *x = vnc_live_add_route(l);
+                if (!x)
+                        goto oom;
+                *x = rec->host->routes[i];
+        }
+        for (size_t i = 0; i < rec->host->n_sysctls; i++)
+                if (vnc_live_set_sysctl(l, rec->host->sysctls[i].key, rec->host->sysctls[i].value) < 0)
+                        goto oom;
+        *ret = l;
+        return 0;
+oom:
+        vnc_live_free(l);
+        return -ENOMEM;
 }
 
 /* ---- netlink ---- */
@@ -318,7 +360,8 @@ static void put_unknown(FILE *f, const char *ns, const struct nlattr *a) {
 struct link_req {
         const char *ifname, *alias, *kind;
         bool has_mtu, has_master, has_group, has_address;
-        uint32_t mtu, master, group;
+        uint32_t mtu, master, group, link;
+        uint16_t vlan_id;
         uint8_t mac[6];
 };
 
@@ -337,6 +380,7 @@ static void put_linkinfo(FILE *f, const struct nlattr *info, struct link_req *lr
                                     d->nla_len - NLA_HDRLEN >= 2) {
                                         uint16_t id;
                                         memcpy(&id, (const char *)d + NLA_HDRLEN, 2);
+                                        lr->vlan_id = id;
                                         fprintf(f, " vlan_id=%u", id);
                                 } else
                                         put_unknown(f, "data", d);
@@ -382,6 +426,7 @@ static int record_link(FILE *f, const struct nlmsghdr *h) {
                         fprintf(f, " master=%s", lr.master ? link_name((int)lr.master) : "none");
                         break;
                 case IFLA_LINK:
+                        lr.link = attr_u32(a);
                         fprintf(f, " link=%s", link_name((int)attr_u32(a)));
                         break;
                 case IFLA_GROUP:
@@ -445,6 +490,10 @@ static int record_link(FILE *f, const struct nlmsghdr *h) {
         }
         if (lr.has_group)
                 rec->groups[l - rec->host->links] = lr.group;
+        if (lr.link)
+                l->vlan_link = (int)lr.link;
+        if (lr.vlan_id)
+                l->vlan_id = lr.vlan_id;
         if (lr.alias) {
                 free(l->alias);
                 l->alias = lr.alias[0] ? strdup(lr.alias) : NULL;
@@ -452,8 +501,14 @@ static int record_link(FILE *f, const struct nlmsghdr *h) {
         return 0;
 }
 
+static void copy_bytes(uint8_t dst[16], const struct nlattr *a) {
+        size_t n = a->nla_len - NLA_HDRLEN;
+        memcpy(dst, (const char *)a + NLA_HDRLEN, n < 16 ? n : 16);
+}
+
 static int record_addr(FILE *f, const struct nlmsghdr *h) {
         const struct ifaddrmsg *ifa = NLMSG_DATA(h);
+        struct vnc_live_addr want = {0};
         size_t len;
 
         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifa)))
@@ -468,6 +523,12 @@ static int record_addr(FILE *f, const struct nlmsghdr *h) {
                 static const char *const names[] = {[IFA_ADDRESS] = "address", [IFA_LOCAL] = "local",
                                                     [IFA_BROADCAST] = "broadcast"};
                 unsigned t = a->nla_type & NLA_TYPE_MASK;
+                if (t == IFA_LOCAL || (t == IFA_ADDRESS && ifa->ifa_family == AF_INET6))
+                        copy_bytes(want.addr, a);
+                if (t == IFA_BROADCAST && a->nla_len - NLA_HDRLEN == 4) {
+                        want.has_broadcast = true;
+                        memcpy(want.broadcast, (const char *)a + NLA_HDRLEN, 4);
+                }
                 if (t < ELEMENTSOF(names) && names[t]) {
                         fprintf(f, " %s=", names[t]);
                         put_addr(f, ifa->ifa_family, (const char *)a + NLA_HDRLEN, a->nla_len - NLA_HDRLEN);
@@ -476,11 +537,39 @@ static int record_addr(FILE *f, const struct nlmsghdr *h) {
                 else
                         put_unknown(f, "ifa", a);
         }
+
+        /* The change, on the recorded host. */
+        struct vnc_live *host = rec->host;
+        want.ifindex = (int)ifa->ifa_index;
+        want.family = ifa->ifa_family;
+        want.prefix = ifa->ifa_prefixlen;
+        want.scope = ifa->ifa_scope;
+        want.flags = IFA_F_PERMANENT;
+        for (size_t i = 0; i < host->n_addrs; i++) {
+                struct vnc_live_addr *x = &host->addrs[i];
+                if (x->ifindex != want.ifindex || x->family != want.family || x->prefix != want.prefix ||
+                    memcmp(x->addr, want.addr, 16) != 0)
+                        continue;
+                if (h->nlmsg_type == RTM_NEWADDR)
+                        return -EEXIST;
+                *x = host->addrs[--host->n_addrs];
+                return 0;
+        }
+        if (h->nlmsg_type == RTM_DELADDR)
+                return -EADDRNOTAVAIL;
+        if (!host_link(want.ifindex, NULL))
+                return -ENODEV;
+        struct vnc_live_addr *n = vnc_live_add_addr(host);
+        if (!n)
+                return -ENOMEM;
+        *n = want;
         return 0;
 }
 
 static int record_route(FILE *f, const struct nlmsghdr *h) {
         const struct rtmsg *rtm = NLMSG_DATA(h);
+        struct vnc_live_route want = {.family = rtm->rtm_family, .dst_len = rtm->rtm_dst_len, .table = rtm->rtm_table,
+                                      .protocol = rtm->rtm_protocol, .scope = rtm->rtm_scope, .type = rtm->rtm_type};
         size_t len;
 
         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)))
@@ -495,30 +584,61 @@ static int record_route(FILE *f, const struct nlmsghdr *h) {
                 size_t dl = a->nla_len - NLA_HDRLEN;
                 switch (t) {
                 case RTA_DST:
+                        copy_bytes(want.dst, a);
                         fputs(" dst=", f);
                         put_addr(f, rtm->rtm_family, d, dl);
                         break;
                 case RTA_GATEWAY:
+                        want.has_gw = true;
+                        copy_bytes(want.gw, a);
                         fputs(" gateway=", f);
                         put_addr(f, rtm->rtm_family, d, dl);
                         break;
                 case RTA_PREFSRC:
+                        want.has_prefsrc = true;
+                        copy_bytes(want.prefsrc, a);
                         fputs(" prefsrc=", f);
                         put_addr(f, rtm->rtm_family, d, dl);
                         break;
                 case RTA_OIF:
+                        want.oif = (int)attr_u32(a);
                         fprintf(f, " oif=%s", link_name((int)attr_u32(a)));
                         break;
                 case RTA_TABLE:
+                        want.table = attr_u32(a);
                         fprintf(f, " rta_table=%" PRIu32, attr_u32(a));
                         break;
                 case RTA_PRIORITY:
+                        want.metric = attr_u32(a);
                         fprintf(f, " metric=%" PRIu32, attr_u32(a));
                         break;
                 default:
                         put_unknown(f, "rta", a);
                 }
         }
+
+        /* The change, on the recorded host: a delete matches any scope, protocol and metric. */
+        struct vnc_live *host = rec->host;
+        for (size_t i = 0; i < host->n_routes; i++) {
+                struct vnc_live_route *x = &host->routes[i];
+                if (x->family != want.family || x->dst_len != want.dst_len || memcmp(x->dst, want.dst, 16) != 0 ||
+                    x->table != want.table || (want.oif && x->oif != want.oif) ||
+                    (h->nlmsg_type == RTM_NEWROUTE && x->metric != want.metric))
+                        continue;
+                if (h->nlmsg_type == RTM_NEWROUTE)
+                        return -EEXIST;
+                memmove(x, x + 1, (host->n_routes - i - 1) * sizeof(*x));
+                host->n_routes--;
+                return 0;
+        }
+        if (h->nlmsg_type == RTM_DELROUTE)
+                return -ESRCH;
+        if (want.oif && !host_link(want.oif, NULL))
+                return -ENODEV;
+        struct vnc_live_route *n = vnc_live_add_route(host);
+        if (!n)
+                return -ENOMEM;
+        *n = want;
         return 0;
 }
 
@@ -638,4 +758,188 @@ int vnc_record_actions(const char *backend, const struct vnc_action *acts, size_
         if (ret_done)
                 *ret_done = n;
         return 0;
+}
+
+/* ---- nftables: table ip vnetcfg of the recorded host ---- */
+
+static struct rec_nft_chain *nft_chain(const char *name) {
+        for (size_t i = 0; i < rec->n_nft_chains; i++)
+                if (streq(rec->nft_chains[i].name, name))
+                        return &rec->nft_chains[i];
+        return NULL;
+}
+
+static bool jumps_to(const char *rule, const char *chain) {
+        return (strncmp(rule, "jump ", 5) == 0 || strncmp(rule, "goto ", 5) == 0) && streq(rule + 5, chain);
+}
+
+char *vnc_record_nft_list(void) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        if (!rec || !rec->nft_table)
+                return NULL;
+        f = open_memstream(&text, &size);
+        if (!f)
+                return NULL;
+        fputs("table " VNC_NFT_FAMILY " " VNC_NFT_TABLE " {\n", f);
+        for (size_t i = 0; i < rec->n_nft_chains; i++) {
+                const struct rec_nft_chain *c = &rec->nft_chains[i];
+                fprintf(f, "\tchain %s {\n", c->name);
+                if (c->spec)
+                        fprintf(f, "\t\t%s\n", c->spec);
+                for (size_t k = 0; k < c->n_rules; k++)
+                        fprintf(f, "\t\t%s # handle %" PRIu64 "\n", c->rules[k].text, c->rules[k].handle);
+                fputs("\t}\n", f);
+        }
+        fputs("}\n", f);
+        fclose(f);
+        return text;
+}
+
+/* One command of fw-nft.c's transaction, on the recorded table. */
+static int nft_apply(const char *line) {
+        static const char table[] = VNC_NFT_FAMILY " " VNC_NFT_TABLE;
+        char verb[16], what[16];
+        int off = 0;
+
+        if (sscanf(line, "%15s %15s %n", verb, what, &off) != 2)
+                return -EINVAL;
+        const char *rest = line + off;
+        if (strncmp(rest, table, strlen(table)) != 0)
+                return -EINVAL;
+        rest += strlen(table);
+        rest += strspn(rest, " ");
+        if (streq(what, "table")) {
+                if (streq(verb, "add"))
+                        rec->nft_table = true;
+                else if (streq(verb, "delete")) {
+                        if (rec->n_nft_chains > 0)
+                                return -EBUSY;
+                        nft_forget();
+                } else
+                        return -EINVAL;
+                return 0;
+        }
+        if (!rec->nft_table)
+                return -ENOENT;
+        size_t nl = strcspn(rest, " ");
+        _cleanup_free_ char *name = strndup(rest, nl);
+        if (!name)
+                return -ENOMEM;
+        rest += nl;
+        rest += strspn(rest, " ");
+        struct rec_nft_chain *c = nft_chain(name);
+        if (streq(what, "chain")) {
+                if (streq(verb, "add")) {
+                        if (c)
+                                return 0;
+                        if (VNC_GROW(rec->nft_chains, rec->alloc_nft_chains, rec->n_nft_chains + 1) < 0)
+                                return -ENOMEM;
+                        c = &rec->nft_chains[rec->n_nft_chains++];
+                        *c = (struct rec_nft_chain){.name = TAKE_PTR(name)};
+                        if (*rest == '{') {
+                                /* "{ type filter hook ... ; policy accept; }" */
+                                size_t len = strlen(rest);
+                                const char *s = rest + 1 + strspn(rest + 1, " ");
+                                size_t n = (size_t)(rest + len - s);
+                                while (n > 0 && (s[n - 1] == '}' || s[n - 1] == ' '))
+                                        n--;
+                                if (!(c->spec = strndup(s, n)))
+                                        return -ENOMEM;
+                        }
+                        return 0;
+                }
+                if (!c)
+                        return -ENOENT;
+                if (streq(verb, "flush")) {
+                        for (size_t k = 0; k < c->n_rules; k++)
+                                free(c->rules[k].text);
+                        c->n_rules = 0;
+                        return 0;
+                }
+                if (streq(verb, "delete")) {
+                        if (c->n_rules > 0)
+                                return -EBUSY;
+                        for (size_t i = 0; i < rec->n_nft_chains; i++)
+                                for (size_t k = 0; k < rec->nft_chains[i].n_rules; k++)
+                                        if (jumps_to(rec->nft_chains[i].rules[k].text, c->name))
+                                                return -EBUSY; /* still jumped to */
+                        nft_chain_done(c);
+                        *c = rec->nft_chains[--rec->n_nft_chains];
+                        return 0;
+                }
+                return -EINVAL;
+        }
+        if (!streq(what, "rule"))
+                return -EINVAL;
+        if (!c)
+                return -ENOENT;
+        if (streq(verb, "delete")) {
+                uint64_t handle;
+                if (sscanf(rest, "handle %" SCNu64, &handle) != 1)
+                        return -EINVAL;
+                for (size_t k = 0; k < c->n_rules; k++)
+                        if (c->rules[k].handle == handle) {
+                                free(c->rules[k].text);
+                                memmove(&c->rules[k], &c->rules[k + 1], (c->n_rules - k - 1) * sizeof(*c->rules));
+                                c->n_rules--;
+                                return 0;
+                        }
+                return -ENOENT;
+        }
+        if (!streq(verb, "add") && !streq(verb, "insert"))
+                return -EINVAL;
+        if (VNC_GROW(c->rules, c->alloc_rules, c->n_rules + 1) < 0)
+                return -ENOMEM;
+        size_t pos = streq(verb, "add") ? c->n_rules : 0;
+        char *text = strdup(rest);
+        if (!text)
+                return -ENOMEM;
+        memmove(&c->rules[pos + 1], &c->rules[pos], (c->n_rules - pos) * sizeof(*c->rules));
+        c->rules[pos] = (struct rec_nft_rule){.text = text, .handle = ++rec->nft_handle};
+        c->n_rules++;
+        return 0;
+}
+
+int vnc_record_nft_run(const char *buf) {
+        _cleanup_free_ char *copy = strdup(buf);
+        int first = 0;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *line = copy, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                int r = nft_apply(line);
+                fprintf(rec->out, "nft %s%s%s\n", line, r < 0 ? " => " : "", r < 0 ? strerror(-r) : "");
+                if (r < 0 && first == 0)
+                        first = r;
+        }
+        fputs("nft commit\n", rec->out);
+        return first;
+}
+
+void vnc_record_iptables_kind(struct vnc_live *live) {
+        live->fw_host_iptables = rec->host->fw_host_iptables;
+        free(live->fw_host_iptables_how);
+        live->fw_host_iptables_how = rec->host->fw_host_iptables_how ? strdup(rec->host->fw_host_iptables_how) : NULL;
+}
+
+/* ---- libvirt ---- */
+
+void *vnc_record_libvirt(void) {
+        if (rec && !rec->libvirt) {
+                rec->libvirt = virConnectOpen("test:///default");
+                /* The recorded host's daemon starts without networks: the driver's own "default" goes. */
+                virNetworkPtr n = rec->libvirt ? virNetworkLookupByName(rec->libvirt, "default") : NULL;
+                if (n) {
+                        (void)virNetworkDestroy(n);
+                        (void)virNetworkUndefine(n);
+                        virNetworkFree(n);
+                }
+        }
+        return rec ? rec->libvirt : NULL;
 }

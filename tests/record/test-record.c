@@ -12,6 +12,8 @@
  *   tests/record/<profile>.apply.txt      the requests of the apply, then the
  *                                         config blobs it wrote (dnsmasq, libvirt)
  *   tests/record/<profile>.rollback.txt   the requests of the rollback
+ *   tests/record/<profile>.nftables.txt   the nft commands of both on the same host whose
+ *                                         iptables is iptables-nft (the nftables backend)
  * VNC_REGENERATE=1 rewrites them from the current output: review every diff,
  * it is a change in what reaches the kernel.
  *
@@ -30,6 +32,7 @@
 
 #include <cmocka.h>
 
+#include "backend.h"
 #include "exec.h"
 #include "state.h"
 #include "../unit/live-fixture.h"
@@ -75,7 +78,66 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
         return remove(path);
 }
 
-static void record_profile(const char *src, const char *file) {
+/*
+ * Planning the same profile again against the recorded host, read back through
+ * the backends' own live readers as the engine reads a host, must find nothing
+ * to do: what apply sent is what the planner and the readers expect to see.
+ */
+static void check_reapply_is_noop(const char *file, const struct vnc_profile *p, const char *state_dir) {
+        struct vnc_live *l = NULL;
+        struct vnc_plan plan = {0};
+        struct vnc_error e = {0};
+        int r;
+
+        r = vnc_live_read(&l, &e);
+        if (r >= 0)
+                r = vnc_fw_live_read(l, &e);
+        if (r >= 0)
+                r = vnc_open_live_read(l, &e);
+        if (r >= 0)
+                r = vnc_dhcp_status(state_dir, p->name, &l->dhcp_running, l->dhcp_blob);
+        if (r >= 0)
+                r = vnc_libvirt_read_for(l, p, p, &e);
+        if (r >= 0)
+                r = vnc_plan_compute(p, p, l, NULL, 0, &plan, &e);
+        if (r < 0) {
+                _cleanup_free_ char *msg = vnc_error_format(&e);
+                fail_msg("%s: planning again on the recorded host failed: %s", file, msg);
+        }
+        if (plan.n_actions > 0) {
+                for (size_t i = 0; i < plan.n_actions; i++) {
+                        _cleanup_free_ char *line = vnc_action_serialize(&plan.actions[i]);
+                        print_error("%s: re-apply would: %s\n", file, line);
+                }
+                fail_msg("%s: re-applying on the recorded host is not a no-op", file);
+        }
+        vnc_plan_done(&plan);
+        vnc_live_free(l);
+        vnc_error_clear(&e);
+}
+
+/* The lines of text that start with prefix. */
+static char *keep_lines(const char *text, const char *prefix) {
+        char *out = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&out, &size);
+
+        assert_non_null(f);
+        for (const char *l = text; *l;) {
+                size_t n = strcspn(l, "\n");
+                if (strncmp(l, prefix, strlen(prefix)) == 0)
+                        fprintf(f, "%.*s\n", (int)n, l);
+                l += n + (l[n] == '\n');
+        }
+        fclose(f);
+        return out;
+}
+
+/*
+ * nft false: <name>.apply.txt and <name>.rollback.txt on host.txt (iptables-legacy);
+ * nft true: <name>.nftables.txt, the nft commands of both on the same host with iptables-nft.
+ */
+static void record_profile(const char *src, const char *file, bool nft) {
         char path[1024], name[256], dir[] = "/tmp/vnc-record-XXXXXX";
         struct vnc_profile *p = NULL;
         struct vnc_live *live, *host;
@@ -96,17 +158,23 @@ static void record_profile(const char *src, const char *file) {
         snprintf(path, sizeof(path), "%s/tests/record/host.txt", src);
         live = load_live(path);
         host = load_live(path);
+        if (nft)
+                for (struct vnc_live *l = live; l; l = l == live ? host : NULL) {
+                        l->fw_host_iptables = VNC_FW_NFTABLES;
+                        free(l->fw_host_iptables_how);
+                        l->fw_host_iptables_how = strdup("/usr/sbin/iptables -> /usr/sbin/iptables-nft");
+                }
         before = host_summary(host);
 
         m = open_memstream(&out, &size);
         assert_non_null(m);
-        fprintf(m, "# profiles/%s applied to tests/record/host.txt\n", file);
+        fprintf(m, "# profiles/%s applied to tests/record/host.txt%s\n", file, nft ? " with iptables-nft" : "");
         r = vnc_plan_compute(p, NULL, live, NULL, 0, &plan, &e);
         if (r < 0) {
                 _cleanup_free_ char *msg = vnc_error_format(&e);
                 fprintf(m, "error: it cannot be planned on this host: %s\n", msg);
                 fclose(m);
-                snprintf(path, sizeof(path), "%s/tests/record/%s.apply.txt", src, name);
+                snprintf(path, sizeof(path), "%s/tests/record/%s.%s.txt", src, name, nft ? "nftables" : "apply");
                 compare_or_regenerate(path, out);
                 free(out);
                 vnc_live_free(host);
@@ -133,13 +201,24 @@ static void record_profile(const char *src, const char *file) {
         vnc_journal_close(&j);
         apply_text = vnc_record_take();
         assert_non_null(apply_text);
-        fputs(apply_text, m);
-        for (size_t i = 0; i < plan.n_blobs; i++)
-                fprintf(m, "--- blob %s\n%s", plan.blobs[i].hash, plan.blobs[i].text);
-        fclose(m);
-        snprintf(path, sizeof(path), "%s/tests/record/%s.apply.txt", src, name);
-        compare_or_regenerate(path, out);
-        free(out);
+        check_reapply_is_noop(file, p, s.dir);
+        _cleanup_free_ char *reads = vnc_record_take();
+        assert_non_null(reads);
+        assert_string_equal(reads, ""); /* reading sends nothing */
+        if (nft) {
+                _cleanup_free_ char *cmds = keep_lines(apply_text, "nft ");
+                fputs(cmds, m);
+        } else {
+                fputs(apply_text, m);
+                for (size_t i = 0; i < plan.n_blobs; i++)
+                        fprintf(m, "--- blob %s\n%s", plan.blobs[i].hash, plan.blobs[i].text);
+                fclose(m);
+                snprintf(path, sizeof(path), "%s/tests/record/%s.apply.txt", src, name);
+                compare_or_regenerate(path, out);
+                free(out);
+                out = NULL;
+                m = NULL;
+        }
 
         /* rollback: the journal's inverses through the executor's undo, against the recorded host */
         _cleanup_free_ struct vnc_action *undo = NULL;
@@ -160,12 +239,18 @@ static void record_profile(const char *src, const char *file) {
         }
         rollback_text = vnc_record_take();
         assert_non_null(rollback_text);
-        out = NULL;
-        m = open_memstream(&out, &size);
-        assert_non_null(m);
-        fprintf(m, "# rollback of profiles/%s on tests/record/host.txt\n%s", file, rollback_text);
+        if (!m) {
+                m = open_memstream(&out, &size);
+                assert_non_null(m);
+        }
+        fprintf(m, "# rollback of profiles/%s on tests/record/host.txt%s\n", file, nft ? " with iptables-nft" : "");
+        if (nft) {
+                _cleanup_free_ char *cmds = keep_lines(rollback_text, "nft ");
+                fputs(cmds, m);
+        } else
+                fputs(rollback_text, m);
         fclose(m);
-        snprintf(path, sizeof(path), "%s/tests/record/%s.rollback.txt", src, name);
+        snprintf(path, sizeof(path), "%s/tests/record/%s.%s.txt", src, name, nft ? "nftables" : "rollback");
         compare_or_regenerate(path, out);
         free(out);
 
@@ -174,6 +259,11 @@ static void record_profile(const char *src, const char *file) {
         if (!streq(before, after)) {
                 print_error("%s: the recorded host after rollback differs\n--- before\n%s--- after\n%s", file, before,
                             after);
+                fail();
+        }
+        _cleanup_free_ char *nft_left = vnc_record_nft_list();
+        if (nft_left) {
+                print_error("%s: table ip vnetcfg is left after rollback:\n%s", file, nft_left);
                 fail();
         }
         vnc_record_stop();
@@ -204,7 +294,8 @@ static void test_profiles(void **state) {
         assert_true(n >= 7);
         for (int i = 0; i < n; i++) {
                 print_message("profiles/%s\n", list[i]->d_name);
-                record_profile(src, list[i]->d_name);
+                record_profile(src, list[i]->d_name, false);
+                record_profile(src, list[i]->d_name, true);
                 free(list[i]);
         }
         free(list);

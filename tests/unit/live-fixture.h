@@ -24,8 +24,9 @@
  *   host-legacy-rules N           the host's own rules in the legacy tables
  *   dhcp running BLOB|applied     the profile's dnsmasq runs (with applied.json's config)
  *   libvirt ok|unreachable REASON...  the daemon at qemu:///system answers (default: not consulted)
- *   lvnet NAME BRIDGE [owner=PROFILE/NETWORK] [forward=MODE] [inactive] [noautostart]
- *                                 a libvirt network (owner: defined by vnetcfg, with its XML)
+ *   lvnet NAME BRIDGE [owner=PROFILE/NETWORK] [derived=PROFILE/NETWORK] [forward=MODE] [inactive] [noautostart]
+ *                                 a libvirt network (owner: defined by vnetcfg, with its XML;
+ *                                 derived: vnetcfg's derived uuid, no metadata: a daemon that drops it)
  */
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>
@@ -89,6 +90,11 @@ static void parse_libvirt_line(struct vnc_live *l, const char *w, char **save) {
                         *slash = 0;
                         vnc_libvirt_uuid(t + 6, slash + 1, n->uuid);
                         n->xml = vnc_libvirt_xml(t + 6, slash + 1, n->bridge);
+                } else if (!strncmp(t, "derived=", 8)) { /* vnetcfg's uuid, its metadata dropped by the daemon */
+                        char *slash = strchr(t + 8, '/');
+                        assert_non_null(slash);
+                        *slash = 0;
+                        vnc_libvirt_uuid(t + 8, slash + 1, n->uuid);
                 } else if (!strncmp(t, "forward=", 8))
                         snprintf(n->forward, sizeof(n->forward), "%s", t + 8);
                 else if (streq(t, "inactive"))
