@@ -38,13 +38,16 @@ int cli_usage_error(struct cli *c, const char *cmd, const char *fmt, ...) _print
 bool cli_want_help(const struct cli_command *cmd, int argc, char **argv);
 void cli_engine(const struct cli *c, struct vnc_engine *ret);
 int cli_load_profile(struct cli *c, const char *path, struct vnc_profile **ret);
+/* NAME of an applied profile, else a profile file. */
+int cli_resolve_profile(struct cli *c, const char *arg, struct vnc_profile **ret);
+
+int cli_spawn_watcher(const struct cli *c, const char *name, unsigned gen, long long deadline);
 
 /* Output (print.h: one printer call per field serves the text and the --json document). */
 /* The firewall backend a plan is for and why (SPEC section 4): "firewall", null when none was chosen. */
 void cli_firewall_print(const struct vnc_plan *p, const char *indent);
 /* The libvirt networks of a status entry: "libvirt" and a line each (libvirt helper). */
 void cli_status_libvirt(const struct vnc_status_entry *en);
-int cli_spawn_watcher(const struct cli *c, const char *name, unsigned gen, long long deadline);
 /* Verify's result: "ok" ("pass"/"FAIL") and the checks, into the object being printed. */
 void cli_verify_print(const struct vnc_verify_result *v);
 /* The plan's notes ("libvirt: no daemon answers ..."), a "note:" line each. */
@@ -53,8 +56,6 @@ void cli_notes_print(const struct vnc_plan *p, const char *indent);
 int cli_print_end(int rc);
 /* The actions of p as the array key, one line each after indent. */
 void cli_actions_print(enum print_type t, const char *key, const struct vnc_plan *p, const char *indent);
-/* NAME of an applied profile, else a profile file. */
-int cli_resolve_profile(struct cli *c, const char *arg, struct vnc_profile **ret);
 
 int cmd_validate(struct cli *c, int argc, char **argv);
 int cmd_plan(struct cli *c, int argc, char **argv);
