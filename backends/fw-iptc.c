@@ -1119,7 +1119,7 @@ static int live_read_table(struct vnc_live *live, int table, struct vnc_error *e
         const char *name = vnc_fw_table_to_string(table);
         _cleanup_iptc_ struct xtc_handle *h = NULL;
 
-        if (vnc_xt_table_instantiated(name) == 0)
+        if (!vnc_record_on() && vnc_xt_table_instantiated(name) == 0)
                 return 0;
         h = IPTC(init)(name);
         if (!h) {

@@ -942,7 +942,10 @@ int vnc_nft_live_read(struct vnc_live *live, struct vnc_error *e) {
         struct nstate st;
         int r;
 
-        read_iptables_kind(live);
+        if (vnc_record_on())
+                vnc_record_iptables_kind(live);
+        else
+                read_iptables_kind(live);
         live->nft_available = false;
         live->nft_chains = 0;
         live->fw_foreign_nft = 0;
@@ -950,13 +953,19 @@ int vnc_nft_live_read(struct vnc_live *live, struct vnc_error *e) {
         if (!nft)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "nftables: could not make a libnftables context");
         nstate_init(&st);
-        if (nft_run_cmd_from_buffer(nft, "list ruleset") != 0) {
+        _cleanup_free_ char *recorded = NULL;
+        if (vnc_record_on()) {
+                /* The recorded host's ruleset: our table, if any (tests/record). */
+                recorded = vnc_record_nft_list();
+                if (!recorded && !(recorded = strdup("")))
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        } else if (nft_run_cmd_from_buffer(nft, "list ruleset") != 0) {
                 free(live->nft_error);
                 live->nft_error = nft_error_text(nft);
                 return live->nft_error ? 0 : vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
         }
         struct reader rd = {.st = &st, .live = live};
-        r = read_text(&rd, nft_ctx_get_output_buffer(nft));
+        r = read_text(&rd, recorded ? recorded : nft_ctx_get_output_buffer(nft));
         if (r >= 0) {
                 live->nft_available = true;
                 for (size_t i = 0; i < vnc_fw_n_chains; i++)

@@ -454,6 +454,9 @@ const struct vnc_backend_ops vnc_backend_open = {
 };
 
 int vnc_open_live_read(struct vnc_live *live, struct vnc_error *e) {
+        /* The recorded host (tests/record) has no firewall of its own: nothing to open. */
+        if (vnc_record_on())
+                return 0;
         _cleanup_(nft_freep) struct nft_ctx *c = nft_open();
         _cleanup_(nft_filter_done) struct nft_filter f = {0};
         int r;

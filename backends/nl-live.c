@@ -320,6 +320,10 @@ int vnc_live_read(struct vnc_live **ret, struct vnc_error *e) {
         struct fill_ctx f;
         int r;
 
+        if (vnc_record_on()) {
+                r = vnc_record_live_read(ret);
+                return r < 0 ? vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory") : 0;
+        }
         r = vnc_nl_open(&nl, e);
         if (r < 0)
                 return r;

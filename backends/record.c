@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <libvirt/libvirt.h>
+
 #include "action.h"
 #include "fw.h"
 #include "record.h"
@@ -49,6 +51,7 @@ struct recorder {
         struct rec_nft_chain *nft_chains;
         size_t n_nft_chains, alloc_nft_chains;
         uint64_t nft_handle;
+        virConnectPtr libvirt;
 };
 
 static struct recorder *rec;
@@ -93,6 +96,8 @@ void vnc_record_stop(void) {
         free(rec->dnsmasq);
         nft_forget();
         vnc_record_iptc_forget();
+        if (rec->libvirt)
+                virConnectClose(rec->libvirt);
         free(rec);
         rec = NULL;
 }
@@ -209,6 +214,14 @@ static void host_link_del(struct vnc_live_link *l) {
         memmove(&rec->groups[i], &rec->groups[i + 1], (h->n_links - i - 1) * sizeof(*rec->groups));
         h->n_links--;
         h->n_indexed = (size_t)-1;
+        for (size_t k = h->n_addrs; k > 0; k--)
+                if (h->addrs[k - 1].ifindex == ifindex)
+                        h->addrs[k - 1] = h->addrs[--h->n_addrs];
+        for (size_t k = h->n_routes; k > 0; k--)
+                if (h->routes[k - 1].oif == ifindex) {
+                        memmove(&h->routes[k - 1], &h->routes[k], (h->n_routes - k) * sizeof(*h->routes));
+                        h->n_routes--;
+                }
         /* Ports leave a deleted master. */
         for (size_t k = 0; k < h->n_links; k++)
                 if (h->links[k].master == ifindex)
@@ -247,6 +260,33 @@ int vnc_record_read_links(struct vnc_live **ret, uint32_t *ret_unused_group) {
         }
         *ret = l;
         return 0;
+}
+
+int vnc_record_live_read(struct vnc_live **ret) {
+        struct vnc_live *l = NULL;
+        int r = vnc_record_read_links(&l, NULL);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < rec->host->n_addrs; i++) {
+                struct vnc_live_addr *a = vnc_live_add_addr(l);
+                if (!a)
+                        goto oom;
+                *a = rec->host->addrs[i];
+        }
+        for (size_t i = 0; i < rec->host->n_routes; i++) {
+                struct vnc_live_route *x = vnc_live_add_route(l);
+                if (!x)
+                        goto oom;
+                *x = rec->host->routes[i];
+        }
+        for (size_t i = 0; i < rec->host->n_sysctls; i++)
+                if (vnc_live_set_sysctl(l, rec->host->sysctls[i].key, rec->host->sysctls[i].value) < 0)
+                        goto oom;
+        *ret = l;
+        return 0;
+oom:
+        vnc_live_free(l);
+        return -ENOMEM;
 }
 
 /* ---- netlink ---- */
@@ -320,7 +360,8 @@ static void put_unknown(FILE *f, const char *ns, const struct nlattr *a) {
 struct link_req {
         const char *ifname, *alias, *kind;
         bool has_mtu, has_master, has_group, has_address;
-        uint32_t mtu, master, group;
+        uint32_t mtu, master, group, link;
+        uint16_t vlan_id;
         uint8_t mac[6];
 };
 
@@ -339,6 +380,7 @@ static void put_linkinfo(FILE *f, const struct nlattr *info, struct link_req *lr
                                     d->nla_len - NLA_HDRLEN >= 2) {
                                         uint16_t id;
                                         memcpy(&id, (const char *)d + NLA_HDRLEN, 2);
+                                        lr->vlan_id = id;
                                         fprintf(f, " vlan_id=%u", id);
                                 } else
                                         put_unknown(f, "data", d);
@@ -384,6 +426,7 @@ static int record_link(FILE *f, const struct nlmsghdr *h) {
                         fprintf(f, " master=%s", lr.master ? link_name((int)lr.master) : "none");
                         break;
                 case IFLA_LINK:
+                        lr.link = attr_u32(a);
                         fprintf(f, " link=%s", link_name((int)attr_u32(a)));
                         break;
                 case IFLA_GROUP:
@@ -447,6 +490,10 @@ static int record_link(FILE *f, const struct nlmsghdr *h) {
         }
         if (lr.has_group)
                 rec->groups[l - rec->host->links] = lr.group;
+        if (lr.link)
+                l->vlan_link = (int)lr.link;
+        if (lr.vlan_id)
+                l->vlan_id = lr.vlan_id;
         if (lr.alias) {
                 free(l->alias);
                 l->alias = lr.alias[0] ? strdup(lr.alias) : NULL;
@@ -454,8 +501,14 @@ static int record_link(FILE *f, const struct nlmsghdr *h) {
         return 0;
 }
 
+static void copy_bytes(uint8_t dst[16], const struct nlattr *a) {
+        size_t n = a->nla_len - NLA_HDRLEN;
+        memcpy(dst, (const char *)a + NLA_HDRLEN, n < 16 ? n : 16);
+}
+
 static int record_addr(FILE *f, const struct nlmsghdr *h) {
         const struct ifaddrmsg *ifa = NLMSG_DATA(h);
+        struct vnc_live_addr want = {0};
         size_t len;
 
         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifa)))
@@ -470,6 +523,12 @@ static int record_addr(FILE *f, const struct nlmsghdr *h) {
                 static const char *const names[] = {[IFA_ADDRESS] = "address", [IFA_LOCAL] = "local",
                                                     [IFA_BROADCAST] = "broadcast"};
                 unsigned t = a->nla_type & NLA_TYPE_MASK;
+                if (t == IFA_LOCAL || (t == IFA_ADDRESS && ifa->ifa_family == AF_INET6))
+                        copy_bytes(want.addr, a);
+                if (t == IFA_BROADCAST && a->nla_len - NLA_HDRLEN == 4) {
+                        want.has_broadcast = true;
+                        memcpy(want.broadcast, (const char *)a + NLA_HDRLEN, 4);
+                }
                 if (t < ELEMENTSOF(names) && names[t]) {
                         fprintf(f, " %s=", names[t]);
                         put_addr(f, ifa->ifa_family, (const char *)a + NLA_HDRLEN, a->nla_len - NLA_HDRLEN);
@@ -478,11 +537,39 @@ static int record_addr(FILE *f, const struct nlmsghdr *h) {
                 else
                         put_unknown(f, "ifa", a);
         }
+
+        /* The change, on the recorded host. */
+        struct vnc_live *host = rec->host;
+        want.ifindex = (int)ifa->ifa_index;
+        want.family = ifa->ifa_family;
+        want.prefix = ifa->ifa_prefixlen;
+        want.scope = ifa->ifa_scope;
+        want.flags = IFA_F_PERMANENT;
+        for (size_t i = 0; i < host->n_addrs; i++) {
+                struct vnc_live_addr *x = &host->addrs[i];
+                if (x->ifindex != want.ifindex || x->family != want.family || x->prefix != want.prefix ||
+                    memcmp(x->addr, want.addr, 16) != 0)
+                        continue;
+                if (h->nlmsg_type == RTM_NEWADDR)
+                        return -EEXIST;
+                *x = host->addrs[--host->n_addrs];
+                return 0;
+        }
+        if (h->nlmsg_type == RTM_DELADDR)
+                return -EADDRNOTAVAIL;
+        if (!host_link(want.ifindex, NULL))
+                return -ENODEV;
+        struct vnc_live_addr *n = vnc_live_add_addr(host);
+        if (!n)
+                return -ENOMEM;
+        *n = want;
         return 0;
 }
 
 static int record_route(FILE *f, const struct nlmsghdr *h) {
         const struct rtmsg *rtm = NLMSG_DATA(h);
+        struct vnc_live_route want = {.family = rtm->rtm_family, .dst_len = rtm->rtm_dst_len, .table = rtm->rtm_table,
+                                      .protocol = rtm->rtm_protocol, .scope = rtm->rtm_scope, .type = rtm->rtm_type};
         size_t len;
 
         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)))
@@ -497,30 +584,61 @@ static int record_route(FILE *f, const struct nlmsghdr *h) {
                 size_t dl = a->nla_len - NLA_HDRLEN;
                 switch (t) {
                 case RTA_DST:
+                        copy_bytes(want.dst, a);
                         fputs(" dst=", f);
                         put_addr(f, rtm->rtm_family, d, dl);
                         break;
                 case RTA_GATEWAY:
+                        want.has_gw = true;
+                        copy_bytes(want.gw, a);
                         fputs(" gateway=", f);
                         put_addr(f, rtm->rtm_family, d, dl);
                         break;
                 case RTA_PREFSRC:
+                        want.has_prefsrc = true;
+                        copy_bytes(want.prefsrc, a);
                         fputs(" prefsrc=", f);
                         put_addr(f, rtm->rtm_family, d, dl);
                         break;
                 case RTA_OIF:
+                        want.oif = (int)attr_u32(a);
                         fprintf(f, " oif=%s", link_name((int)attr_u32(a)));
                         break;
                 case RTA_TABLE:
+                        want.table = attr_u32(a);
                         fprintf(f, " rta_table=%" PRIu32, attr_u32(a));
                         break;
                 case RTA_PRIORITY:
+                        want.metric = attr_u32(a);
                         fprintf(f, " metric=%" PRIu32, attr_u32(a));
                         break;
                 default:
                         put_unknown(f, "rta", a);
                 }
         }
+
+        /* The change, on the recorded host: a delete matches any scope, protocol and metric. */
+        struct vnc_live *host = rec->host;
+        for (size_t i = 0; i < host->n_routes; i++) {
+                struct vnc_live_route *x = &host->routes[i];
+                if (x->family != want.family || x->dst_len != want.dst_len || memcmp(x->dst, want.dst, 16) != 0 ||
+                    x->table != want.table || (want.oif && x->oif != want.oif) ||
+                    (h->nlmsg_type == RTM_NEWROUTE && x->metric != want.metric))
+                        continue;
+                if (h->nlmsg_type == RTM_NEWROUTE)
+                        return -EEXIST;
+                memmove(x, x + 1, (host->n_routes - i - 1) * sizeof(*x));
+                host->n_routes--;
+                return 0;
+        }
+        if (h->nlmsg_type == RTM_DELROUTE)
+                return -ESRCH;
+        if (want.oif && !host_link(want.oif, NULL))
+                return -ENODEV;
+        struct vnc_live_route *n = vnc_live_add_route(host);
+        if (!n)
+                return -ENOMEM;
+        *n = want;
         return 0;
 }
 
@@ -802,4 +920,26 @@ int vnc_record_nft_run(const char *buf) {
         }
         fputs("nft commit\n", rec->out);
         return first;
+}
+
+void vnc_record_iptables_kind(struct vnc_live *live) {
+        live->fw_host_iptables = rec->host->fw_host_iptables;
+        free(live->fw_host_iptables_how);
+        live->fw_host_iptables_how = rec->host->fw_host_iptables_how ? strdup(rec->host->fw_host_iptables_how) : NULL;
+}
+
+/* ---- libvirt ---- */
+
+void *vnc_record_libvirt(void) {
+        if (rec && !rec->libvirt) {
+                rec->libvirt = virConnectOpen("test:///default");
+                /* The recorded host's daemon starts without networks: the driver's own "default" goes. */
+                virNetworkPtr n = rec->libvirt ? virNetworkLookupByName(rec->libvirt, "default") : NULL;
+                if (n) {
+                        (void)virNetworkDestroy(n);
+                        (void)virNetworkUndefine(n);
+                        virNetworkFree(n);
+                }
+        }
+        return rec ? rec->libvirt : NULL;
 }

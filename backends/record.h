@@ -52,6 +52,10 @@ struct nlmsghdr;
 int vnc_record_netlink(const struct nlmsghdr *h);
 /* A dump of the recorded host's links (nl-live.c), as vnc_nl_read_links returns it. */
 int vnc_record_read_links(struct vnc_live **ret, uint32_t *ret_unused_group);
+/* The recorded host's links, addresses, routes and sysctls (nl-live.c's vnc_live_read). */
+int vnc_record_live_read(struct vnc_live **ret);
+/* What `iptables` is on the recorded host (fw-nft.c's live read). */
+void vnc_record_iptables_kind(struct vnc_live *live);
 /* tap.c: a tun/tap ioctl; TUNSETIFF also adds the (down, unaliased) link to the recorded host. */
 void vnc_record_tap_create(const char *ifname, unsigned tun_flags, bool has_owner, unsigned owner, bool has_group,
                            unsigned group);
@@ -69,6 +73,10 @@ void vnc_record_dnsmasq_stop(const char *pid_file, const char *profile);
  * transaction of commands, one a line, recorded and applied to the recorded table. */
 char *vnc_record_nft_list(void);
 int vnc_record_nft_run(const char *buf);
+
+/* libvirt.c: the recorded host's daemon, libvirt's in-process test:///default driver, one
+ * connection for the whole recording (so rollback finds what apply defined). A virConnectPtr. */
+void *vnc_record_libvirt(void);
 
 /* record-iptc.c: forget the recorded legacy tables (vnc_record_stop does). */
 void vnc_record_iptc_forget(void);

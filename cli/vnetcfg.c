@@ -171,11 +171,10 @@ int cli_main(int argc, char **argv, const struct vnc_host_ops *host) {
         }
         if (version) {
                 /* After every option, so that "--version --json" and "--json --version" agree. */
-                if (c.json)
-                        cli_json_emit(json_pack("{s:s, s:s}", "name", "vnetcfg", "version", VNC_VERSION));
-                else
-                        printf("vnetcfg %s\n", VNC_VERSION);
-                return EXIT_OK;
+                print_start(stdout, c.json);
+                print_string(PRINT_ANY, "name", "%s ", "vnetcfg");
+                print_string(PRINT_ANY, "version", "%s\n", VNC_VERSION);
+                return cli_print_end(EXIT_OK);
         }
         if (optind >= argc) {
                 usage(stderr);

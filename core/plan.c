@@ -745,8 +745,8 @@ static bool bridge_applied(const struct planner *pl, const struct vnc_live_link 
  * A bridge carrying this profile's mark that the applied profile does not know
  * (an older vnetcfg made it, or the journal that knew it is lost). Its
  * addresses and routes are deleted before it, one by one, so a rollback puts
- * them back. Returns 0 to delete it, 1 to leave it: with a port that is not
- * ours and no tap it may be a bridged network's uplink, whose addresses and
+ * them back. Returns 0 to delete it, 1 to leave it: a port that is neither
+ * ours nor a tap may be a bridged network's uplink, whose addresses and
  * routes live on the bridge; which of them were the uplink's cannot be told
  * from the host alone, so such a bridge is left to the journal that made it
  * (rollback), with a note.
@@ -764,8 +764,8 @@ static int plan_unknown_bridge(struct planner *pl, const struct vnc_live_link *b
                                       "bridge \"%s\" carries the mark of profile \"%s\" (network \"%s\") but the "
                                       "applied profile does not know it, and \"%s\" is a port of it that vnetcfg did "
                                       "not make (a bridged uplink?): left as it is; \"vnetcfg rollback %s\" undoes "
-                                      "the apply that made it, or take the port out (ip link set %s nomaster) and "
-                                      "apply again",
+                                      "the apply that made it while its journal is kept, or take the port out (ip "
+                                      "link set %s nomaster) and apply again",
                                       br->name, pl->profile, net, port->name, pl->profile, port->name);
                 return r < 0 ? r : 1;
         }

@@ -32,6 +32,7 @@
 
 #include <cmocka.h>
 
+#include "backend.h"
 #include "exec.h"
 #include "host-real.h"
 #include "state.h"
@@ -78,6 +79,44 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
         return remove(path);
 }
 
+/*
+ * Planning the same profile again against the recorded host, read back through
+ * the backends' own live readers as the engine reads a host, must find nothing
+ * to do: what apply sent is what the planner and the readers expect to see.
+ */
+static void check_reapply_is_noop(const char *file, const struct vnc_profile *p, const char *state_dir) {
+        struct vnc_live *l = NULL;
+        struct vnc_plan plan = {0};
+        struct vnc_error e = {0};
+        int r;
+
+        r = vnc_live_read(&l, &e);
+        if (r >= 0)
+                r = vnc_fw_live_read(l, &e);
+        if (r >= 0)
+                r = vnc_open_live_read(l, &e);
+        if (r >= 0)
+                r = vnc_dhcp_status(state_dir, p->name, &l->dhcp_running, l->dhcp_blob);
+        if (r >= 0)
+                r = vnc_libvirt_read_for(l, p, p, &e);
+        if (r >= 0)
+                r = vnc_plan_compute(p, p, l, NULL, 0, &plan, &e);
+        if (r < 0) {
+                _cleanup_free_ char *msg = vnc_error_format(&e);
+                fail_msg("%s: planning again on the recorded host failed: %s", file, msg);
+        }
+        if (plan.n_actions > 0) {
+                for (size_t i = 0; i < plan.n_actions; i++) {
+                        _cleanup_free_ char *line = vnc_action_serialize(&plan.actions[i]);
+                        print_error("%s: re-apply would: %s\n", file, line);
+                }
+                fail_msg("%s: re-applying on the recorded host is not a no-op", file);
+        }
+        vnc_plan_done(&plan);
+        vnc_live_free(l);
+        vnc_error_clear(&e);
+}
+
 /* The lines of text that start with prefix. */
 static char *keep_lines(const char *text, const char *prefix) {
         char *out = NULL;
@@ -120,11 +159,12 @@ static void record_profile(const char *src, const char *file, bool nft) {
         snprintf(path, sizeof(path), "%s/tests/record/host.txt", src);
         live = load_live(path);
         host = load_live(path);
-        if (nft) {
-                live->fw_host_iptables = VNC_FW_NFTABLES;
-                free(live->fw_host_iptables_how);
-                live->fw_host_iptables_how = strdup("/usr/sbin/iptables -> /usr/sbin/iptables-nft");
-        }
+        if (nft)
+                for (struct vnc_live *l = live; l; l = l == live ? host : NULL) {
+                        l->fw_host_iptables = VNC_FW_NFTABLES;
+                        free(l->fw_host_iptables_how);
+                        l->fw_host_iptables_how = strdup("/usr/sbin/iptables -> /usr/sbin/iptables-nft");
+                }
         before = host_summary(host);
 
         m = open_memstream(&out, &size);
@@ -162,6 +202,10 @@ static void record_profile(const char *src, const char *file, bool nft) {
         vnc_journal_close(&j);
         apply_text = vnc_record_take();
         assert_non_null(apply_text);
+        check_reapply_is_noop(file, p, s.dir);
+        _cleanup_free_ char *reads = vnc_record_take();
+        assert_non_null(reads);
+        assert_string_equal(reads, ""); /* reading sends nothing */
         if (nft) {
                 _cleanup_free_ char *cmds = keep_lines(apply_text, "nft ");
                 fputs(cmds, m);

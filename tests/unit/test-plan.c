@@ -206,11 +206,73 @@ static void test_vlan_action_roundtrip(void **state) {
         assert_int_equal(vnc_action_parse("create vlan profile=lab network=v10 vlan_id=4095", &parsed), -EINVAL);
 }
 
+static struct vnc_live_link *add_link(struct vnc_live *l, int ifindex, const char *name, const char *kind,
+                                      int master, const char *alias) {
+        struct vnc_live_link *k = vnc_live_add_link(l);
+        assert_non_null(k);
+        k->ifindex = ifindex;
+        snprintf(k->name, sizeof(k->name), "%s", name);
+        snprintf(k->kind, sizeof(k->kind), "%s", kind);
+        k->master = master;
+        k->mtu = 1500;
+        k->admin_up = true;
+        k->alias = alias ? strdup(alias) : NULL;
+        return k;
+}
+
+/*
+ * The sweep of rollback --all (no profile wanted, an applied profile that knows
+ * nothing, as after a lost journal): links with the profile's mark go with an
+ * exact undo (a tap's owner and flags, a bridge's address first); a bridge with
+ * a foreign port that is no tap (a bridged uplink?) and another profile's stay.
+ */
+static void test_sweep_from_marks(void **state) {
+        struct vnc_live *l = calloc(1, sizeof(*l));
+        struct vnc_profile none = {0};
+        struct vnc_plan plan = {0};
+        struct vnc_error e = {0};
+
+        assert_non_null(l);
+        l->fw_available = l->nft_available = true;
+        snprintf(none.name, sizeof(none.name), "lab");
+        add_link(l, 10, "vn-old", "bridge", 0, "vnetcfg:lab/old");
+        struct vnc_live_link *t = add_link(l, 11, "old-tap", "tun", 10, "vnetcfg:lab/old");
+        t->tun_read = t->tun_has_owner = t->tun_multi_queue = true;
+        t->tun_owner = 1000;
+        struct vnc_live_addr *a = vnc_live_add_addr(l);
+        assert_non_null(a);
+        a->ifindex = 10;
+        a->family = AF_INET;
+        memcpy(a->addr, (uint8_t[]){10, 40, 0, 1}, 4);
+        a->prefix = 24;
+        add_link(l, 12, "vn-lan", "bridge", 0, "vnetcfg:lab/lan");
+        add_link(l, 13, "eth1", "", 12, NULL);
+        add_link(l, 14, "vn-x", "bridge", 0, "vnetcfg:other/x");
+
+        assert_int_equal(vnc_plan_compute(NULL, &none, l, NULL, 0, &plan, &e), 0);
+        assert_int_equal(plan.n_actions, 3);
+        assert_int_equal(plan.actions[0].kind, VNC_ACT_ADDR);
+        assert_string_equal(plan.actions[0].ifname, "vn-old");
+        assert_int_equal(plan.actions[1].kind, VNC_ACT_TAP);
+        assert_int_equal(plan.actions[1].op, VNC_OP_DELETE);
+        assert_true(plan.actions[1].has_owner && plan.actions[1].owner == 1000 && plan.actions[1].multi_queue);
+        assert_false(plan.actions[1].has_group);
+        assert_string_equal(plan.actions[1].master, "vn-old");
+        assert_int_equal(plan.actions[2].kind, VNC_ACT_BRIDGE);
+        assert_string_equal(plan.actions[2].ifname, "vn-old");
+        assert_int_equal(plan.n_notes, 1);
+        assert_non_null(strstr(plan.notes[0], "\"vn-lan\""));
+        vnc_plan_done(&plan);
+        vnc_error_clear(&e);
+        vnc_live_free(l);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_inverse_roundtrip),
                 cmocka_unit_test(test_vlan_action_roundtrip),
                 cmocka_unit_test(test_golden),
+                cmocka_unit_test(test_sweep_from_marks),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
