@@ -32,7 +32,6 @@
 
 #include <cmocka.h>
 
-#include "backend.h"
 #include "exec.h"
 #include "host-real.h"
 #include "state.h"
@@ -90,15 +89,15 @@ static void check_reapply_is_noop(const char *file, const struct vnc_profile *p,
         struct vnc_error e = {0};
         int r;
 
-        r = vnc_live_read(&l, &e);
+        r = vnc_host_real.live_read(&l, &e);
         if (r >= 0)
-                r = vnc_fw_live_read(l, &e);
+                r = vnc_host_real.fw_live_read(l, &e);
         if (r >= 0)
-                r = vnc_open_live_read(l, &e);
+                r = vnc_host_real.open_live_read(l, &e);
         if (r >= 0)
-                r = vnc_dhcp_status(state_dir, p->name, &l->dhcp_running, l->dhcp_blob);
+                r = vnc_host_real.dhcp_status(state_dir, p->name, &l->dhcp_running, l->dhcp_blob);
         if (r >= 0)
-                r = vnc_libvirt_read_for(l, p, p, &e);
+                r = vnc_libvirt_read_for(&vnc_host_real, l, p, p, &e);
         if (r >= 0)
                 r = vnc_plan_compute(p, p, l, NULL, 0, &plan, &e);
         if (r < 0) {
