@@ -37,7 +37,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "dnsmasq.h"
 #include "model.h"
 #include "record.h"

@@ -28,7 +28,7 @@
 #include <sys/file.h>
 #include <time.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "record.h"
 #include "record-iptc.h"
 #include "xt.h"
@@ -922,16 +922,6 @@ static int fw_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, si
                                         if (!undo)
                                                 break;
                                 }
-                        }
-                        /* Test-only: VNETCFG_FAIL_COMMIT=<table> makes that table's commit fail as the
-                         * kernel's would, after any table committed before it in this run. */
-                        const char *fail_commit = getenv("VNETCFG_FAIL_COMMIT");
-                        if (!undo && r == 0 && t.changed && fail_commit && streq(fail_commit, t.name)) {
-                                vnc_error_set(e, VNC_ERR_RUNTIME, -EIO,
-                                              "iptables table \"%s\": could not commit %zu firewall actions", t.name,
-                                              n_table);
-                                vnc_error_detail(e, "injected failure (VNETCFG_FAIL_COMMIT)");
-                                r = -EIO;
                         }
                         if ((r == 0 || undo) && t.changed && !IPTC(commit)(t.h)) {
                                 int err = errno;

@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "record.h"
 #include "fw.h"
 #include "model.h"
@@ -842,15 +842,6 @@ static int nft_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, s
         rn.cmds = NULL;
         if (first < 0 && !undo) {
                 r = first;
-                goto out;
-        }
-        /* Test-only: VNETCFG_FAIL_COMMIT=nftables makes the transaction fail as the kernel's would. */
-        const char *fail_commit = getenv("VNETCFG_FAIL_COMMIT");
-        if (!undo && rn.n_cmds > 0 && fail_commit && streq(fail_commit, "nftables")) {
-                vnc_error_set(e, VNC_ERR_RUNTIME, -EIO, "nftables table \"" TABLE "\": could not commit %zu firewall "
-                              "actions", n);
-                vnc_error_detail(e, "injected failure (VNETCFG_FAIL_COMMIT)");
-                r = -EIO;
                 goto out;
         }
         if (rn.n_cmds > 0 && vnc_record_on()) {

@@ -22,7 +22,7 @@
 #include <nftables/libnftables.h>
 #include <stdio.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "record.h"
 #include "fw-open.h"
 #include "fw.h"

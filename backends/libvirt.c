@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "record.h"
 #include "libvirt.h"
 

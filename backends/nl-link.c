@@ -9,7 +9,7 @@
 
 #include <netlink/attr.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "model.h"
 #include "nl.h"
 #include "record.h"

@@ -12,7 +12,7 @@
 #include <netlink/route/link/vlan.h>
 #include <netlink/route/route.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "model.h"
 #include "nl.h"
 #include "record.h"

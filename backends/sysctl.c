@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "model.h"
 #include "record.h"
 #include "sysctl.h"

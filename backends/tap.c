@@ -10,7 +10,7 @@
 
 #include <netlink/attr.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "record.h"
 #include "model.h"
 #include "nl.h"

@@ -18,7 +18,7 @@ struct progress {
  */
 static void doctor_on_verify_failure(void *userdata, const struct vnc_profile *p) {
         struct progress *pr = userdata;
-        struct vnc_doctor_input in = {.profile = p, .state_dir = pr->c->state_dir};
+        struct vnc_doctor_input in = {.host = pr->c->host, .profile = p, .state_dir = pr->c->state_dir};
         struct vnc_doctor_report rep = {0};
         struct vnc_error e = {0};
 

@@ -1,47 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 #include "cli.h"
 
-json_t *cli_plan_json(const struct vnc_plan *p) {
-        json_t *arr = json_array();
-
-        for (size_t i = 0; i < p->n_actions; i++) {
-                const struct vnc_action *a = &p->actions[i];
-                _cleanup_free_ char *name = vnc_action_name(a);
-                _cleanup_free_ char *detail = vnc_action_detail(a);
-                json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", vnc_action_op_to_string(a->op),
-                                                     "kind", vnc_action_kind_to_string(a->kind), "name",
-                                                     name ? name : "", "detail", detail ? detail : "", "network",
-                                                     a->network));
+/* The firewall backend a plan is for and why (SPEC section 4). */
+void cli_firewall_print(const struct vnc_plan *p, const char *indent) {
+        if (p->fw_backend == VNC_FW_AUTO) {
+                print_null(PRINT_ANY, "firewall", NULL, NULL); /* none chosen (nothing left to firewall): no line */
+                return;
         }
-        return arr;
-}
-
-void cli_plan_print(FILE *f, const struct vnc_plan *p, const char *indent) {
-        for (size_t i = 0; i < p->n_actions; i++) {
-                const struct vnc_action *a = &p->actions[i];
-                _cleanup_free_ char *name = vnc_action_name(a);
-                _cleanup_free_ char *detail = vnc_action_detail(a);
-                fprintf(f, "%s%-6s %-7s %s%s%s\n", indent, vnc_action_op_to_string(a->op),
-                        vnc_action_kind_to_string(a->kind), name ? name : "", detail && *detail ? "  " : "",
-                        detail ? detail : "");
-        }
-}
-
-json_t *cli_firewall_json(const struct vnc_plan *p) {
-        if (p->fw_backend == VNC_FW_AUTO)
-                return json_null();
-        return json_pack("{s:s, s:s}", "backend", vnc_fw_backend_to_string(p->fw_backend), "reason", p->fw_reason);
-}
-
-void cli_firewall_print(FILE *f, const struct vnc_plan *p, const char *indent) {
-        if (p->fw_backend != VNC_FW_AUTO)
-                fprintf(f, "%sfirewall: %s (%s)\n", indent, vnc_fw_backend_to_string(p->fw_backend), p->fw_reason);
-}
-
-void cli_json_emit(json_t *doc) {
-        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-        json_decref(doc);
+        print_open_object("firewall");
+        print_text("%sfirewall: ", indent);
+        print_string(PRINT_ANY, "backend", "%s ", vnc_fw_backend_to_string(p->fw_backend));
+        print_string(PRINT_ANY, "reason", "(%s)\n", p->fw_reason);
+        print_close_object();
 }
 
 /*
@@ -93,21 +63,6 @@ void cli_actions_print(enum print_type t, const char *key, const struct vnc_plan
                 print_close_object();
         }
         print_close_array();
-}
-
-/* What the plan leaves out and why ("libvirt: no daemon answers ..."). */
-void cli_plan_notes_print(FILE *f, const struct vnc_plan *p, const char *indent) {
-        for (size_t i = 0; i < p->n_notes; i++)
-                fprintf(f, "%snote: %s\n", indent, p->notes[i]);
-}
-
-void cli_plan_notes_json(json_t *doc, const struct vnc_plan *p) {
-        if (p->n_notes == 0)
-                return;
-        json_t *arr = json_array();
-        for (size_t i = 0; i < p->n_notes; i++)
-                json_array_append_new(arr, json_string(p->notes[i]));
-        json_object_set_new(doc, "notes", arr);
 }
 
 /* What the plan leaves out and why: "notes" in JSON (only when there are any), a "note:" line each. */

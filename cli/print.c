@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <time.h>
 
 #include "print.h"
 
@@ -180,6 +181,19 @@ void print_double_(enum print_type t, const char *key, const char *fmt, double v
                 json_put(key, json_real(value));
         else if (want_text(t) && fmt)
                 fprintf(P.f, fmt, value);
+}
+
+void print_time_(enum print_type t, const char *key, const char *fmt, long long epoch) {
+        if (want_json(t)) {
+                json_put(key, json_integer((json_int_t)epoch));
+        } else if (want_text(t) && fmt) {
+                char when[64] = "?";
+                time_t tt = (time_t)epoch;
+                struct tm tm;
+                if (localtime_r(&tt, &tm))
+                        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+                fprintf(P.f, fmt, when);
+        }
 }
 
 void print_null_(enum print_type t, const char *key, const char *fmt, const char *text) {

@@ -58,6 +58,8 @@ void print_uint_(enum print_type t, const char *key, const char *fmt, unsigned v
 void print_int_(enum print_type t, const char *key, const char *fmt, long long value);
 void print_size_(enum print_type t, const char *key, const char *fmt, size_t value);
 void print_double_(enum print_type t, const char *key, const char *fmt, double value);
+/* A time in seconds since the epoch: a JSON integer; the text prints fmt with it as local time. */
+void print_time_(enum print_type t, const char *key, const char *fmt, long long epoch);
 /* JSON null; the text prints fmt with text (a placeholder such as "-"), or nothing when fmt is NULL. */
 void print_null_(enum print_type t, const char *key, const char *fmt, const char *text);
 
@@ -77,7 +79,11 @@ _printf_(1, 2) static inline void print_fmt_check(const char *fmt, ...) {
 #define print_int(t, key, fmt, v) (PRINT_FMT_CHECK(fmt, "%lld", (long long)(v)), print_int_(t, key, fmt, v))
 #define print_size(t, key, fmt, v) (PRINT_FMT_CHECK(fmt, "%zu", (size_t)(v)), print_size_(t, key, fmt, v))
 #define print_double(t, key, fmt, v) (PRINT_FMT_CHECK(fmt, "%f", (double)(v)), print_double_(t, key, fmt, v))
+#define print_time(t, key, fmt, v) (PRINT_FMT_CHECK(fmt, "%s", ""), print_time_(t, key, fmt, v))
 #define print_null(t, key, fmt, text) (PRINT_FMT_CHECK(fmt, "%s", (const char *)(text)), print_null_(t, key, fmt, text))
+/* v, or JSON null and fmt with placeholder as text ("-") when v is NULL. v is evaluated twice. */
+#define print_string_or(t, key, fmt, v, placeholder)                                                                  \
+        ((v) ? print_string(t, key, fmt, v) : print_null(t, key, fmt, placeholder))
 /* fmt with ms ("%6.1f ms"); JSON null and the placeholder's text when ms < 0 (not measured). */
 #define print_ms(t, key, fmt, ms, placeholder_fmt)                                                                     \
         ((ms) >= 0 ? print_double(t, key, fmt, ms) : print_null(t, key, placeholder_fmt, ""))

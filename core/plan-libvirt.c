@@ -13,7 +13,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "backend.h"
 #include "plan-libvirt.h"
 
 static uint64_t fnv(const char *s, uint64_t h) {
@@ -77,8 +76,8 @@ static bool uses_libvirt(const struct vnc_profile *p) {
         return false;
 }
 
-int vnc_libvirt_read_for(struct vnc_live *live, const struct vnc_profile *want, const struct vnc_profile *applied,
-                         struct vnc_error *e) {
+int vnc_libvirt_read_for(const struct vnc_host_ops *host, struct vnc_live *live, const struct vnc_profile *want,
+                         const struct vnc_profile *applied, struct vnc_error *e) {
         const char *uri = NULL;
         bool used = true;
         int r;
@@ -97,7 +96,7 @@ int vnc_libvirt_read_for(struct vnc_live *live, const struct vnc_profile *want, 
         }
         if (!uri)
                 return 0;
-        r = vnc_libvirt_live_read(&live->lv, uri, e);
+        r = host->libvirt_live_read(&live->lv, uri, e);
         if (r >= 0 && !used && live->lv.state != VNC_LV_OK)
                 vnc_libvirt_view_done(&live->lv); /* nothing to say about a daemon nothing uses */
         return r;

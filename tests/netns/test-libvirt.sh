@@ -94,11 +94,11 @@ expect_rc 0 --json plan "$TMP/required.json"
 k=$(echo "$OUT" | python3 -c 'import json,sys; a=json.load(sys.stdin)["actions"]; print([i for i, x in enumerate(a) if x["kind"] == "libvirt"][0])')
 [ "$k" -ge 0 ] && [ "$k" -lt "$(echo "$OUT" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["actions"]) - 1)')" ] ||
         fail "no action after the libvirt one to fail at: $OUT"
-VNETCFG_FAIL_AT=$((k + 1)) expect_rc 1 apply "$TMP/required.json"
+VNETCFG_FAIL_AT=$((k + 1)) faults expect_rc 1 apply "$TMP/required.json"
 lv_list | diff -u "$TMP/list.pre" - || fail "net-list after a failed apply"
 snap after-fail
 same_snap pre after-fail
-VNETCFG_CRASH_AT=$((k + 1)) expect_rc 137 apply "$TMP/required.json"
+VNETCFG_CRASH_AT=$((k + 1)) faults expect_rc 137 apply "$TMP/required.json"
 lv_list | grep -qx "labnet active yes yes" || fail "the crash came before the libvirt action: $(lv_list)"
 expect_rc 0 rollback lab
 lv_list | diff -u "$TMP/list.pre" - || fail "net-list after rollback of a crashed apply"

@@ -32,8 +32,8 @@
 
 #include <cmocka.h>
 
-#include "backend.h"
 #include "exec.h"
+#include "host-real.h"
 #include "state.h"
 #include "../unit/live-fixture.h"
 #include "record.h"
@@ -72,15 +72,15 @@ static void check_reapply_is_noop(const char *file, const struct vnc_profile *p,
         struct vnc_error e = {0};
         int r;
 
-        r = vnc_live_read(&l, &e);
+        r = vnc_host_real.live_read(&l, &e);
         if (r >= 0)
-                r = vnc_fw_live_read(l, &e);
+                r = vnc_host_real.fw_live_read(l, &e);
         if (r >= 0)
-                r = vnc_open_live_read(l, &e);
+                r = vnc_host_real.open_live_read(l, &e);
         if (r >= 0)
-                r = vnc_dhcp_status(state_dir, p->name, &l->dhcp_running, l->dhcp_blob);
+                r = vnc_host_real.dhcp_status(state_dir, p->name, &l->dhcp_running, l->dhcp_blob);
         if (r >= 0)
-                r = vnc_libvirt_read_for(l, p, p, &e);
+                r = vnc_libvirt_read_for(&vnc_host_real, l, p, p, &e);
         if (r >= 0)
                 r = vnc_plan_compute(p, p, l, NULL, 0, &plan, &e);
         if (r < 0) {
@@ -175,7 +175,7 @@ static void record_profile(const char *src, const char *file, bool nft) {
         assert_int_equal(vnc_record_start(host, s.dir), 0);
         struct vnc_backend_ctx ctx = {.state_dir = s.dir, .live = live};
         assert_int_equal(vnc_journal_begin(&s, p->name, 1, &j, &e), 0);
-        r = vnc_exec_apply(&ctx, &j, plan.actions, plan.n_actions, NULL, NULL, &journaled, &e);
+        r = vnc_exec_apply(&vnc_host_real, &ctx, &j, plan.actions, plan.n_actions, NULL, NULL, &journaled, &e);
         if (r < 0) {
                 _cleanup_free_ char *msg = vnc_error_format(&e);
                 fail_msg("%s: apply failed while recording: %s", file, msg);
@@ -214,7 +214,7 @@ static void record_profile(const char *src, const char *file, bool nft) {
         struct vnc_live *fresh = NULL;
         assert_int_equal(vnc_record_read_links(&fresh, NULL), 0);
         ctx.live = fresh;
-        r = vnc_exec_undo(&ctx, undo, n_undo, &e);
+        r = vnc_exec_undo(&vnc_host_real, &ctx, undo, n_undo, &e);
         vnc_live_free(fresh);
         if (r < 0) {
                 _cleanup_free_ char *msg = vnc_error_format(&e);

@@ -120,6 +120,35 @@ static void test_empty(void **state) {
         assert_string_equal(json, "{\n  \"checks\": [],\n  \"verify\": {}\n}\n");
 }
 
+/*
+ * Line first+i of text holds every value of element i of arr: strings as they
+ * are, booleans as pass/FAIL, reals as "N.N ms" (the renderings of cli/output.c).
+ */
+static void each_value_in_its_line(json_t *arr, char *text, size_t first) {
+        char *save = NULL, *line = strtok_r(text, "\n", &save);
+
+        for (size_t i = 0; i < first; i++)
+                line = strtok_r(NULL, "\n", &save);
+        for (size_t i = 0; i < json_array_size(arr); i++, line = strtok_r(NULL, "\n", &save)) {
+                json_t *o = json_array_get(arr, i), *val;
+                const char *key;
+                assert_non_null(line);
+                json_object_foreach(o, key, val) {
+                        char want[128];
+                        if (json_is_string(val))
+                                snprintf(want, sizeof(want), "%s", json_string_value(val));
+                        else if (json_is_boolean(val))
+                                snprintf(want, sizeof(want), "%s", json_is_true(val) ? "pass" : "FAIL");
+                        else if (json_is_real(val))
+                                snprintf(want, sizeof(want), "%.1f ms", json_real_value(val));
+                        else
+                                continue; /* null: nothing to show */
+                        if (!strstr(line, want))
+                                fail_msg("element %zu: \"%s\": %s is not in the text line \"%s\"", i, key, want, line);
+                }
+        }
+}
+
 static void verify_result(const void *arg) {
         cli_verify_print(arg);
 }
@@ -147,30 +176,88 @@ static void test_verify_every_field_in_text(void **state) {
         json_t *checks = json_object_get(root, "checks");
         assert_int_equal(json_array_size(checks), 2);
 
-        /* Line i+1 of the text holds every value of check i (booleans as pass/FAIL, ms as "0.5 ms"). */
-        char *save = NULL, *line = strtok_r(text, "\n", &save);
-        for (size_t i = 0; i < json_array_size(checks); i++) {
-                json_t *o = json_array_get(checks, i);
-                const char *key;
-                json_t *val;
-                line = strtok_r(NULL, "\n", &save);
-                assert_non_null(line);
-                json_object_foreach(o, key, val) {
-                        char want[128];
-                        if (json_is_string(val))
-                                snprintf(want, sizeof(want), "%s", json_string_value(val));
-                        else if (json_is_boolean(val))
-                                snprintf(want, sizeof(want), "%s", json_is_true(val) ? "pass" : "FAIL");
-                        else if (json_is_real(val))
-                                snprintf(want, sizeof(want), "%.1f ms", json_real_value(val));
-                        else
-                                continue; /* null: nothing to show */
-                        if (!strstr(line, want))
-                                fail_msg("check %zu: \"%s\": %s is not in the text line \"%s\"", i, key, want, line);
-                }
-        }
+        each_value_in_its_line(checks, text, 1);
         json_decref(root);
         vnc_verify_result_done(&v);
+}
+
+static void actions(const void *arg) {
+        cli_actions_print(PRINT_ANY, "actions", arg, "  ");
+}
+
+/* A plan's actions: every JSON field in the text line, the network too (once JSON only). */
+static void test_actions_every_field_in_text(void **state) {
+        struct vnc_action a[2] = {
+                {.kind = VNC_ACT_BRIDGE, .op = VNC_OP_CREATE, .profile = "lab", .network = "natnet",
+                 .ifname = "vn-natnet", .mtu = 1500, .up = true},
+                {.kind = VNC_ACT_SYSCTL, .op = VNC_OP_CREATE, .profile = "lab", .network = ""},
+        };
+        struct vnc_plan plan = {.actions = a, .n_actions = 2};
+        _cleanup_free_ char *text = run(actions, &plan, false, false);
+        _cleanup_free_ char *doc = run(actions, &plan, true, false);
+
+        json_t *root = json_loads(doc, 0, NULL);
+        assert_non_null(root);
+        json_t *arr = json_object_get(root, "actions");
+        assert_int_equal(json_array_size(arr), 2);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "network")), "natnet");
+        assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 1), "network")), "");
+        assert_non_null(strstr(text, "(network natnet)\n"));
+        assert_null(strstr(text, "(network )")); /* a profile-wide action names no network */
+        each_value_in_its_line(arr, text, 0);
+        json_decref(root);
+}
+
+static void libvirt(const void *arg) {
+        cli_status_libvirt(arg);
+}
+
+/* status's libvirt part: the daemon line (uri, error) and a network line each, found or missing. */
+static void test_status_libvirt(void **state) {
+        struct vnc_network nets[2] = {
+                {.name = "labnet", .bridge = "vn-labnet", .libvirt = true},
+                {.name = "gone", .bridge = "vn-gone", .libvirt = true},
+        };
+        struct vnc_profile p = {.name = "lab", .libvirt_define = VNC_LIBVIRT_AUTO, .networks = nets, .n_networks = 2};
+        struct vnc_live_lvnet ln = {.name = "labnet", .bridge = "vn-labnet", .owner = "lab/labnet", .active = false,
+                                    .persistent = true, .autostart = true};
+        struct vnc_status_entry en = {.name = "lab", .applied = &p,
+                                      .lv = {.state = VNC_LV_OK, .uri = "qemu:///system", .nets = &ln, .n_nets = 1}};
+        _cleanup_free_ char *text = run(libvirt, &en, false, false);
+        _cleanup_free_ char *doc = run(libvirt, &en, true, false);
+
+        assert_string_equal(text, "  libvirt \"qemu:///system\": daemon answers\n"
+                                  "  libvirt network labnet: defined, inactive, autostart on, bridge vn-labnet (drift: "
+                                  "apply repairs it)\n"
+                                  "  libvirt network gone: missing (undefined by someone; apply defines it again)\n");
+        json_t *root = json_loads(doc, 0, NULL);
+        assert_non_null(root);
+        json_t *lv = json_object_get(root, "libvirt");
+        assert_string_equal(json_string_value(json_object_get(lv, "daemon")), "answers");
+        assert_true(json_is_null(json_object_get(lv, "error")));
+        json_t *n0 = json_array_get(json_object_get(lv, "networks"), 0);
+        json_t *n1 = json_array_get(json_object_get(lv, "networks"), 1);
+        assert_string_equal(json_string_value(json_object_get(n0, "state")), "inactive");
+        assert_true(json_is_false(json_object_get(n0, "active")));
+        assert_true(json_is_true(json_object_get(n0, "drift")));
+        assert_string_equal(json_string_value(json_object_get(n1, "state")), "missing");
+        assert_true(json_is_null(json_object_get(n1, "bridge")));
+        json_decref(root);
+
+        /* No daemon: one line saying why; JSON still lists the networks, their state unknown. */
+        en.lv.state = VNC_LV_UNREACHABLE;
+        en.lv.error = "connection refused";
+        _cleanup_free_ char *text2 = run(libvirt, &en, false, false);
+        _cleanup_free_ char *doc2 = run(libvirt, &en, true, false);
+        assert_string_equal(text2, "  libvirt \"qemu:///system\": daemon unreachable (connection refused)\n");
+        root = json_loads(doc2, 0, NULL);
+        assert_non_null(root);
+        lv = json_object_get(root, "libvirt");
+        assert_string_equal(json_string_value(json_object_get(lv, "error")), "connection refused");
+        assert_string_equal(
+                json_string_value(json_object_get(json_array_get(json_object_get(lv, "networks"), 1), "state")),
+                "unknown");
+        json_decref(root);
 }
 
 int main(void) {
@@ -179,6 +266,8 @@ int main(void) {
                 cmocka_unit_test(test_one_form_only),
                 cmocka_unit_test(test_empty),
                 cmocka_unit_test(test_verify_every_field_in_text),
+                cmocka_unit_test(test_actions_every_field_in_text),
+                cmocka_unit_test(test_status_libvirt),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
