@@ -18,6 +18,7 @@
 
 #include "action.h"
 #include "fw.h"
+#include "host.h"
 #include "record.h"
 
 struct rec_dnsmasq {
@@ -942,4 +943,48 @@ void *vnc_record_libvirt(void) {
                 }
         }
         return rec ? rec->libvirt : NULL;
+}
+
+/* ---- the host-ops table ---- */
+
+static int refuse(struct vnc_error *e, const char *what) {
+        return vnc_error_set(e, VNC_ERR_RUNTIME, -EOPNOTSUPP, "%s cannot run on a recorded host", what);
+}
+
+static int no_probe_cleanup(unsigned *ret_removed, struct vnc_error *e) {
+        return refuse(e, "verify's probes");
+}
+
+static int no_probe_set(const char *profile, size_t n, struct vnc_probe_set **ret, struct vnc_error *e) {
+        return refuse(e, "verify's probes");
+}
+
+static int no_probe(const char *bridge, const char *profile, const char *network, struct vnc_probe **ret,
+                    struct vnc_error *e) {
+        return refuse(e, "a probe");
+}
+
+static int no_neigh(struct vnc_neigh_table *ret, struct vnc_error *e) {
+        return refuse(e, "doctor's diagnostics");
+}
+
+static int no_rulesets(struct vnc_fw_rulesets **ret, struct vnc_error *e) {
+        return refuse(e, "the firewall verdict");
+}
+
+void vnc_record_host_ops(const struct vnc_host_ops *real, struct vnc_host_ops *ret) {
+        *ret = (struct vnc_host_ops){
+                .backends = real->backends,
+                .n_backends = real->n_backends,
+                .live_read = real->live_read,
+                .fw_live_read = real->fw_live_read,
+                .open_live_read = real->open_live_read,
+                .dhcp_status = real->dhcp_status,
+                .libvirt_live_read = real->libvirt_live_read,
+                .probe_cleanup_stale = no_probe_cleanup,
+                .probe_new = no_probe,
+                .probe_set_new = no_probe_set,
+                .diag_neigh_read = no_neigh,
+                .fw_rulesets_read = no_rulesets,
+        };
 }

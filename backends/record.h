@@ -31,6 +31,16 @@
  * Paths under the state directory are written with $STATE in its place.
  */
 
+struct vnc_host_ops;
+/*
+ * The recording backend behind the host-ops table (core/host.h): real's backends and
+ * live readers, which record and answer from the recorded host while recording is on.
+ * Verify's probes, doctor's diagnostics and the firewall verdict cannot be recorded:
+ * their entry points refuse with -EOPNOTSUPP (so nothing reaches the host through
+ * this table). For the engine's plan, apply, rollback and status.
+ */
+void vnc_record_host_ops(const struct vnc_host_ops *real, struct vnc_host_ops *ret);
+
 /* Turn recording on with host as the recorded host (taken over, also on failure). */
 int vnc_record_start(struct vnc_live *host, const char *state_dir);
 /* The text recorded since the start or the last take (caller frees); NULL on ENOMEM. */
