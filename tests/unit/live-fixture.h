@@ -309,7 +309,7 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                 fail_msg("%s:%d: unknown fixture line \"%s\"", file, lineno, w);
 }
 
-static struct vnc_live *load_live(const char *path) {
+static inline struct vnc_live *load_live(const char *path) {
         struct vnc_live *l = calloc(1, sizeof(*l));
         FILE *f = fopen(path, "re");
         char *line = NULL;
@@ -330,7 +330,7 @@ static struct vnc_live *load_live(const char *path) {
         return l;
 }
 
-static struct vnc_profile *load_profile(const char *dir, const char *name) {
+static inline struct vnc_profile *load_profile(const char *dir, const char *name) {
         char path[1024];
         struct vnc_profile *p = NULL;
         struct vnc_error e = {0};
