@@ -343,27 +343,8 @@ static void run_case(const char *dir) {
         vnc_profile_free(p);
 }
 
-static int is_case(const struct dirent *d) {
-        return d->d_name[0] != '.';
-}
-
 static void test_cases(void **state) {
-        const char *src = getenv("VNC_SOURCE_DIR");
-        char base[1024], dir[1280];
-        struct dirent **list;
-        int n;
-
-        assert_non_null(src);
-        snprintf(base, sizeof(base), "%s/tests/record/verify", src);
-        n = scandir(base, &list, is_case, alphasort);
-        assert_true(n >= 5);
-        for (int i = 0; i < n; i++) {
-                snprintf(dir, sizeof(dir), "%s/%s", base, list[i]->d_name);
-                print_message("verify/%s\n", list[i]->d_name);
-                run_case(dir);
-                free(list[i]);
-        }
-        free(list);
+        run_cases("tests/record/verify", 5, run_case);
 }
 
 int main(void) {

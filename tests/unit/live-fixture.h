@@ -29,6 +29,7 @@
  *                                 derived: vnetcfg's derived uuid, no metadata: a daemon that drops it)
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -363,4 +364,28 @@ static inline void compare_or_regenerate(const char *path, const char *got) {
                             "--- expected\n%s--- got\n%s", path, expected, got);
                 fail();
         }
+}
+
+static inline int fixture_is_case(const struct dirent *d) {
+        return d->d_name[0] != '.' && d->d_type == DT_DIR;
+}
+
+/* fn on every case directory under $VNC_SOURCE_DIR/subdir, in name order; at least min of them. */
+static inline void run_cases(const char *subdir, int min, void (*fn)(const char *dir)) {
+        const char *src = getenv("VNC_SOURCE_DIR");
+        char base[1024], dir[1280];
+        struct dirent **list;
+        int n;
+
+        assert_non_null(src);
+        snprintf(base, sizeof(base), "%s/%s", src, subdir);
+        n = scandir(base, &list, fixture_is_case, alphasort);
+        assert_true(n >= min);
+        for (int i = 0; i < n; i++) {
+                snprintf(dir, sizeof(dir), "%s/%s", base, list[i]->d_name);
+                print_message("%s/%s\n", subdir, list[i]->d_name);
+                fn(dir);
+                free(list[i]);
+        }
+        free(list);
 }
