@@ -361,6 +361,7 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
                         struct vnc_error *e) {
         struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
         _cleanup_free_ unsigned *gens = NULL;
+        struct vnc_profile *last = NULL;
         size_t n = 0;
         int r;
 
@@ -374,6 +375,12 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
         if (r < 0) {
                 vnc_error_set(e, VNC_ERR_RUNTIME, r, "could not list the generations of \"%s\"", name);
                 goto finish;
+        }
+        /* rollback --all sweeps libvirt at the daemon the newest generation used (or the default). */
+        if (all && n > 0) {
+                struct vnc_error ignored = {0};
+                (void)vnc_state_load_applied(&s, name, &last, &ignored);
+                vnc_error_clear(&ignored);
         }
         for (size_t i = n; i-- > 0;) {
                 r = rollback_generation(eng->host, &s, name, gens[i], ret, e);
@@ -393,7 +400,12 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
                 struct vnc_plan sweep = {0};
                 struct vnc_profile none = {0};
                 snprintf(none.name, sizeof(none.name), "%s", name);
+                none.libvirt_uri = last && last->libvirt_uri ? last->libvirt_uri : (char *)"qemu:///system";
+                none.libvirt_define = last ? last->libvirt_define : VNC_LIBVIRT_AUTO;
                 r = read_host(eng->host, s.dir, name, &live, e);
+                /* libvirt networks with the mark, where a daemon answers ("define": false: never asked). */
+                if (r >= 0)
+                        r = vnc_libvirt_read_for(eng->host, live, &none, NULL, e);
                 if (r >= 0)
                         r = vnc_plan_compute(NULL, &none, live, NULL, 0, &sweep, e);
                 if (r >= 0 && sweep.n_actions > 0) {
@@ -414,6 +426,7 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
         if (r >= 0)
                 vnc_state_gc_blobs(&s);
 finish:
+        vnc_profile_free(last);
         vnc_state_close(&s);
         return r;
 }

@@ -16,6 +16,7 @@
 #  6. a libvirtd restart keeps the network active
 #  6b. libvirt networks with lab's mark the applied profile does not know: drift; apply removes, rollback restores
 #  7. rollback: virsh net-list --all as before, and an exact snapshot
+#  7b. rollback --all with a lost journal removes a lab-marked libvirt network
 #  8. "libvirt": false on the network: libvirt is never asked (works with no daemon)
 #  9. doctor virbr0 on libvirt's own bridge
 . "$(dirname "$0")/libvirt-lib.sh"
@@ -246,6 +247,17 @@ virsh_ net-dumpxml --inactive userlan | diff -u "$TMP/userlan.before" - || fail 
 snap post
 same_snap pre post
 ok "rollback: net-list --all as before, exact snapshot"
+
+# 7b. A lost journal: rollback --all with no generation left still removes a libvirt network
+# carrying lab's mark (at the default daemon), and leaves another profile's.
+mark_net oldnet lab/oldnet
+mark_net othernet other/othernet
+expect_rc 0 rollback --all lab
+lv_list | grep -q "^oldnet " && fail "rollback --all left a lab-marked libvirt network: $(lv_list)"
+lv_list | grep -qx "othernet inactive no yes" || fail "rollback --all touched another profile's network: $(lv_list)"
+virsh_ net-undefine othernet >/dev/null || fail "undefining othernet"
+lv_list | diff -u "$TMP/list.pre" - || fail "virsh net-list --all differs after the sweep"
+ok "rollback --all sweeps a lab-marked libvirt network a lost journal left"
 
 # 9. doctor on libvirt's own bridge.
 cat >"$TMP/default.xml" <<'XML'
