@@ -35,11 +35,6 @@ static void closedirp(DIR **d) {
                 closedir(*d);
 }
 
-const char *vnc_diag_mac_str(const uint8_t m[6], char buf[static 18]) {
-        snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-        return buf;
-}
-
 /* ---------------------------------------------------------------- netlink */
 
 static int nl_socket_open(struct vnc_error *e) {
@@ -82,13 +77,6 @@ static ssize_t nl_recv(int fd, void *buf, size_t len, const char *what, struct v
                 return r;
         }
         return k;
-}
-
-void vnc_neigh_table_done(struct vnc_neigh_table *t) {
-        if (!t)
-                return;
-        free(t->v);
-        *t = (struct vnc_neigh_table){0};
 }
 
 static int neigh_add(struct vnc_neigh_table *t, const struct nlmsghdr *h) {
@@ -168,32 +156,6 @@ int vnc_diag_neigh_read(struct vnc_neigh_table *ret, struct vnc_error *e) {
                         }
                 }
         }
-}
-
-const struct vnc_neigh *vnc_neigh_find(const struct vnc_neigh_table *t, int ifindex, uint32_t ip) {
-        for (size_t i = 0; i < t->n; i++)
-                if (t->v[i].ip == ip && (ifindex == 0 || t->v[i].ifindex == ifindex))
-                        return &t->v[i];
-        return NULL;
-}
-
-const char *vnc_neigh_state_to_string(uint16_t s) {
-        static const struct {
-                uint16_t bit;
-                const char *name;
-        } names[] = {
-                {NUD_PERMANENT, "PERMANENT"}, {NUD_NOARP, "NOARP"}, {NUD_REACHABLE, "REACHABLE"},
-                {NUD_STALE, "STALE"},         {NUD_DELAY, "DELAY"}, {NUD_PROBE, "PROBE"},
-                {NUD_FAILED, "FAILED"},       {NUD_INCOMPLETE, "INCOMPLETE"},
-        };
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (s & names[i].bit)
-                        return names[i].name;
-        return "NONE";
-}
-
-bool vnc_neigh_state_valid(uint16_t s) {
-        return s & (NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE);
 }
 
 int vnc_diag_route_get(uint32_t dst, struct vnc_route_lookup *ret, struct vnc_error *e) {
@@ -448,14 +410,6 @@ static int64_t now_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void vnc_arp_probe_done(struct vnc_arp_probe *p) {
-        if (!p)
-                return;
-        free(p->macs);
-        p->macs = NULL;
-        p->n_macs = 0;
 }
 
 /*

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "host.h"
 
 /*
  * Host facts the doctor needs beyond vnc_live_read(), each read cheaply (one
@@ -16,36 +17,9 @@
  */
 
 /* ---- neighbour table (RTM_GETNEIGH dump, IPv4) ---- */
-struct vnc_neigh {
-        int ifindex;
-        uint32_t ip;
-        uint16_t state; /* NUD_* */
-        bool has_lladdr;
-        uint8_t lladdr[6];
-};
-struct vnc_neigh_table {
-        struct vnc_neigh *v;
-        size_t n, alloc;
-};
-void vnc_neigh_table_done(struct vnc_neigh_table *t);
 int vnc_diag_neigh_read(struct vnc_neigh_table *ret, struct vnc_error *e);
-const struct vnc_neigh *vnc_neigh_find(const struct vnc_neigh_table *t, int ifindex, uint32_t ip);
-/* "REACHABLE", "STALE", "FAILED", "INCOMPLETE", "PERMANENT", ... (the strongest bit) */
-const char *vnc_neigh_state_to_string(uint16_t state);
-/* REACHABLE, STALE, DELAY, PROBE, PERMANENT, NOARP: the neighbour answered once. */
-bool vnc_neigh_state_valid(uint16_t state);
 
 /* ---- one route lookup, as `ip route get DST` ---- */
-struct vnc_route_lookup {
-        int error;      /* 0, or the kernel's -errno (-ENETUNREACH, -EHOSTUNREACH for unreachable routes...) */
-        int oif;        /* output interface */
-        bool has_gw;
-        uint32_t gw;
-        bool has_prefsrc;
-        uint32_t prefsrc;
-        uint8_t type;   /* RTN_UNICAST, RTN_LOCAL... */
-        uint32_t table;
-};
 /* Returns < 0 only when the question could not be asked; a kernel "no route" is ret->error. */
 int vnc_diag_route_get(uint32_t dst, struct vnc_route_lookup *ret, struct vnc_error *e);
 
@@ -58,14 +32,6 @@ int vnc_diag_br_nf_call_iptables(int *ret);
 int vnc_diag_addr_assign_type(const char *ifname, int *ret);
 
 /* ---- sockets bound to given ports (/proc/net/udp, /proc/net/tcp LISTEN) ---- */
-struct vnc_listener {
-        uint8_t proto;  /* IPPROTO_UDP or IPPROTO_TCP */
-        uint32_t addr;  /* local address; 0 = wildcard */
-        uint16_t port;
-        unsigned long inode;
-        pid_t pid;      /* owning process, 0 when not found */
-        char comm[32];  /* /proc/<pid>/comm, "" when unknown */
-};
 int vnc_diag_listeners(const uint16_t *ports, size_t n_ports, struct vnc_listener **ret, size_t *ret_n,
                        struct vnc_error *e);
 
@@ -84,18 +50,6 @@ int vnc_diag_arp_probe(int ifindex, const uint8_t src_mac[6], uint32_t sender_ip
  * Many probes at once (one socket, one poll loop): doctor on a profile
  * with hundreds of networks waits timeout_ms once, not once per network.
  * Returns < 0 only when waiting itself failed; a probe that could not be sent
- * has error set (-errno). Free each with vnc_arp_probe_done().
+ * has error set (-errno). Free each with vnc_arp_probe_done() (core/host.h).
  */
-struct vnc_arp_probe {
-        int ifindex;
-        uint8_t src_mac[6];
-        uint32_t sender_ip, target_ip;
-        int error;           /* out */
-        uint8_t (*macs)[6];  /* out: distinct MACs that answered for target_ip */
-        size_t n_macs;
-};
 int vnc_diag_arp_probe_many(struct vnc_arp_probe *probes, size_t n, unsigned timeout_ms, struct vnc_error *e);
-void vnc_arp_probe_done(struct vnc_arp_probe *p);
-
-/* "aa:bb:cc:dd:ee:ff" into buf of at least 18 bytes. */
-const char *vnc_diag_mac_str(const uint8_t mac[6], char buf[static 18]);

@@ -25,8 +25,10 @@
  *                                     keeps, so the 0700 state dir is fine
  *   --no-hosts                        never hand the host's /etc/hosts to guests
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -35,9 +37,10 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "dnsmasq.h"
 #include "model.h"
+#include "record.h"
 
 #define START_TIMEOUT_MS 5000
 #define TERM_TIMEOUT_MS 5000
@@ -209,15 +212,64 @@ static int pidfd_signal(int pidfd, int sig) {
         return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
+/* The uid dnsmasq drops to (--user=nobody); (uid_t)-1 when there is no such user. */
+static uid_t nobody_uid(void) {
+        struct passwd pw, *res = NULL;
+        char buf[1024];
+
+        if (getpwnam_r("nobody", &pw, buf, sizeof(buf), &res) != 0 || !res)
+                return (uid_t)-1;
+        return pw.pw_uid;
+}
+
+static void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
 /*
- * The profile's dnsmasq, if one runs: its pid and a pidfd taken before the
- * cmdline check, so what we later signal is the process we checked.
- * Returns 1 (found), 0 (none) or -errno.
+ * A dnsmasq of this profile that its pid file does not name (the file removed,
+ * a state dir restored from a backup, a crash between spawn and pid file): found
+ * by its argv, which names the profile's pid file. Only processes called
+ * dnsmasq and owned by root or by the user dnsmasq drops to count, so no other
+ * user can make vnetcfg signal a process by putting that argument in its own.
+ * 0 when none.
  */
-static int find_ours(const struct dm_paths *p, pid_t *ret_pid, int *ret_pidfd) {
-        pid_t pid = read_pidfile(p->pid);
-        if (pid <= 0)
+static pid_t scan_ours(const struct dm_paths *p) {
+        _cleanup_(closedirp) DIR *d = opendir("/proc");
+        uid_t nobody = (uid_t)-2;
+        struct dirent *de;
+
+        if (!d)
                 return 0;
+        while ((de = readdir(d))) {
+                char *end, comm[32];
+                struct stat st;
+                long v = strtol(de->d_name, &end, 10);
+                if (*end || v <= 1 || v > INT32_MAX || v == getpid())
+                        continue;
+                _cleanup_free_ char *path = vnc_strdup_printf("/proc/%ld/comm", v);
+                _cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+                ssize_t n = fd >= 0 ? read(fd, comm, sizeof(comm) - 1) : -1;
+                if (n <= 0)
+                        continue;
+                comm[n] = 0;
+                if (!streq(comm, "dnsmasq\n") || fstatat(dirfd(d), de->d_name, &st, 0) < 0)
+                        continue;
+                if (st.st_uid != 0) {
+                        if (nobody == (uid_t)-2)
+                                nobody = nobody_uid();
+                        if (st.st_uid != nobody)
+                                continue;
+                }
+                if (cmdline_has((pid_t)v, p->pid_arg))
+                        return (pid_t)v;
+        }
+        return 0;
+}
+
+/* Is pid the profile's dnsmasq? 1 (yes: its pid and a pidfd), 0 (no) or -errno. */
+static int check_ours(const struct dm_paths *p, pid_t pid, pid_t *ret_pid, int *ret_pidfd) {
         _cleanup_close_ int pidfd = pidfd_open_(pid);
         if (pidfd < 0) {
                 if (errno == ESRCH)
@@ -235,6 +287,31 @@ static int find_ours(const struct dm_paths *p, pid_t *ret_pid, int *ret_pidfd) {
         if (ret_pidfd)
                 *ret_pidfd = TAKE_FD(pidfd);
         return 1;
+}
+
+/*
+ * The profile's dnsmasq, if one runs: its pid and a pidfd taken before the
+ * cmdline check, so what we later signal is the process we checked. The pid
+ * file first; without a live process behind it, what runs with the profile's
+ * argv. Returns 1 (found), 0 (none) or -errno.
+ */
+static int find_ours(const struct dm_paths *p, pid_t *ret_pid, int *ret_pidfd) {
+        if (vnc_record_on()) {
+                /* The recorded host's daemons (tests/record): no pid, no pidfd. */
+                if (ret_pid)
+                        *ret_pid = 0;
+                if (ret_pidfd)
+                        *ret_pidfd = -1;
+                return vnc_record_dnsmasq_running(p->pid);
+        }
+        pid_t pid = read_pidfile(p->pid);
+        if (pid > 0) {
+                int r = check_ours(p, pid, ret_pid, ret_pidfd);
+                if (r != 0)
+                        return r;
+        }
+        pid = scan_ours(p);
+        return pid > 0 ? check_ours(p, pid, ret_pid, ret_pidfd) : 0;
 }
 
 int vnc_dnsmasq_pid(const char *state_dir, const char *profile, pid_t *ret_pid) {
@@ -269,8 +346,30 @@ static int read_record(const struct dm_paths *p, char ret_blob[17]) {
         return 0;
 }
 
+/*
+ * The config blob a running dnsmasq of ours was started with: its argv's
+ * --conf-file=<state>/blobs/<hash>, what runs rather than what was last
+ * recorded; the record when the argv names none.
+ */
+static int running_blob(const struct dm_paths *p, pid_t pid, char ret_blob[17]) {
+        _cleanup_free_ char *path = vnc_strdup_printf("/proc/%d/cmdline", (int)pid), *buf = NULL;
+        _cleanup_free_ char *prefix = vnc_strdup_printf("--conf-file=%s/blobs/", p->state);
+        size_t n;
+
+        if (!path || !prefix)
+                return -ENOMEM;
+        if (read_small(path, 1 << 20, &buf, &n) >= 0)
+                for (size_t i = 0; i < n; i += strnlen(buf + i, n - i) + 1)
+                        if (strncmp(buf + i, prefix, strlen(prefix)) == 0 && blob_valid(buf + i + strlen(prefix))) {
+                                memcpy(ret_blob, buf + i + strlen(prefix), 17);
+                                return 0;
+                        }
+        return read_record(p, ret_blob);
+}
+
 int vnc_dhcp_status(const char *state_dir, const char *profile, bool *ret_running, char ret_blob[17]) {
         _cleanup_(dm_paths_done) struct dm_paths p = {0};
+        pid_t pid = 0;
         int r;
 
         *ret_running = false;
@@ -280,11 +379,11 @@ int vnc_dhcp_status(const char *state_dir, const char *profile, bool *ret_runnin
                 return 0; /* no state dir, nothing runs */
         if (r < 0)
                 return r;
-        r = find_ours(&p, NULL, NULL);
+        r = find_ours(&p, &pid, NULL);
         if (r < 0)
                 return r;
         *ret_running = r > 0;
-        return read_record(&p, ret_blob);
+        return r > 0 ? running_blob(&p, pid, ret_blob) : read_record(&p, ret_blob);
 }
 
 
@@ -323,8 +422,34 @@ static bool wait_exit(int pidfd, int timeout_ms) {
         }
 }
 
+static int stop_one(const struct dm_paths *p, const char *profile, struct vnc_error *e);
+
 /* Stop the profile's dnsmasq if it runs; its pid file and blob record go with it. */
 static int stop_process(const struct dm_paths *p, const char *profile, struct vnc_error *e) {
+        int r;
+
+        /* Every one of ours: one the pid file names, and any more that run with the profile's argv. */
+        for (int k = 0; k < 16; k++) {
+                r = stop_one(p, profile, e);
+                if (r <= 0)
+                        break;
+        }
+        if (r < 0)
+                return r;
+        /* dnsmasq runs as nobody and cannot remove its pid file from our 0700 directory. */
+        r = unlink_missing_ok(p->pid);
+        if (r == 0)
+                r = unlink_missing_ok(p->record);
+        if (r < 0) {
+                vnc_error_set(e, VNC_ERR_RUNTIME, r, "dnsmasq of profile \"%s\": could not remove its files in \"%s\"",
+                              profile, p->dir);
+                vnc_error_detail(e, "%s", strerror(-r));
+        }
+        return r;
+}
+
+/* Stop one dnsmasq of the profile: 1 when one was stopped, 0 when none runs, or -errno. */
+static int stop_one(const struct dm_paths *p, const char *profile, struct vnc_error *e) {
         _cleanup_close_ int pidfd = -1;
         pid_t pid = 0;
         int r;
@@ -336,7 +461,9 @@ static int stop_process(const struct dm_paths *p, const char *profile, struct vn
                 vnc_error_detail(e, "%s", strerror(-r));
                 return r;
         }
-        if (r > 0) {
+        if (r > 0 && vnc_record_on())
+                vnc_record_dnsmasq_stop(p->pid, profile);
+        else if (r > 0) {
                 if (pidfd_signal(pidfd, SIGTERM) < 0 && errno != ESRCH) {
                         r = -errno;
                         vnc_error_set(e, VNC_ERR_RUNTIME, r, "dnsmasq of profile \"%s\" (pid %d): could not stop",
@@ -354,15 +481,6 @@ static int stop_process(const struct dm_paths *p, const char *profile, struct vn
                                 return -ETIMEDOUT;
                         }
                 }
-        }
-        /* dnsmasq runs as nobody and cannot remove its pid file from our 0700 directory. */
-        r = unlink_missing_ok(p->pid);
-        if (r == 0)
-                r = unlink_missing_ok(p->record);
-        if (r < 0) {
-                vnc_error_set(e, VNC_ERR_RUNTIME, r, "dnsmasq of profile \"%s\": could not remove its files in \"%s\"",
-                              profile, p->dir);
-                vnc_error_detail(e, "%s", strerror(-r));
         }
         return r;
 }
@@ -389,7 +507,8 @@ static int spawn_dnsmasq(const struct dm_paths *p, const char *profile, const ch
         char errbuf[STDERR_MAX + 1];
         size_t errlen = 0;
         int fds[2], status = 0, r;
-        const char *bin = vnc_dnsmasq_binary();
+        /* Recording: the binary's path is the host's business; the transcript says "dnsmasq". */
+        const char *bin = vnc_record_on() ? "dnsmasq" : vnc_dnsmasq_binary();
 
         if (!bin)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOENT,
@@ -409,6 +528,10 @@ static int spawn_dnsmasq(const struct dm_paths *p, const char *profile, const ch
         if (raise_nofile)
                 nofile.rlim_cur = nofile.rlim_max < NOFILE_WANT ? nofile.rlim_max : NOFILE_WANT;
 
+        if (vnc_record_on()) {
+                vnc_record_dnsmasq_start(p->pid, argv);
+                return 0;
+        }
         nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (nullfd < 0 || pipe2(fds, O_CLOEXEC) < 0) {
                 r = -errno;
@@ -555,8 +678,9 @@ int vnc_dnsmasq_ensure(const char *state_dir, const char *profile, const char *b
         if (!conf)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
 
-        r = find_ours(&p, NULL, NULL);
-        if (r > 0 && read_record(&p, cur) == 0 && streq(cur, blob))
+        pid_t pid = 0;
+        r = find_ours(&p, &pid, NULL);
+        if (r > 0 && running_blob(&p, pid, cur) == 0 && streq(cur, blob))
                 return 0; /* already running with this config */
 
         if (access(conf, R_OK) < 0) {

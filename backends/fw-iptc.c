@@ -28,7 +28,9 @@
 #include <sys/file.h>
 #include <time.h>
 
-#include "backend.h"
+#include "backends.h"
+#include "record.h"
+#include "record-iptc.h"
 #include "xt.h"
 #include "fw.h"
 #include "model.h"
@@ -39,7 +41,7 @@
 
 static void iptc_freep(struct xtc_handle **h) {
         if (*h)
-                iptc_free(*h);
+                IPTC(free)(*h);
 }
 #define _cleanup_iptc_ _cleanup_(iptc_freep)
 
@@ -177,7 +179,7 @@ struct table_run {
 
 static void table_run_done(struct table_run *t) {
         if (t->h)
-                iptc_free(t->h);
+                IPTC(free)(t->h);
         t->h = NULL;
         strset_done(&t->rules);
         t->indexed = false;
@@ -196,10 +198,10 @@ static int table_index(struct table_run *t, struct vnc_error *e) {
                 return 0;
         for (size_t i = 0; i < vnc_fw_n_chains; i++) {
                 const struct vnc_fw_chain_def *d = &vnc_fw_chains[i];
-                if (d->table != t->table || !iptc_is_chain(d->chain, t->h))
+                if (d->table != t->table || !IPTC(is_chain)(d->chain, t->h))
                         continue;
-                for (const struct ipt_entry *en = iptc_first_rule(d->chain, t->h); en;
-                     en = iptc_next_rule(en, t->h)) {
+                for (const struct ipt_entry *en = IPTC(first_rule)(d->chain, t->h); en;
+                     en = IPTC(next_rule)(en, t->h)) {
                         const char *c = entry_comment(en);
                         if (!c || strncmp(c, COMMENT_PREFIX, strlen(COMMENT_PREFIX)) != 0)
                                 continue;
@@ -406,8 +408,8 @@ static int jumps_to(struct xtc_handle *h, const char *chain, const char *target,
                     size_t *ret_n) {
         size_t n = 0;
         unsigned i = 0;
-        for (const struct ipt_entry *en = iptc_first_rule(chain, h); en; en = iptc_next_rule(en, h), i++) {
-                const char *t = iptc_get_target(en, h);
+        for (const struct ipt_entry *en = IPTC(first_rule)(chain, h); en; en = IPTC(next_rule)(en, h), i++) {
+                const char *t = IPTC(get_target)(en, h);
                 if (t && streq(t, target)) {
                         if (n < max)
                                 nums[n] = i;
@@ -428,9 +430,9 @@ static int chains_create(struct table_run *t, struct vnc_error *e) {
 
         for (size_t i = 0; i < vnc_fw_n_chains; i++) {
                 const struct vnc_fw_chain_def *d = &vnc_fw_chains[i];
-                if (d->table != t->table || iptc_is_chain(d->chain, t->h))
+                if (d->table != t->table || IPTC(is_chain)(d->chain, t->h))
                         continue;
-                if (!iptc_create_chain(d->chain, t->h)) {
+                if (!IPTC(create_chain)(d->chain, t->h)) {
                         _cleanup_free_ char *obj = vnc_strdup_printf("chain \"%s\" (table %s)", d->chain, t->name);
                         return fail_iptc(e, errno, "could not create", obj ? obj : d->chain);
                 }
@@ -449,13 +451,13 @@ static int chains_create(struct table_run *t, struct vnc_error *e) {
                         n = ELEMENTSOF(nums); /* more duplicates go on the next run */
                 /* Keep the first, delete duplicates from the end so numbers stay valid. */
                 for (size_t k = n; k > 1; k--) {
-                        if (!iptc_delete_num_entry(d->parent, nums[k - 1], t->h))
+                        if (!IPTC(delete_num_entry)(d->parent, nums[k - 1], t->h))
                                 goto jump_fail;
                         t->changed = true;
                 }
                 if (n == 0) {
                         build_jump(&b, d->chain);
-                        if (!iptc_insert_entry(d->parent, &b.entry, 0, t->h))
+                        if (!IPTC(insert_entry)(d->parent, &b.entry, 0, t->h))
                                 goto jump_fail;
                         t->changed = true;
                 }
@@ -480,8 +482,8 @@ static int chains_create(struct table_run *t, struct vnc_error *e) {
                                 want[n_want++] = vnc_fw_chains[k].chain;
                 if (n_want == 0)
                         continue;
-                for (const struct ipt_entry *en = iptc_first_rule(p->chain, t->h); en; en = iptc_next_rule(en, t->h)) {
-                        const char *tg = iptc_get_target(en, t->h);
+                for (const struct ipt_entry *en = IPTC(first_rule)(p->chain, t->h); en; en = IPTC(next_rule)(en, t->h)) {
+                        const char *tg = IPTC(get_target)(en, t->h);
                         const struct vnc_fw_chain_def *c = tg ? chain_def(t->table, tg) : NULL;
                         if (c && streq(c->parent, p->chain) && entry_unconditional(en)) {
                                 if (n_have < ELEMENTSOF(have))
@@ -496,26 +498,26 @@ static int chains_create(struct table_run *t, struct vnc_error *e) {
                         continue;
                 /* Rebuild: drop our jumps (last first), append them in order. */
                 unsigned num = 0;
-                for (const struct ipt_entry *en = iptc_first_rule(p->chain, t->h); en;) {
-                        const char *tg = iptc_get_target(en, t->h);
+                for (const struct ipt_entry *en = IPTC(first_rule)(p->chain, t->h); en;) {
+                        const char *tg = IPTC(get_target)(en, t->h);
                         const struct vnc_fw_chain_def *c = tg ? chain_def(t->table, tg) : NULL;
                         if (c && streq(c->parent, p->chain)) {
-                                if (!iptc_delete_num_entry(p->chain, num, t->h)) {
+                                if (!IPTC(delete_num_entry)(p->chain, num, t->h)) {
                                         _cleanup_free_ char *obj = vnc_strdup_printf("chain \"%s\" (table %s)", p->chain, t->name);
                                         return fail_iptc(e, errno, "could not reorder its jumps", obj ? obj : p->chain);
                                 }
                                 t->changed = true;
                                 /* The list changed under the iterator: start over. */
                                 num = 0;
-                                en = iptc_first_rule(p->chain, t->h);
+                                en = IPTC(first_rule)(p->chain, t->h);
                                 continue;
                         }
-                        en = iptc_next_rule(en, t->h);
+                        en = IPTC(next_rule)(en, t->h);
                         num++;
                 }
                 for (size_t k = 0; k < n_want; k++) {
                         build_jump(&b, want[k]);
-                        if (!iptc_append_entry(p->chain, &b.entry, t->h)) {
+                        if (!IPTC(append_entry)(p->chain, &b.entry, t->h)) {
                                 int err = errno;
                                 _cleanup_free_ char *obj = vnc_strdup_printf("-t %s -A %s -j %s", t->name, p->chain, want[k]);
                                 return fail_iptc(e, err, "could not add the jump", obj ? obj : want[k]);
@@ -535,11 +537,11 @@ static int chains_delete(struct table_run *t, struct vnc_error *e) {
 
         for (size_t i = 0; i < vnc_fw_n_chains; i++) {
                 const struct vnc_fw_chain_def *d = &vnc_fw_chains[i];
-                if (d->table != t->table || !iptc_is_chain(d->chain, t->h))
+                if (d->table != t->table || !IPTC(is_chain)(d->chain, t->h))
                         continue;
                 any = true;
-                for (const struct ipt_entry *en = iptc_first_rule(d->chain, t->h); en; en = iptc_next_rule(en, t->h)) {
-                        const char *tg = iptc_get_target(en, t->h);
+                for (const struct ipt_entry *en = IPTC(first_rule)(d->chain, t->h); en; en = IPTC(next_rule)(en, t->h)) {
+                        const char *tg = IPTC(get_target)(en, t->h);
                         const struct vnc_fw_chain_def *c = tg ? chain_def(t->table, tg) : NULL;
                         if (!(c && streq(c->parent, d->chain) && entry_unconditional(en)))
                                 return 0; /* still in use */
@@ -553,11 +555,11 @@ static int chains_delete(struct table_run *t, struct vnc_error *e) {
                 const struct vnc_fw_chain_def *d = &vnc_fw_chains[i];
                 unsigned refs = 0, nums[1];
                 size_t n = 0;
-                if (d->table != t->table || !iptc_is_chain(d->chain, t->h))
+                if (d->table != t->table || !IPTC(is_chain)(d->chain, t->h))
                         continue;
-                if (!iptc_get_references(&refs, d->chain, t->h))
+                if (!IPTC(get_references)(&refs, d->chain, t->h))
                         refs = 0;
-                if (iptc_is_chain(d->parent, t->h))
+                if (IPTC(is_chain)(d->parent, t->h))
                         jumps_to(t->h, d->parent, d->chain, nums, 0, &n);
                 if (refs > n) {
                         vnc_error_set(e, VNC_ERR_RUNTIME, -EBUSY, "chain \"%s\" (table %s): could not delete", d->chain,
@@ -571,13 +573,13 @@ static int chains_delete(struct table_run *t, struct vnc_error *e) {
                 const struct vnc_fw_chain_def *d = &vnc_fw_chains[i];
                 unsigned nums[16];
                 size_t n;
-                if (d->table != t->table || parent_is_ours(d) || !iptc_is_chain(d->chain, t->h))
+                if (d->table != t->table || parent_is_ours(d) || !IPTC(is_chain)(d->chain, t->h))
                         continue;
                 do {
                         jumps_to(t->h, d->parent, d->chain, nums, ELEMENTSOF(nums), &n);
                         size_t m = n < ELEMENTSOF(nums) ? n : ELEMENTSOF(nums);
                         for (size_t k = m; k > 0; k--)
-                                if (!iptc_delete_num_entry(d->parent, nums[k - 1], t->h)) {
+                                if (!IPTC(delete_num_entry)(d->parent, nums[k - 1], t->h)) {
                                         int err = errno;
                                         _cleanup_free_ char *obj =
                                                 vnc_strdup_printf("-t %s -A %s -j %s", t->name, d->parent, d->chain);
@@ -589,9 +591,9 @@ static int chains_delete(struct table_run *t, struct vnc_error *e) {
         }
         for (size_t i = 0; i < vnc_fw_n_chains; i++) {
                 const struct vnc_fw_chain_def *d = &vnc_fw_chains[i];
-                if (d->table != t->table || !iptc_is_chain(d->chain, t->h) || !iptc_first_rule(d->chain, t->h))
+                if (d->table != t->table || !IPTC(is_chain)(d->chain, t->h) || !IPTC(first_rule)(d->chain, t->h))
                         continue;
-                if (!iptc_flush_entries(d->chain, t->h)) {
+                if (!IPTC(flush_entries)(d->chain, t->h)) {
                         _cleanup_free_ char *obj = vnc_strdup_printf("chain \"%s\" (table %s)", d->chain, t->name);
                         return fail_iptc(e, errno, "could not flush", obj ? obj : d->chain);
                 }
@@ -599,9 +601,9 @@ static int chains_delete(struct table_run *t, struct vnc_error *e) {
         }
         for (size_t i = 0; i < vnc_fw_n_chains; i++) {
                 const struct vnc_fw_chain_def *d = &vnc_fw_chains[i];
-                if (d->table != t->table || !iptc_is_chain(d->chain, t->h))
+                if (d->table != t->table || !IPTC(is_chain)(d->chain, t->h))
                         continue;
-                if (!iptc_delete_chain(d->chain, t->h)) {
+                if (!IPTC(delete_chain)(d->chain, t->h)) {
                         _cleanup_free_ char *obj = vnc_strdup_printf("chain \"%s\" (table %s)", d->chain, t->name);
                         return fail_iptc(e, errno, "could not delete", obj ? obj : d->chain);
                 }
@@ -655,7 +657,7 @@ static int rule_create(struct table_run *t, const struct vnc_fw_rule *r, struct 
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
         if (strset_has(&t->rules, key))
                 return 0;
-        if (!iptc_is_chain(r->chain, t->h))
+        if (!IPTC(is_chain)(r->chain, t->h))
                 return rule_error(e, -ENOENT, r, "could not add", "the chain does not exist");
         k = build_rule(r, &b);
         if (k < 0)
@@ -663,8 +665,8 @@ static int rule_create(struct table_run *t, const struct vnc_fw_rule *r, struct 
         /* libiptc takes chain names as xt_chainlabel (32 bytes); ours are shorter. */
         xt_chainlabel chain = {0};
         snprintf(chain, sizeof(chain), "%s", r->chain);
-        if (!(vnc_fw_rule_appends(r) ? iptc_append_entry(chain, &b.entry, t->h)
-                                     : iptc_insert_entry(chain, &b.entry, 0, t->h))) {
+        if (!(vnc_fw_rule_appends(r) ? IPTC(append_entry)(chain, &b.entry, t->h)
+                                     : IPTC(insert_entry)(chain, &b.entry, 0, t->h))) {
                 int err = errno;
                 return rule_error(e, err > 0 ? -err : -EIO, r, "could not add", iptc_strerror(err));
         }
@@ -725,10 +727,10 @@ static int rules_delete(struct table_run *t, const struct vnc_action *const *act
                 const struct vnc_fw_chain_def *def = &vnc_fw_chains[c];
                 size_t first = n_d;
                 unsigned pos = 0;
-                if (!(chains & (1U << c)) || !iptc_is_chain(def->chain, t->h))
+                if (!(chains & (1U << c)) || !IPTC(is_chain)(def->chain, t->h))
                         continue;
-                for (const struct ipt_entry *en = iptc_first_rule(def->chain, t->h); en;
-                     en = iptc_next_rule(en, t->h), pos++) {
+                for (const struct ipt_entry *en = IPTC(first_rule)(def->chain, t->h); en;
+                     en = IPTC(next_rule)(en, t->h), pos++) {
                         const char *cm = entry_comment(en);
                         if (!cm || strncmp(cm, COMMENT_PREFIX, strlen(COMMENT_PREFIX)) != 0)
                                 continue;
@@ -747,7 +749,7 @@ static int rules_delete(struct table_run *t, const struct vnc_action *const *act
                 xt_chainlabel label = {0};
                 snprintf(label, sizeof(label), "%s", def->chain);
                 for (size_t i = first; i < n_d; i++) {
-                        if (!iptc_delete_num_entry(label, d[i].pos, t->h)) {
+                        if (!IPTC(delete_num_entry)(label, d[i].pos, t->h)) {
                                 int err = errno;
                                 /* Name the rule as the action gave it. */
                                 const struct vnc_fw_rule *rule = NULL;
@@ -874,7 +876,7 @@ static int fw_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, si
                 *ret_done = 0;
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
         }
-        if (n > 0) {
+        if (n > 0 && !vnc_record_on()) {
                 int r = vnc_xtables_lock(&lock_fd, e);
                 if (r < 0) {
                         *ret_done = 0;
@@ -887,7 +889,7 @@ static int fw_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, si
                 size_t n_table = 0;
                 int r = 0;
 
-                t.h = iptc_init(t.name);
+                t.h = IPTC(init)(t.name);
                 if (!t.h) {
                         int err = errno;
                         _cleanup_free_ char *obj = vnc_strdup_printf("iptables table \"%s\"", t.name);
@@ -921,17 +923,7 @@ static int fw_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, si
                                                 break;
                                 }
                         }
-                        /* Test-only: VNETCFG_FAIL_COMMIT=<table> makes that table's commit fail as the
-                         * kernel's would, after any table committed before it in this run. */
-                        const char *fail_commit = getenv("VNETCFG_FAIL_COMMIT");
-                        if (!undo && r == 0 && t.changed && fail_commit && streq(fail_commit, t.name)) {
-                                vnc_error_set(e, VNC_ERR_RUNTIME, -EIO,
-                                              "iptables table \"%s\": could not commit %zu firewall actions", t.name,
-                                              n_table);
-                                vnc_error_detail(e, "injected failure (VNETCFG_FAIL_COMMIT)");
-                                r = -EIO;
-                        }
-                        if ((r == 0 || undo) && t.changed && !iptc_commit(t.h)) {
+                        if ((r == 0 || undo) && t.changed && !IPTC(commit)(t.h)) {
                                 int err = errno;
                                 _cleanup_free_ char *obj = vnc_strdup_printf("iptables table \"%s\"", t.name);
                                 int q = err > 0 ? -err : -EIO;
@@ -1051,7 +1043,7 @@ static bool decode_entry(struct xtc_handle *h, const struct ipt_entry *en, struc
                         return false;
                 off += m->u.match_size;
         }
-        const char *t = iptc_get_target(en, h);
+        const char *t = IPTC(get_target)(en, h);
         const struct xt_entry_target *tg = (const void *)((const char *)en + en->target_offset);
         if (!t)
                 return false;
@@ -1102,11 +1094,11 @@ static int live_add_entry(struct vnc_live *live, struct xtc_handle *h, int table
 
 /* Rules of the host in a legacy table that are not vnetcfg's (for firewall.backend "auto"). */
 static void count_foreign(struct vnc_live *live, int table, struct xtc_handle *h) {
-        for (const char *c = iptc_first_chain(h); c; c = iptc_next_chain(h)) {
+        for (const char *c = IPTC(first_chain)(h); c; c = IPTC(next_chain)(h)) {
                 if (chain_def(table, c))
                         continue;
-                for (const struct ipt_entry *en = iptc_first_rule(c, h); en; en = iptc_next_rule(en, h)) {
-                        const char *t = iptc_get_target(en, h), *cm = entry_comment(en);
+                for (const struct ipt_entry *en = IPTC(first_rule)(c, h); en; en = IPTC(next_rule)(en, h)) {
+                        const char *t = IPTC(get_target)(en, h), *cm = entry_comment(en);
                         /* vnetcfg's openings (fw-open.c, backend nftables) are not the host's rules */
                         if (table == VNC_FW_TABLE_FILTER && (streq(c, "INPUT") || streq(c, "FORWARD")) && cm &&
                             strncmp(cm, COMMENT_PREFIX, strlen(COMMENT_PREFIX)) == 0)
@@ -1114,9 +1106,9 @@ static void count_foreign(struct vnc_live *live, int table, struct xtc_handle *h
                         if (!(t && chain_def(table, t) && entry_unconditional(en)))
                                 live->fw_foreign_legacy++;
                 }
-                if (iptc_builtin(c, h)) {
+                if (IPTC(builtin)(c, h)) {
                         struct xt_counters cnt;
-                        const char *pol = iptc_get_policy(c, &cnt, h);
+                        const char *pol = IPTC(get_policy)(c, &cnt, h);
                         if (pol && !streq(pol, IPTC_LABEL_ACCEPT))
                                 live->fw_foreign_legacy++;
                 }
@@ -1127,9 +1119,9 @@ static int live_read_table(struct vnc_live *live, int table, struct vnc_error *e
         const char *name = vnc_fw_table_to_string(table);
         _cleanup_iptc_ struct xtc_handle *h = NULL;
 
-        if (vnc_xt_table_instantiated(name) == 0)
+        if (!vnc_record_on() && vnc_xt_table_instantiated(name) == 0)
                 return 0;
-        h = iptc_init(name);
+        h = IPTC(init)(name);
         if (!h) {
                 int err = errno;
                 live->fw_available = false;
@@ -1143,13 +1135,13 @@ static int live_read_table(struct vnc_live *live, int table, struct vnc_error *e
         for (size_t i = 0; i < vnc_fw_n_chains; i++) {
                 const struct vnc_fw_chain_def *d = &vnc_fw_chains[i];
                 size_t n = 0;
-                if (d->table != table || !iptc_is_chain(d->chain, h))
+                if (d->table != table || !IPTC(is_chain)(d->chain, h))
                         continue;
-                if (iptc_is_chain(d->parent, h))
+                if (IPTC(is_chain)(d->parent, h))
                         jumps_to(h, d->parent, d->chain, NULL, 0, &n);
                 if (n > 0 && i < sizeof(live->fw_chains) * 8)
                         live->fw_chains |= 1U << i;
-                for (const struct ipt_entry *en = iptc_first_rule(d->chain, h); en; en = iptc_next_rule(en, h)) {
+                for (const struct ipt_entry *en = IPTC(first_rule)(d->chain, h); en; en = IPTC(next_rule)(en, h)) {
                         const char *c = entry_comment(en);
                         if (c && strncmp(c, COMMENT_PREFIX, strlen(COMMENT_PREFIX)) == 0 &&
                             live_add_entry(live, h, table, d->chain, en, c) < 0)

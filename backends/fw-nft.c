@@ -26,7 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "backends.h"
+#include "record.h"
 #include "fw.h"
 #include "model.h"
 
@@ -755,6 +756,13 @@ static int action_cmds(struct run *rn, const struct vnc_action *a, struct vnc_er
 /* Read our table (absent is empty). */
 static int read_table(struct nft_ctx *nft, struct nstate *st, struct vnc_error *e) {
         nstate_init(st);
+        if (vnc_record_on()) {
+                /* The recorded host's table (tests/record). */
+                _cleanup_free_ char *text = vnc_record_nft_list();
+                struct reader rd = {.st = st};
+                int r = text ? read_text(&rd, text) : 0;
+                return r < 0 ? vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory") : 0;
+        }
         if (nft_run_cmd_from_buffer(nft, "list table " TABLE) != 0) {
                 const char *err = nft_ctx_get_error_buffer(nft);
                 if (err && strstr(err, "No such file or directory"))
@@ -836,16 +844,14 @@ static int nft_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, s
                 r = first;
                 goto out;
         }
-        /* Test-only: VNETCFG_FAIL_COMMIT=nftables makes the transaction fail as the kernel's would. */
-        const char *fail_commit = getenv("VNETCFG_FAIL_COMMIT");
-        if (!undo && rn.n_cmds > 0 && fail_commit && streq(fail_commit, "nftables")) {
-                vnc_error_set(e, VNC_ERR_RUNTIME, -EIO, "nftables table \"" TABLE "\": could not commit %zu firewall "
-                              "actions", n);
-                vnc_error_detail(e, "injected failure (VNETCFG_FAIL_COMMIT)");
-                r = -EIO;
-                goto out;
-        }
-        if (rn.n_cmds > 0 && nft_run_cmd_from_buffer(nft, buf) != 0) {
+        if (rn.n_cmds > 0 && vnc_record_on()) {
+                r = vnc_record_nft_run(buf);
+                if (r < 0) {
+                        vnc_error_set(e, VNC_ERR_RUNTIME, r, "nftables table \"" TABLE "\": the recorded host refused "
+                                      "the transaction");
+                        goto out;
+                }
+        } else if (rn.n_cmds > 0 && nft_run_cmd_from_buffer(nft, buf) != 0) {
                 if (undo) {
                         r = run_each(nft, buf, n, e);
                         if (first == 0)
@@ -936,7 +942,10 @@ int vnc_nft_live_read(struct vnc_live *live, struct vnc_error *e) {
         struct nstate st;
         int r;
 
-        read_iptables_kind(live);
+        if (vnc_record_on())
+                vnc_record_iptables_kind(live);
+        else
+                read_iptables_kind(live);
         live->nft_available = false;
         live->nft_chains = 0;
         live->fw_foreign_nft = 0;
@@ -944,13 +953,19 @@ int vnc_nft_live_read(struct vnc_live *live, struct vnc_error *e) {
         if (!nft)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "nftables: could not make a libnftables context");
         nstate_init(&st);
-        if (nft_run_cmd_from_buffer(nft, "list ruleset") != 0) {
+        _cleanup_free_ char *recorded = NULL;
+        if (vnc_record_on()) {
+                /* The recorded host's ruleset: our table, if any (tests/record). */
+                recorded = vnc_record_nft_list();
+                if (!recorded && !(recorded = strdup("")))
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        } else if (nft_run_cmd_from_buffer(nft, "list ruleset") != 0) {
                 free(live->nft_error);
                 live->nft_error = nft_error_text(nft);
                 return live->nft_error ? 0 : vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
         }
         struct reader rd = {.st = &st, .live = live};
-        r = read_text(&rd, nft_ctx_get_output_buffer(nft));
+        r = read_text(&rd, recorded ? recorded : nft_ctx_get_output_buffer(nft));
         if (r >= 0) {
                 live->nft_available = true;
                 for (size_t i = 0; i < vnc_fw_n_chains; i++)

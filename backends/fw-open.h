@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-#include "backend.h"
+#include "backends.h"
 
 /* firewalld over D-Bus (fwd-dbus.c): FW_OPEN actions of place VNC_OPEN_FIREWALLD. */
 int vnc_fwd_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, unsigned flags,

@@ -50,7 +50,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "fwverdict.h"
+#include "fw-verdict.h"
 #include "xt.h"
 
 #define COMMENT_PREFIX "vnetcfg:"
@@ -2543,15 +2543,6 @@ static int add_layers(const struct ruleset *s, const struct vnc_flow *f, struct 
                 (*v)[(*n)++] = (struct layer){.s = s, .base = (int)i, .o = evaluate_base(s, (int)i, f, NULL)};
         }
         return 0;
-}
-
-void vnc_verdict_result_done(struct vnc_verdict_result *r) {
-        if (!r)
-                return;
-        free(r->evidence);
-        free(r->fix);
-        free(r->zone);
-        *r = (struct vnc_verdict_result){0};
 }
 
 static void set_owner(struct vnc_verdict_result *ret, const struct layer *l) {

@@ -75,14 +75,6 @@ static uint16_t csum(const void *data, size_t len) {
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
-void vnc_guest_probe_done(struct vnc_guest_probe *p) {
-        if (!p)
-                return;
-        free(p->arp_asked);
-        p->arp_asked = NULL;
-        p->n_arp_asked = 0;
-}
-
 /* Frames from the guest's MAC only: Ethernet source at bytes 6..11. */
 static int watch_open(const uint8_t mac[6]) {
         struct sock_filter code[] = {

@@ -16,7 +16,8 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "backend.h"
+#include "backends.h"
+#include "record.h"
 #include "libvirt.h"
 
 /* libvirt prints every error to stderr unless told otherwise: errors here are reported once, by the caller. */
@@ -97,7 +98,8 @@ static int read_net(virNetworkPtr net, struct vnc_live_lvnet *ln) {
         ln->active = virNetworkIsActive(net) == 1;
         ln->persistent = virNetworkIsPersistent(net) == 1;
         ln->autostart = virNetworkGetAutostart(net, &autostart) == 0 && autostart;
-        ln->xml = virNetworkGetXMLDesc(net, VIR_NETWORK_XML_INACTIVE);
+        /* The recorder's test:///default driver knows no VIR_NETWORK_XML_INACTIVE (its networks have one XML). */
+        ln->xml = virNetworkGetXMLDesc(net, vnc_record_on() ? 0 : VIR_NETWORK_XML_INACTIVE);
         if (!ln->xml)
                 return -EIO;
         vnc_libvirt_xml_attr(ln->xml, "bridge", "name", ln->bridge, sizeof(ln->bridge));
@@ -120,7 +122,13 @@ int vnc_libvirt_live_read(struct vnc_libvirt_view *v, const char *uri, struct vn
         v->uri = strdup(uri);
         if (!v->uri)
                 return -ENOMEM;
-        conn = virConnectOpen(uri);
+        if (vnc_record_on()) {
+                /* The recorded host's daemon (tests/record); the reference is ours to close. */
+                conn = vnc_record_libvirt();
+                if (conn)
+                        virConnectRef(conn);
+        } else
+                conn = virConnectOpen(uri);
         if (!conn) {
                 v->state = VNC_LV_UNREACHABLE;
                 v->error = strdup(lv_error_text());
@@ -202,6 +210,13 @@ static virNetworkPtr lookup_ours(virConnectPtr conn, const struct vnc_action *a,
         return net;
 }
 
+/* Recording (tests/record): each change to the daemon, before it is made (on the recorder's
+ * in-process test:///default connection). */
+static void record_call(const char *call, const struct vnc_action *a, const char *arg) {
+        if (vnc_record_on())
+                vnc_record_printf("libvirt %s network=%s%s%s", call, a->network, arg ? " " : "", arg ? arg : "");
+}
+
 static int define(virConnectPtr conn, struct vnc_backend_ctx *ctx, const struct vnc_action *a, const char *hash,
                   virNetworkPtr *ret, struct vnc_error *e) {
         _cleanup_free_ char *xml = NULL;
@@ -210,6 +225,8 @@ static int define(virConnectPtr conn, struct vnc_backend_ctx *ctx, const struct 
         if (r < 0)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, r, "libvirt network \"%s\": its definition %s is missing from "
                                      "the state dir", a->network, hash);
+        _cleanup_free_ char *what = vnc_strdup_printf("uri=%s xml=blob %s", a->lv_uri, hash);
+        record_call("virNetworkDefineXML", a, what);
         *ret = virNetworkDefineXML(conn, xml);
         if (!*ret)
                 return lv_fail(e, a, "could not define it");
@@ -229,7 +246,8 @@ static int converge(virConnectPtr conn, struct vnc_backend_ctx *ctx, const struc
                                      "libvirt network \"%s\" at \"%s\": a network of that name that vnetcfg did not "
                                      "define exists; it is left alone",
                                      a->network, a->lv_uri);
-        if (net && redefine && virNetworkIsActive(net) == 1 && virNetworkDestroy(net) < 0)
+        if (net && redefine && virNetworkIsActive(net) == 1 && (record_call("virNetworkDestroy", a, NULL),
+                                                                 virNetworkDestroy(net) < 0))
                 return lv_fail(e, a, "could not stop it to redefine it");
         if (!net || redefine) {
                 virNetworkPtr fresh = NULL;
@@ -243,14 +261,16 @@ static int converge(virConnectPtr conn, struct vnc_backend_ctx *ctx, const struc
                 net = fresh;
         }
         int active = virNetworkIsActive(net);
-        if (a->lv_active && active != 1 && virNetworkCreate(net) < 0)
+        if (a->lv_active && active != 1 && (record_call("virNetworkCreate", a, NULL), virNetworkCreate(net) < 0))
                 return lv_fail(e, a, "could not start it");
-        if (!a->lv_active && active == 1 && virNetworkDestroy(net) < 0)
+        if (!a->lv_active && active == 1 && (record_call("virNetworkDestroy", a, NULL), virNetworkDestroy(net) < 0))
                 return lv_fail(e, a, "could not stop it");
         int autostart = 0;
         if (virNetworkGetAutostart(net, &autostart) < 0)
                 return lv_fail(e, a, "could not read its autostart flag");
-        if (!!autostart != a->lv_autostart && virNetworkSetAutostart(net, a->lv_autostart) < 0)
+        if (!!autostart != a->lv_autostart &&
+            (record_call("virNetworkSetAutostart", a, a->lv_autostart ? "1" : "0"),
+             virNetworkSetAutostart(net, a->lv_autostart) < 0))
                 return lv_fail(e, a, "could not set autostart %s", a->lv_autostart ? "on" : "off");
         return 0;
 }
@@ -262,9 +282,9 @@ static int remove_net(virConnectPtr conn, const struct vnc_action *a, struct vnc
         net = lookup_ours(conn, a, &foreign);
         if (!net)
                 return 0; /* gone already, or someone else's: never touched */
-        if (virNetworkIsActive(net) == 1 && virNetworkDestroy(net) < 0)
+        if (virNetworkIsActive(net) == 1 && (record_call("virNetworkDestroy", a, NULL), virNetworkDestroy(net) < 0))
                 return lv_fail(e, a, "could not stop it");
-        if (virNetworkIsPersistent(net) == 1 && virNetworkUndefine(net) < 0)
+        if (virNetworkIsPersistent(net) == 1 && (record_call("virNetworkUndefine", a, NULL), virNetworkUndefine(net) < 0))
                 return lv_fail(e, a, "could not undefine it");
         return 0;
 }
@@ -278,6 +298,15 @@ static virConnectPtr run_conn;
 static char run_uri[sizeof(((struct vnc_action *)0)->lv_uri)];
 
 static int lv_one(struct vnc_backend_ctx *ctx, const struct vnc_action *a, struct vnc_error *e) {
+        if (vnc_record_on()) {
+                virConnectPtr conn = vnc_record_libvirt();
+                if (!conn)
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, -ECONNREFUSED, "libvirt network \"%s\": the recorder "
+                                             "has no test:///default connection: %s", a->network, lv_error_text());
+                return a->op == VNC_OP_DELETE ? remove_net(conn, a, e)
+                                              : converge(conn, ctx, a, a->op == VNC_OP_MODIFY && a->blob[0] &&
+                                                                               !streq(a->blob, a->old_blob), e);
+        }
         if (run_conn && !streq(run_uri, a->lv_uri)) {
                 virConnectClose(run_conn);
                 run_conn = NULL;

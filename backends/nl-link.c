@@ -9,9 +9,10 @@
 
 #include <netlink/attr.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "model.h"
 #include "nl.h"
+#include "record.h"
 
 static void vnc_live_freep(struct vnc_live **l) { vnc_live_free(*l); }
 
@@ -345,7 +346,9 @@ static int act_fail(struct run *R, size_t i, int code, const char *what, const c
  * get a fixed random locally administered address unless the plan gives one.
  */
 static void bridge_mac(uint8_t mac[6]) {
-        if (getrandom(mac, 6, 0) != 6)
+        if (vnc_record_on())
+                vnc_record_random(mac, 6);
+        else if (getrandom(mac, 6, 0) != 6)
                 for (int k = 0; k < 6; k++)
                         mac[k] = (uint8_t)rand();
         mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);

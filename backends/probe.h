@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "host.h"
 
 /*
  * The verify probe (SPEC section 5): a temporary network namespace with a
@@ -32,8 +33,6 @@
 #define VNC_PROBE_ALIAS_PREFIX "vnetcfg-probe:"
 #define VNC_PROBE_IFNAME_PREFIX "vnp-"
 
-struct vnc_probe;
-
 /*
  * Delete every link whose alias starts with "vnetcfg-probe:" (and veth links
  * named vnp-* that have no alias: a crash between create and alias), in the
@@ -51,7 +50,6 @@ int vnc_probe_new(const char *bridge, const char *profile, const char *network, 
 void vnc_probe_free(struct vnc_probe *p);
 static inline void vnc_probe_freep(struct vnc_probe **p) { vnc_probe_free(*p); }
 
-struct vnc_probe_set;
 /* An empty set of n slots; removes stale probes (as vnc_probe_cleanup_stale) and picks a link
  * group no link uses, from one link dump. */
 int vnc_probe_set_new(const char *profile, size_t n, struct vnc_probe_set **ret, struct vnc_error *e);
@@ -108,48 +106,6 @@ int vnc_probe_ipv6_ll(struct vnc_probe *p, bool probe_side, struct in6_addr *ret
 int vnc_probe_bridge_ipv4(struct vnc_probe *p, uint32_t *ret, struct vnc_error *e);
 
 /*
- * What one exchange sends. Guests do not live on ICMP alone: a host firewall
- * that forwards echo and drops TCP (ufw does) must fail verify.
- */
-enum vnc_probe_proto {
-        VNC_PROBE_ICMP_ECHO, /* echo request; answered by an echo reply */
-        VNC_PROBE_TCP_SYN,   /* connect() to dst4:port; answered by SYN-ACK or RST */
-        VNC_PROBE_UDP,       /* a datagram to dst4:port; see forwarded below */
-        VNC_PROBE_DNS,       /* a DNS query (CHAOS TXT version.bind) to dst4:port; answered by any response */
-};
-
-/* One exchange (IPv4 or ICMPv6 echo, or IPv4 TCP/UDP/DNS), run together with others by vnc_probe_echo(). */
-struct vnc_probe_echo {
-        /* in */
-        bool from_probe;      /* true: from inside the probe; false: from the host */
-        int family;           /* AF_INET or AF_INET6 */
-        uint32_t dst4;        /* host byte order */
-        struct in6_addr dst6; /* link-local ones are scoped to eth0 (probe) or the bridge (host) */
-        uint32_t payload;     /* ICMP payload bytes; 0 means 56 */
-        bool dont_fragment;   /* IP_PMTUDISC_DO / IPV6_DONTFRAG */
-        int tries;            /* requests sent, interval_ms apart; deadline tries * interval_ms */
-        int interval_ms;
-        /* out */
-        bool answered;
-        double ms;            /* round trip of the answered request, -1 when none */
-        int error;            /* -errno when a request could not be sent (-EMSGSIZE, -ENETUNREACH...) */
-        uint32_t mtu;         /* with -EMSGSIZE: the path MTU the kernel knows */
-        bool icmp_error;      /* an ICMP error came back instead of a reply */
-        uint8_t icmp_type, icmp_code;
-        int icmp_family;
-        uint8_t icmp_from[16]; /* who sent the ICMP error (network byte order) */
-        /* protocols beyond echo (in: proto, port; IPv4 only, from either side) */
-        enum vnc_probe_proto proto;
-        uint16_t port;        /* TCP/UDP/DNS destination port */
-        bool refused;         /* out, TCP: answered by a RST (connection refused), not a SYN-ACK */
-        bool forwarded;       /* out, UDP: the datagram was seen leaving the host through another
-                               * interface than the probe's bridge, or the target itself answered
-                               * (a datagram, or an ICMP port unreachable from dst4) */
-        bool reached;         /* out, UDP: the target itself answered */
-        int dns_rcode;        /* out, DNS: the response's RCODE (0 NOERROR, 5 REFUSED, ...) */
-};
-
-/*
  * Run every exchange at once (one socket each, connected; echo identifier and
  * sequence, DNS id and UDP token matched, anything else ignored) until each is
  * answered, failed or past its deadline. Returns < 0 only when a socket could
@@ -164,6 +120,3 @@ struct vnc_probe_echo {
  * (ICMP admin/host prohibited, whatever its firewall sends) leaves it false.
  */
 int vnc_probe_echo(struct vnc_probe *p, struct vnc_probe_echo *echoes, size_t n, struct vnc_error *e);
-
-/* "destination unreachable (port unreachable) from 10.0.0.1", for messages; caller frees. */
-char *vnc_probe_echo_describe_error(const struct vnc_probe_echo *x);

@@ -6,8 +6,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "model.h"
+#include "record.h"
 #include "sysctl.h"
 
 #define CLAIMS_FILE "sysctl.claims"
@@ -93,6 +94,8 @@ int vnc_sysctl_read(const char *key, char **ret_value) {
         r = vnc_sysctl_path(key, &path);
         if (r < 0)
                 return r;
+        if (vnc_record_on())
+                return vnc_record_sysctl_read(key, ret_value);
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
@@ -126,6 +129,8 @@ int vnc_sysctl_write(const char *key, const char *value) {
         r = vnc_sysctl_path(key, &path);
         if (r < 0)
                 return r;
+        if (vnc_record_on())
+                return vnc_record_sysctl_write(key, value);
         fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
@@ -427,6 +432,16 @@ static int record_forward_side_effects(struct claims *cl, const char *value, boo
         for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
                 if ((r = side_claim(cl, fixed[i], changed)) < 0)
                         return r;
+        if (vnc_record_on()) {
+                /* The recorded host's interfaces (tests/record). */
+                const struct vnc_live *h = vnc_record_host();
+                for (size_t i = 0; i < h->n_links; i++) {
+                        _cleanup_free_ char *key = vnc_strdup_printf("net.ipv4.conf.%s.forwarding", h->links[i].name);
+                        if ((r = key ? side_claim(cl, key, changed) : -ENOMEM) < 0)
+                                return r;
+                }
+                return 0;
+        }
         d = opendir("/proc/sys/net/ipv4/conf");
         if (!d)
                 return -errno;

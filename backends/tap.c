@@ -10,7 +10,8 @@
 
 #include <netlink/attr.h>
 
-#include "backend.h"
+#include "backends.h"
+#include "record.h"
 #include "model.h"
 #include "nl.h"
 
@@ -26,7 +27,13 @@ static int tap_create_ioctl(const struct vnc_action *a, struct vnc_error *e) {
         _cleanup_close_ int fd = -1;
         struct ifreq ifr = {0};
         const char *step;
+        unsigned flags = IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL | (a->vnet_hdr ? IFF_VNET_HDR : 0) |
+                         (a->multi_queue ? IFF_MULTI_QUEUE : 0);
 
+        if (vnc_record_on()) {
+                vnc_record_tap_create(a->ifname, flags, a->has_owner, a->owner, a->has_group, a->group);
+                return 0;
+        }
         fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         if (fd < 0) {
                 int r = -errno;
@@ -35,8 +42,7 @@ static int tap_create_ioctl(const struct vnc_action *a, struct vnc_error *e) {
                 return r;
         }
         snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
-        ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL | (a->vnet_hdr ? IFF_VNET_HDR : 0) |
-                        (a->multi_queue ? IFF_MULTI_QUEUE : 0);
+        ifr.ifr_flags = (short)flags;
         step = "TUNSETIFF";
         if (ioctl(fd, TUNSETIFF, &ifr) < 0)
                 goto fail;
@@ -62,7 +68,9 @@ fail:;
 }
 
 static void random_mac(uint8_t mac[6]) {
-        if (getrandom(mac, 6, 0) != 6) {
+        if (vnc_record_on())
+                vnc_record_random(mac, 6);
+        else if (getrandom(mac, 6, 0) != 6) {
                 /* getrandom() on a 6-byte request does not fail once the pool is ready */
                 for (int i = 0; i < 6; i++)
                         mac[i] = (uint8_t)rand();

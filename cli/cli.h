@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-#include <jansson.h>
 #include <stdio.h>
 
 #include "engine.h"
+#include "print.h"
 
 struct cli {
+        const struct vnc_host_ops *host; /* how the commands reach the host (cli/host.c: the real one) */
         bool json;
         int verbosity; /* -1 quiet, 0 normal, 1 verbose */
         const char *state_dir;
@@ -38,23 +39,24 @@ int cli_usage_error(struct cli *c, const char *cmd, const char *fmt, ...) _print
 bool cli_want_help(const struct cli_command *cmd, int argc, char **argv);
 void cli_engine(const struct cli *c, struct vnc_engine *ret);
 int cli_load_profile(struct cli *c, const char *path, struct vnc_profile **ret);
-
-/* Output: one call serves human text and the --json document. */
-json_t *cli_plan_json(const struct vnc_plan *p);
-void cli_plan_print(FILE *f, const struct vnc_plan *p, const char *indent);
-/* The firewall backend a plan is for and why (SPEC section 4); JSON null / nothing when none was chosen. */
-json_t *cli_firewall_json(const struct vnc_plan *p);
-void cli_firewall_print(FILE *f, const struct vnc_plan *p, const char *indent);
-void cli_plan_notes_print(FILE *f, const struct vnc_plan *p, const char *indent);
-void cli_plan_notes_json(json_t *doc, const struct vnc_plan *p); /* adds "notes" when there are any */
-/* The libvirt networks of a status entry: lines of text, or "libvirt" in its JSON object (libvirt helper). */
-void cli_status_libvirt(const struct cli *c, json_t *jp, const struct vnc_status_entry *en);
-void cli_json_emit(json_t *doc); /* dumps to stdout and decrefs */
-int cli_spawn_watcher(const struct cli *c, const char *name, unsigned gen, long long deadline);
-json_t *cli_verify_json(const struct vnc_verify_result *v);
-void cli_verify_print(FILE *f, const struct vnc_verify_result *v);
 /* NAME of an applied profile, else a profile file. */
 int cli_resolve_profile(struct cli *c, const char *arg, struct vnc_profile **ret);
+
+int cli_spawn_watcher(const struct cli *c, const char *name, unsigned gen, long long deadline);
+
+/* Output (print.h: one printer call per field serves the text and the --json document). */
+/* The firewall backend a plan is for and why (SPEC section 4): "firewall", null when none was chosen. */
+void cli_firewall_print(const struct vnc_plan *p, const char *indent);
+/* The libvirt networks of a status entry: "libvirt" and a line each (libvirt helper). */
+void cli_status_libvirt(const struct vnc_status_entry *en);
+/* Verify's result: "ok" ("pass"/"FAIL") and the checks, into the object being printed. */
+void cli_verify_print(const struct vnc_verify_result *v);
+/* The plan's notes ("libvirt: no daemon answers ..."), a "note:" line each. */
+void cli_notes_print(const struct vnc_plan *p, const char *indent);
+/* print_end(); rc, or EXIT_RUNTIME when the output could not be made. */
+int cli_print_end(int rc);
+/* The actions of p as the array key, one line each after indent. */
+void cli_actions_print(enum print_type t, const char *key, const struct vnc_plan *p, const char *indent);
 
 int cmd_validate(struct cli *c, int argc, char **argv);
 int cmd_plan(struct cli *c, int argc, char **argv);
@@ -67,4 +69,6 @@ int cmd_doctor(struct cli *c, int argc, char **argv);
 int cmd_leases(struct cli *c, int argc, char **argv);
 
 extern const struct cli_command cli_commands[];
+/* The whole command line, on the host given (main.c: the real one; tests/faults: a wrapped one). */
+int cli_main(int argc, char **argv, const struct vnc_host_ops *host);
 const struct cli_command *cli_command_find(const char *name);

@@ -18,7 +18,7 @@ struct progress {
  */
 static void doctor_on_verify_failure(void *userdata, const struct vnc_profile *p) {
         struct progress *pr = userdata;
-        struct vnc_doctor_input in = {.profile = p, .state_dir = pr->c->state_dir};
+        struct vnc_doctor_input in = {.host = pr->c->host, .profile = p, .state_dir = pr->c->state_dir};
         struct vnc_doctor_report rep = {0};
         struct vnc_error e = {0};
 
@@ -128,33 +128,52 @@ int cmd_apply(struct cli *c, int argc, char **argv) {
                         return cli_fail(c);
                 }
         }
-        json_t *verify = res.verified ? cli_verify_json(&res.verify)
-                         : json_pack("{s:s, s:s}", "status", "skipped", "reason",
-                                     no_verify ? "--no-verify" : "not run: the apply failed before it");
-        if (c->json)
-                cli_json_emit(json_pack("{s:s, s:b, s:o, s:o, s:b, s:o}", "profile", p->name, "changed",
-                                        res.changed && !res.rolled_back, "actions", cli_plan_json(&res.plan), "verify",
-                                        verify, "rolled_back", res.rolled_back, "confirm_deadline",
-                                        res.confirm_deadline ? json_integer(res.confirm_deadline) : json_null()));
-        else {
-                json_decref(verify);
-                if (c->verbosity >= 0 && r >= 0 && res.changed) {
-                        printf("applied \"%s\": %zu action%s (generation %u)\n", p->name, res.plan.n_actions,
-                               res.plan.n_actions == 1 ? "" : "s", res.generation);
-                        if (c->verbosity > 0)
-                                cli_plan_print(stdout, &res.plan, "  ");
-                        if (res.confirm_deadline > 0)
-                                printf("awaiting confirmation: run \"vnetcfg confirm %s\" within %u s, or this apply "
-                                       "is rolled back\n",
-                                       p->name, confirm_seconds);
-                } else if (c->verbosity >= 0 && r >= 0)
-                        printf("\"%s\" is up to date: nothing to change\n", p->name);
-                if (c->verbosity >= 0)
-                        cli_plan_notes_print(stdout, &res.plan, "");
-                if (res.verified && (c->verbosity >= 0 || !res.verify.ok)) {
-                        printf("verify: %s\n", res.verify.ok ? "pass" : "FAIL");
-                        cli_verify_print(stdout, &res.verify);
-                }
+        bool changed = res.changed && !res.rolled_back;
+        /* After a failure the text has no "applied" line: the error on stderr says what happened. */
+        enum print_type head = r >= 0 ? PRINT_ANY : PRINT_JSON;
+
+        print_start(stdout, c->json);
+        print_quiet(c->verbosity < 0);
+        print_string(head, "profile", changed ? "applied \"%s\": " : "\"%s\" is up to date: nothing to change\n",
+                     p->name);
+        /* The text says it with the verb of the line above ("applied", "is up to date"). */
+        print_bool(PRINT_JSON, "changed", NULL, changed);
+        if (r >= 0 && changed)
+                print_text("%zu action%s ", res.plan.n_actions, res.plan.n_actions == 1 ? "" : "s");
+        if (res.generation)
+                print_uint(changed ? head : PRINT_JSON, "generation", "(generation %u)\n", res.generation);
+        else
+                print_null(PRINT_ANY, "generation", NULL, NULL); /* nothing changed: no generation was made */
+        /* The text lists the actions with -v only; the line above counts them. */
+        cli_actions_print(r >= 0 && changed && c->verbosity > 0 ? PRINT_ANY : PRINT_JSON, "actions", &res.plan, "  ");
+        if (r >= 0 && res.confirm_deadline > 0)
+                print_text("awaiting confirmation: run \"vnetcfg confirm %s\" within %u s, or this apply is rolled "
+                           "back\n",
+                           p->name, confirm_seconds);
+        cli_notes_print(&res.plan, "");
+        print_open_object("verify");
+        if (res.verified) {
+                print_quiet(c->verbosity < 0 && res.verify.ok); /* -q: a failed verify is still shown */
+                print_text("verify: ");
+                cli_verify_print(&res.verify);
+                print_quiet(c->verbosity < 0);
+        } else {
+                print_string(head, "status", "verify: %s ", "skipped");
+                print_string(head, "reason", "(%s)\n", no_verify ? "--no-verify" : "not run: the apply failed before it");
+        }
+        print_close_object();
+        /* On failure the error on stderr says whether the host was put back; on success it is false. */
+        print_bool(PRINT_JSON, "rolled_back", NULL, res.rolled_back);
+        /* The text gives it as seconds from now in the "awaiting confirmation" line; JSON as a time. */
+        if (res.confirm_deadline)
+                print_int(PRINT_JSON, "confirm_deadline", NULL, res.confirm_deadline);
+        else
+                print_null(PRINT_JSON, "confirm_deadline", NULL, NULL);
+        int out = cli_print_end(EXIT_OK);
+        if (r >= 0 && out != EXIT_OK) {
+                vnc_apply_result_done(&res);
+                vnc_profile_free(p);
+                return out;
         }
         if (r < 0) {
                 vnc_apply_result_done(&res);

@@ -7,45 +7,97 @@
 #include "doctor.h"
 #include "fwverdict.h"
 
-/* --json: {"findings": [{"code","severity","evidence","fix","subject","network"}], "path": [...]} */
-static void print_report(struct cli *c, const char *what, const struct vnc_doctor_report *rep, json_t *findings,
-                         json_t *hops) {
+/* The reports of one run, printed together once every subject was examined ("ok" comes first in JSON). */
+struct subject {
+        char *name; /* the profile or bridge examined */
+        struct vnc_doctor_report rep;
+};
 
+struct subjects {
+        struct subject *v;
+        size_t n, alloc;
+};
+
+/* Keeps rep (emptied) under name. */
+static int subject_add(struct subjects *s, const char *name, struct vnc_doctor_report *rep, struct vnc_error *e) {
+        char *copy = strdup(name);
+
+        if (!copy || VNC_GROW(s->v, s->alloc, s->n + 1) < 0) {
+                free(copy);
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        }
+        s->v[s->n++] = (struct subject){.name = copy, .rep = *rep};
+        *rep = (struct vnc_doctor_report){0};
+        return 0;
+}
+
+static void subjects_done(struct subjects *s) {
+        for (size_t i = 0; i < s->n; i++) {
+                free(s->v[i].name);
+                vnc_doctor_report_done(&s->v[i].rep);
+        }
+        free(s->v);
+}
+
+static void print_findings(const struct subject *sub) {
+        const struct vnc_doctor_report *rep = &sub->rep;
+
+        /* A heading per subject: its name and verdict. JSON has both per finding ("subject", "severity") and "ok". */
+        print_text("doctor %s: %s\n", sub->name,
+                   vnc_doctor_has_errors(rep) ? "problems found"
+                   : rep->n_findings         ? "no errors (see notes)"
+                                             : "nothing wrong found");
         for (size_t i = 0; i < rep->n_findings; i++) {
                 const struct vnc_finding *f = &rep->findings[i];
-                json_array_append_new(findings,
-                                      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "code", f->code, "severity",
-                                                vnc_severity_to_string(f->severity), "evidence",
-                                                f->evidence ? f->evidence : "", "fix", f->fix ? f->fix : "", "subject",
-                                                what, "network", f->network));
+                print_open_object(NULL);
+                print_string(PRINT_ANY, "severity", "\n  %-7s ", vnc_severity_to_string(f->severity));
+                print_string(PRINT_ANY, "code", "%s", f->code);
+                if (f->network)
+                        print_string(PRINT_ANY, "network", " (%s)", f->network);
+                print_text("\n");
+                print_string(PRINT_ANY, "evidence", f->evidence ? "          evidence: %s\n" : NULL,
+                             f->evidence ? f->evidence : "");
+                print_string(PRINT_ANY, "fix", f->fix ? "          fix:      %s\n" : NULL, f->fix ? f->fix : "");
+                print_string(PRINT_JSON, "subject", NULL, sub->name); /* the text names it in the heading */
+                print_close_object();
         }
-        for (size_t i = 0; i < rep->n_hops; i++)
-                json_array_append_new(hops, json_pack("{s:s, s:b, s:s, s:b}", "hop", rep->hops[i].name, "ok",
-                                                      rep->hops[i].ok, "detail",
-                                                      rep->hops[i].detail ? rep->hops[i].detail : "", "breaks_here",
-                                                      i == rep->broken_hop));
-        if (c->json)
+}
+
+static void print_path(const struct subject *sub, bool several) {
+        const struct vnc_doctor_report *rep = &sub->rep;
+
+        if (rep->n_hops == 0)
                 return;
-        printf("doctor %s: %s\n", what,
-               vnc_doctor_has_errors(rep) ? "problems found"
-               : rep->n_findings         ? "no errors (see notes)"
-                                         : "nothing wrong found");
-        for (size_t i = 0; i < rep->n_findings; i++) {
-                const struct vnc_finding *f = &rep->findings[i];
-                printf("\n  %-7s %s%s%s%s\n", vnc_severity_to_string(f->severity), f->code, f->network ? " (" : "",
-                       f->network ? f->network : "", f->network ? ")" : "");
-                if (f->evidence)
-                        printf("          evidence: %s\n", f->evidence);
-                if (f->fix)
-                        printf("          fix:      %s\n", f->fix);
+        print_text("\n  path to the target%s%s%s:\n", several ? " (" : "", several ? sub->name : "", several ? ")" : "");
+        for (size_t i = 0; i < rep->n_hops; i++) {
+                const struct vnc_hop *h = &rep->hops[i];
+                print_open_object(NULL);
+                print_bool_word(PRINT_ANY, "ok", "    %s ", h->ok, "ok  ", "FAIL");
+                print_string(PRINT_ANY, "hop", "%s", h->name);
+                print_string(PRINT_ANY, "detail", h->detail ? ": %s" : NULL, h->detail ? h->detail : "");
+                print_bool_word(PRINT_ANY, "breaks_here", "%s\n", i == rep->broken_hop, "   <- it breaks here", "");
+                print_close_object();
         }
-        if (rep->n_hops) {
-                printf("\n  path to the target:\n");
-                for (size_t i = 0; i < rep->n_hops; i++)
-                        printf("    %s %s%s%s%s\n", rep->hops[i].ok ? "ok  " : "FAIL", rep->hops[i].name,
-                               rep->hops[i].detail ? ": " : "", rep->hops[i].detail ? rep->hops[i].detail : "",
-                               i == rep->broken_hop ? "   <- it breaks here" : "");
-        }
+}
+
+/*
+ * --json: {"ok", "findings": [{"severity","code","network","evidence","fix","subject"}], "path": [...]}.
+ * The text gives each subject its heading, findings and path in turn.
+ */
+static int print_doctor(const struct cli *c, const struct subjects *s, bool errors) {
+        print_start(stdout, c->json);
+        if (s->n == 0)
+                print_text("no applied profiles; name a bridge to examine one vnetcfg did not create\n");
+        print_bool(PRINT_JSON, "ok", NULL, !errors); /* the text gives a verdict per subject (and exit 3) */
+        print_open_array("findings");
+        for (size_t i = 0; i < s->n; i++)
+                print_findings(&s->v[i]);
+        print_close_array();
+        print_open_array("path");
+        for (size_t i = 0; i < s->n; i++)
+                print_path(&s->v[i], s->n > 1);
+        print_close_array();
+        return cli_print_end(errors ? EXIT_VERIFY : EXIT_OK);
 }
 
 int cmd_doctor(struct cli *c, int argc, char **argv) {
@@ -53,10 +105,9 @@ int cmd_doctor(struct cli *c, int argc, char **argv) {
                 {"target", required_argument, NULL, 't'},
                 {NULL, 0, NULL, 0},
         };
-        struct vnc_doctor_input in = {.state_dir = c->state_dir};
+        struct vnc_doctor_input in = {.host = c->host, .state_dir = c->state_dir};
         struct vnc_engine eng;
         char **names = NULL;
-        size_t n_names = 0;
         bool errors = false;
         int opt, r = 0;
 
@@ -72,7 +123,7 @@ int cmd_doctor(struct cli *c, int argc, char **argv) {
                 return cli_usage_error(c, "doctor", "expected at most one NAME, PROFILE or bridge");
         cli_engine(c, &eng);
 
-        json_t *findings = json_array(), *hops = json_array();
+        struct subjects subs = {0};
         if (optind < argc) {
                 const char *arg = argv[optind];
                 struct vnc_profile *p = NULL;
@@ -95,7 +146,7 @@ int cmd_doctor(struct cli *c, int argc, char **argv) {
                         if (r < 0)
                                 goto fail;
                 }
-                if (!p && (!vnc_ifname_valid(arg) || (if_nametoindex(arg) == 0 && !vnc_doctor_libvirt_bridge(arg)))) {
+                if (!p && (!vnc_ifname_valid(arg) || (if_nametoindex(arg) == 0 && !vnc_doctor_libvirt_bridge(c->host, arg)))) {
                         /* Neither applied nor a link: say which was looked for, not "bridge missing". */
                         r = vnc_error_set(&c->err, VNC_ERR_USAGE, -ENOENT,
                                           vnc_name_valid(arg)
@@ -110,8 +161,8 @@ int cmd_doctor(struct cli *c, int argc, char **argv) {
                 struct vnc_doctor_report rep = {0};
                 r = vnc_doctor_run(&in, &rep, &c->err);
                 if (r >= 0) {
-                        print_report(c, p ? p->name : arg, &rep, findings, hops);
                         errors |= vnc_doctor_has_errors(&rep);
+                        r = subject_add(&subs, p ? p->name : arg, &rep, &c->err);
                 }
                 vnc_doctor_report_done(&rep);
                 vnc_profile_free(p);
@@ -127,38 +178,30 @@ int cmd_doctor(struct cli *c, int argc, char **argv) {
                         if (!st->entries[i].applied)
                                 continue;
                         if (!in.fw) /* one read of the rule sets serves every profile */
-                                r = vnc_fw_rulesets_read(&in.fw, &c->err);
+                                r = c->host->fw_rulesets_read(&in.fw, &c->err);
                         if (r < 0)
                                 break;
                         struct vnc_doctor_report rep = {0};
                         in.profile = st->entries[i].applied;
                         r = vnc_doctor_run(&in, &rep, &c->err);
                         if (r >= 0) {
-                                print_report(c, st->entries[i].name, &rep, findings, hops);
                                 errors |= vnc_doctor_has_errors(&rep);
+                                r = subject_add(&subs, st->entries[i].name, &rep, &c->err);
                         }
                         vnc_doctor_report_done(&rep);
-                        n_names++;
                 }
                 vnc_status_free(st);
-                vnc_fw_rulesets_free(in.fw);
+                c->host->fw_rulesets_free(in.fw);
                 in.fw = NULL;
                 if (r < 0)
                         goto fail;
-                if (!c->json && n_names == 0)
-                        printf("no applied profiles; name a bridge to examine one vnetcfg did not create\n");
         }
-        if (c->json)
-                cli_json_emit(json_pack("{s:b, s:o, s:o}", "ok", !errors, "findings", findings, "path", hops));
-        else {
-                json_decref(findings);
-                json_decref(hops);
-        }
+        r = print_doctor(c, &subs, errors);
+        subjects_done(&subs);
         free(names);
-        return errors ? EXIT_VERIFY : EXIT_OK;
+        return r;
 fail:
-        json_decref(findings);
-        json_decref(hops);
+        subjects_done(&subs);
         free(names);
         return cli_fail(c);
 }

@@ -17,9 +17,9 @@ int cmd_confirm(struct cli *c, int argc, char **argv) {
         /* The record is gone, so the watcher would do nothing at the deadline; stop it now. */
         if (vnc_watcher_alive(watcher))
                 (void)kill(watcher, SIGTERM);
-        if (c->json)
-                cli_json_emit(json_pack("{s:s, s:b}", "profile", argv[1], "confirmed", 1));
-        else if (c->verbosity >= 0)
-                printf("confirmed \"%s\": the changes stay\n", argv[1]);
-        return EXIT_OK;
+        print_start(stdout, c->json);
+        print_quiet(c->verbosity < 0);
+        print_string(PRINT_ANY, "profile", "confirmed \"%s\": ", argv[1]);
+        print_bool_word(PRINT_ANY, "confirmed", "%s\n", true, "the changes stay", "not confirmed");
+        return cli_print_end(EXIT_OK);
 }

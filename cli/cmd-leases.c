@@ -15,29 +15,12 @@ static const struct vnc_network *network_of(const struct vnc_profile *p, uint32_
         return NULL;
 }
 
-static void expiry_text(long long expiry, long long now, char *buf, size_t size) {
-        struct tm tm;
-        time_t t = (time_t)expiry;
-        char when[32] = "?";
-
-        if (expiry == 0) {
-                snprintf(buf, size, "never");
-                return;
-        }
-        if (localtime_r(&t, &tm))
-                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-        if (expiry > now)
-                snprintf(buf, size, "%s (in %lld s)", when, expiry - now);
-        else
-                snprintf(buf, size, "%s (expired)", when);
-}
-
-/* One profile's leases: appended to arr (--json) or printed. */
-static int profile_leases(struct cli *c, const struct vnc_profile *p, json_t *arr, size_t *count) {
+/* One profile's leases, a line (an object) each; the first line of all is preceded by the heading. */
+static int profile_leases(struct cli *c, const struct vnc_profile *p, size_t *count) {
         struct vnc_leases l;
         unsigned line = 0;
         long long now = (long long)time(NULL);
-        char ip[16], exp[64];
+        char ip[16];
 
         int r = vnc_leases_read(c->state_dir, p->name, &l, &line);
         if (r == -EBADMSG)
@@ -48,25 +31,32 @@ static int profile_leases(struct cli *c, const struct vnc_profile *p, json_t *ar
         for (size_t i = 0; i < l.n; i++) {
                 const struct vnc_lease *le = &l.leases[i];
                 const struct vnc_network *n = network_of(p, le->ip);
-                vnc_ipv4_str(le->ip, ip);
-                if (c->json) {
-                        json_t *o = json_pack("{s:s, s:s?, s:s?, s:s, s:s, s:s?}", "profile", p->name, "network",
-                                              n ? n->name : NULL, "bridge", n ? n->bridge : NULL, "mac", le->mac,
-                                              "ip", ip, "hostname", le->hostname);
-                        json_object_set_new(o, "expiry", le->expiry ? json_integer(le->expiry) : json_null());
-                        json_object_set_new(o, "expires_in",
-                                            le->expiry ? json_integer(le->expiry > now ? le->expiry - now : 0)
-                                                       : json_null());
-                        json_object_set_new(o, "client_id", le->client_id ? json_string(le->client_id) : json_null());
-                        json_array_append_new(arr, o);
+                if (*count == 0)
+                        print_text("%-12s %-12s %-15s %-15s %-17s %-16s %-20s %s\n", "PROFILE", "NETWORK", "BRIDGE", "IP",
+                                   "MAC", "HOSTNAME", "CLIENT-ID", "EXPIRES");
+                print_open_object(NULL);
+                print_string(PRINT_ANY, "profile", "%-12s ", p->name);
+                /* null when no DHCP network of the profile holds the address any more */
+                print_string_or(PRINT_ANY, "network", "%-12s ", n ? n->name : NULL, "-");
+                print_string_or(PRINT_ANY, "bridge", "%-15s ", n ? n->bridge : NULL, "-");
+                print_string(PRINT_ANY, "ip", "%-15s ", vnc_ipv4_str(le->ip, ip));
+                print_string(PRINT_ANY, "mac", "%-17s ", le->mac);
+                print_string_or(PRINT_ANY, "hostname", "%-16s ", le->hostname, "-");
+                print_string_or(PRINT_ANY, "client_id", "%-20s ", le->client_id, "-");
+                if (le->expiry == 0) {
+                        print_null(PRINT_ANY, "expiry", "%s", "never");
+                        print_null(PRINT_ANY, "expires_in", NULL, NULL); /* never: said above */
                 } else {
-                        if (*count == 0)
-                                printf("%-12s %-12s %-15s %-17s %-16s %s\n", "PROFILE", "NETWORK", "IP", "MAC",
-                                       "HOSTNAME", "EXPIRES");
-                        expiry_text(le->expiry, now, exp, sizeof(exp));
-                        printf("%-12s %-12s %-15s %-17s %-16s %s\n", p->name, n ? n->name : "-", ip, le->mac,
-                               le->hostname ? le->hostname : "-", exp);
+                        print_time(PRINT_ANY, "expiry", "%s", le->expiry);
+                        if (le->expiry > now)
+                                print_int(PRINT_ANY, "expires_in", " (in %lld s)", le->expiry - now);
+                        else {
+                                print_int(PRINT_JSON, "expires_in", NULL, 0); /* 0 once expired: the text says so */
+                                print_text(" (expired)");
+                        }
                 }
+                print_text("\n");
+                print_close_object();
                 (*count)++;
         }
         vnc_leases_done(&l);
@@ -102,7 +92,8 @@ int cmd_leases(struct cli *c, int argc, char **argv) {
                                cli_fail(c);
         }
 
-        json_t *arr = json_array();
+        print_start(stdout, c->json);
+        print_open_array("leases");
         for (size_t i = 0; i < n_names && r >= 0; i++) {
                 struct vnc_profile *p = NULL;
                 r = vnc_engine_load_applied(&eng, names[i], &p, &c->err);
@@ -110,20 +101,16 @@ int cmd_leases(struct cli *c, int argc, char **argv) {
                         r = vnc_error_set(&c->err, VNC_ERR_USAGE, -ENOENT, "\"%s\": no applied profile of that name",
                                           names[i]);
                 if (r >= 0 && p)
-                        r = profile_leases(c, p, arr, &count);
+                        r = profile_leases(c, p, &count);
                 vnc_profile_free(p);
         }
         vnc_strv_free(names, n_names);
         if (r < 0) {
-                json_decref(arr);
+                print_discard();
                 return cli_fail(c);
         }
-        if (c->json)
-                cli_json_emit(json_pack("{s:o}", "leases", arr));
-        else {
-                json_decref(arr);
-                if (count == 0 && c->verbosity >= 0)
-                        printf("no leases\n");
-        }
-        return EXIT_OK;
+        print_close_array();
+        if (count == 0 && c->verbosity >= 0)
+                print_text("no leases\n");
+        return cli_print_end(EXIT_OK);
 }

@@ -17,22 +17,17 @@ int cmd_plan(struct cli *c, int argc, char **argv) {
                 vnc_profile_free(p);
                 return cli_fail(c);
         }
-        if (c->json) {
-                json_t *doc = json_pack("{s:s, s:o, s:o}", "profile", p->name, "actions", cli_plan_json(&plan),
-                                        "firewall", cli_firewall_json(&plan));
-                cli_plan_notes_json(doc, &plan);
-                cli_json_emit(doc);
-        } else if (plan.n_actions == 0) {
-                printf("profile \"%s\": nothing to change\n", p->name);
-                cli_firewall_print(stdout, &plan, "  ");
-        } else {
-                printf("profile \"%s\": %zu action%s\n", p->name, plan.n_actions, plan.n_actions == 1 ? "" : "s");
-                cli_firewall_print(stdout, &plan, "  ");
-                cli_plan_print(stdout, &plan, "  ");
-        }
-        if (!c->json)
-                cli_plan_notes_print(stdout, &plan, "  ");
+        print_start(stdout, c->json);
+        print_string(PRINT_ANY, "profile", "profile \"%s\": ", p->name);
+        if (plan.n_actions == 0)
+                print_text("nothing to change\n");
+        else
+                print_text("%zu action%s\n", plan.n_actions, plan.n_actions == 1 ? "" : "s");
+        cli_firewall_print(&plan, "  ");
+        cli_actions_print(PRINT_ANY, "actions", &plan, "  ");
+        cli_notes_print(&plan, "  ");
+        r = cli_print_end(EXIT_OK);
         vnc_plan_done(&plan);
         vnc_profile_free(p);
-        return EXIT_OK;
+        return r;
 }

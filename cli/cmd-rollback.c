@@ -28,16 +28,18 @@ int cmd_rollback(struct cli *c, int argc, char **argv) {
         cli_engine(c, &eng);
         if (vnc_engine_rollback(&eng, name, all, &res, &c->err) < 0)
                 return cli_fail(c);
-        if (c->json)
-                cli_json_emit(json_pack("{s:s, s:b, s:i, s:i}", "profile", name, "changed",
-                                        res.generations > 0 || res.actions > 0, "generations",
-                                        (int)res.generations, "actions", (int)res.actions));
-        else if (c->verbosity >= 0) {
-                if (res.generations == 0 && res.actions == 0)
-                        printf("\"%s\": nothing to roll back\n", name);
-                else
-                        printf("rolled back \"%s\": %zu generation%s, %zu action%s undone\n", name, res.generations,
-                               res.generations == 1 ? "" : "s", res.actions, res.actions == 1 ? "" : "s");
-        }
-        return EXIT_OK;
+        bool changed = res.generations > 0 || res.actions > 0;
+        /* Nothing undone: the text says "nothing to roll back" rather than "0 generations, 0 actions". */
+        enum print_type counts = changed ? PRINT_ANY : PRINT_JSON;
+
+        print_start(stdout, c->json);
+        print_quiet(c->verbosity < 0);
+        print_string(PRINT_ANY, "profile", changed ? "rolled back \"%s\": " : "\"%s\": ", name);
+        print_bool(PRINT_JSON, "changed", NULL, changed); /* the text says it with its verb */
+        print_size(counts, "generations", res.generations == 1 ? "%zu generation, " : "%zu generations, ",
+                   res.generations);
+        print_size(counts, "actions", res.actions == 1 ? "%zu action undone\n" : "%zu actions undone\n", res.actions);
+        if (!changed)
+                print_text("nothing to roll back\n");
+        return cli_print_end(EXIT_OK);
 }

@@ -8,12 +8,13 @@ int cmd_validate(struct cli *c, int argc, char **argv) {
                 return cli_usage_error(c, "validate", "expected exactly one PROFILE");
         if (cli_load_profile(c, argv[1], &p) < 0)
                 return cli_fail(c);
-        if (c->json)
-                cli_json_emit(json_pack("{s:s, s:b, s:i}", "profile", p->name, "valid", 1, "networks",
-                                        (int)p->n_networks));
-        else if (c->verbosity >= 0)
-                printf("%s: profile \"%s\" is valid (%zu network%s)\n", argv[1], p->name, p->n_networks,
-                       p->n_networks == 1 ? "" : "s");
+        print_start(stdout, c->json);
+        print_quiet(c->verbosity < 0);
+        print_text("%s: ", argv[1]); /* the PROFILE argument as given, which JSON's caller passed itself */
+        print_string(PRINT_ANY, "profile", "profile \"%s\" ", p->name);
+        print_bool_word(PRINT_ANY, "valid", "is %s ", true, "valid", "invalid");
+        print_size(PRINT_ANY, "networks", p->n_networks == 1 ? "(%zu network)\n" : "(%zu networks)\n", p->n_networks);
+        int r = cli_print_end(EXIT_OK);
         vnc_profile_free(p);
-        return EXIT_OK;
+        return r;
 }

@@ -17,15 +17,11 @@ int cmd_verify(struct cli *c, int argc, char **argv) {
                 vnc_profile_free(p);
                 return cli_fail(c);
         }
-        if (c->json) {
-                json_t *doc = cli_verify_json(&res);
-                json_object_set_new(doc, "profile", json_string(p->name));
-                cli_json_emit(doc);
-        } else if (c->verbosity >= 0 || !res.ok) {
-                printf("verify \"%s\": %s\n", p->name, res.ok ? "pass" : "FAIL");
-                cli_verify_print(stdout, &res);
-        }
-        r = res.ok ? EXIT_OK : EXIT_VERIFY;
+        print_start(stdout, c->json);
+        print_quiet(c->verbosity < 0 && res.ok); /* -q: only a failure is shown */
+        print_string(PRINT_ANY, "profile", "verify \"%s\": ", p->name);
+        cli_verify_print(&res);
+        r = cli_print_end(res.ok ? EXIT_OK : EXIT_VERIFY);
         vnc_verify_result_done(&res);
         vnc_profile_free(p);
         return r;

@@ -7,17 +7,18 @@ static const char *lv_state_word(const struct vnc_live_lvnet *ln) {
         return !ln ? "missing" : ln->active ? "active" : "inactive";
 }
 
-void cli_status_libvirt(const struct cli *c, json_t *jp, const struct vnc_status_entry *en) {
+void cli_status_libvirt(const struct vnc_status_entry *en) {
         const struct vnc_libvirt_view *v = &en->lv;
         const struct vnc_profile *p = en->applied;
-        json_t *arr = NULL;
 
-        if (!p || v->state == VNC_LV_UNREAD || (c->json && !jp) || (!c->json && jp))
+        if (!p || v->state == VNC_LV_UNREAD)
                 return;
-        if (jp)
-                arr = json_array();
-        if (!jp && v->state == VNC_LV_UNREACHABLE)
-                printf("  libvirt: no daemon answers at \"%s\" (%s)\n", v->uri, v->error ? v->error : "?");
+        print_open_object("libvirt");
+        print_string(PRINT_ANY, "uri", "  libvirt \"%s\": ", v->uri ? v->uri : "");
+        print_string(PRINT_ANY, "daemon", "daemon %s", v->state == VNC_LV_OK ? "answers" : "unreachable");
+        print_string(PRINT_ANY, "error", " (%s)", v->error);
+        print_text("\n");
+        print_open_array("networks");
         for (size_t i = 0; i < p->n_networks; i++) {
                 const struct vnc_network *n = &p->networks[i];
                 if (!vnc_libvirt_wanted(p, n))
@@ -28,29 +29,23 @@ void cli_status_libvirt(const struct cli *c, json_t *jp, const struct vnc_status
                         ln = NULL;
                 bool drift = v->state == VNC_LV_OK && (!ln || !ln->active || !ln->autostart || !ln->persistent ||
                                                        !streq(ln->bridge, n->bridge));
-                if (arr) {
-                        json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:b}", "name", n->name, "state",
-                                              v->state == VNC_LV_OK ? lv_state_word(ln) : "unknown", "defined",
-                                              ln && ln->persistent, "active", ln && ln->active, "autostart",
-                                              ln && ln->autostart);
-                        json_object_set_new(o, "bridge", ln ? json_string(ln->bridge) : json_null());
-                        json_object_set_new(o, "drift", json_boolean(drift));
-                        json_array_append_new(arr, o);
-                        continue;
-                }
-                if (v->state != VNC_LV_OK)
-                        continue;
-                if (!ln)
-                        printf("  libvirt network %s: missing (undefined by someone; apply defines it again)\n",
-                               n->name);
-                else
-                        printf("  libvirt network %s: %s, %s, autostart %s, bridge %s%s\n", n->name,
-                               ln->persistent ? "defined" : "transient", lv_state_word(ln),
-                               ln->autostart ? "on" : "off", ln->bridge[0] ? ln->bridge : "none",
-                               drift ? " (drift: apply repairs it)" : "");
+                /* No daemon answered: nothing is known of its networks, and the line above says why. */
+                enum print_type known = v->state == VNC_LV_OK ? PRINT_ANY : PRINT_JSON;
+                /* A missing network has nothing defined, started or bridged to show: its state says "missing". */
+                enum print_type found = ln ? known : PRINT_JSON;
+
+                print_open_object(NULL);
+                print_string(known, "name", "  libvirt network %s: ", n->name);
+                print_bool_word(found, "defined", "%s, ", ln && ln->persistent, "defined", "transient");
+                print_string(known, "state", "%s", v->state == VNC_LV_OK ? lv_state_word(ln) : "unknown");
+                print_bool(PRINT_JSON, "active", NULL, ln && ln->active); /* the text says it with the state */
+                print_bool_word(found, "autostart", ", autostart %s", ln && ln->autostart, "on", "off");
+                /* "" when libvirt names no bridge: the text says "none". */
+                print_string(found, "bridge", ln && *ln->bridge ? ", bridge %s" : ", bridge none%s", ln ? ln->bridge : NULL);
+                print_bool_word(known, "drift", "%s\n", drift,
+                                ln ? " (drift: apply repairs it)" : " (undefined by someone; apply defines it again)", "");
+                print_close_object();
         }
-        if (arr)
-                json_object_set_new(jp, "libvirt",
-                                    json_pack("{s:s, s:s, s:o}", "uri", v->uri ? v->uri : "", "daemon",
-                                              v->state == VNC_LV_OK ? "answers" : "unreachable", "networks", arr));
+        print_close_array();
+        print_close_object();
 }

@@ -94,7 +94,7 @@ int cli_fail(struct cli *c) {
 }
 
 void cli_engine(const struct cli *c, struct vnc_engine *ret) {
-        *ret = (struct vnc_engine){.state_dir = c->state_dir, .wait_seconds = c->wait_seconds};
+        *ret = (struct vnc_engine){.host = c->host, .state_dir = c->state_dir, .wait_seconds = c->wait_seconds};
 }
 
 int cli_load_profile(struct cli *c, const char *path, struct vnc_profile **ret) {
@@ -125,7 +125,7 @@ static int parse_seconds(const char *s, double *ret) {
         return 0;
 }
 
-int main(int argc, char **argv) {
+int cli_main(int argc, char **argv, const struct vnc_host_ops *host) {
         static const struct option opts[] = {
                 {"json", no_argument, NULL, 'j'},      {"state-dir", required_argument, NULL, 'd'},
                 {"wait", required_argument, NULL, 'w'}, {"verbose", no_argument, NULL, 'v'},
@@ -133,7 +133,7 @@ int main(int argc, char **argv) {
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0},
         };
-        struct cli c = {.wait_seconds = 10};
+        struct cli c = {.host = host, .wait_seconds = 10};
         const char *env = getenv("VNETCFG_STATE_DIR");
         bool version = false;
         int opt, r;
@@ -171,11 +171,10 @@ int main(int argc, char **argv) {
         }
         if (version) {
                 /* After every option, so that "--version --json" and "--json --version" agree. */
-                if (c.json)
-                        cli_json_emit(json_pack("{s:s, s:s}", "name", "vnetcfg", "version", VNC_VERSION));
-                else
-                        printf("vnetcfg %s\n", VNC_VERSION);
-                return EXIT_OK;
+                print_start(stdout, c.json);
+                print_string(PRINT_ANY, "name", "%s ", "vnetcfg");
+                print_string(PRINT_ANY, "version", "%s\n", VNC_VERSION);
+                return cli_print_end(EXIT_OK);
         }
         if (optind >= argc) {
                 usage(stderr);

@@ -51,7 +51,7 @@ int cli_spawn_watcher(const struct cli *c, const char *name, unsigned gen, long 
                 if (chdir("/") < 0)
                         _exit(1);
 
-                struct vnc_engine eng = {.state_dir = state, .wait_seconds = 600};
+                struct vnc_engine eng = {.host = c->host, .state_dir = state, .wait_seconds = 600};
                 struct vnc_error e = {0};
                 int recorded = vnc_engine_pending_watcher(&eng, name, gen, getpid(), &e);
                 vnc_error_clear(&e);

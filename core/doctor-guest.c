@@ -34,7 +34,6 @@
 #include <sys/socket.h>
 
 #include "doctor-guest.h"
-#include "guestprobe.h"
 #include "plan.h"
 
 #define GUEST_ECHO_MS 2400
@@ -264,8 +263,8 @@ int vnc_doctor_guest_judge(const struct vnc_guest_net *g, const struct vnc_neigh
 }
 
 /* The target is a guest of g and answered ARP: ask it for echo, from the host's address and from beyond. */
-static int probe_guest(const struct vnc_live *live, const struct vnc_neigh_table *neigh, uint32_t target,
-                       const struct vnc_guest_net *g, size_t idx, struct vnc_guest_report *rep) {
+static int probe_guest(const struct vnc_host_ops *host, const struct vnc_live *live, const struct vnc_neigh_table *neigh,
+                       uint32_t target, const struct vnc_guest_net *g, size_t idx, struct vnc_guest_report *rep) {
         _cleanup_(vnc_guest_probe_done) struct vnc_guest_probe p = {
                 .bridge_ifindex = g->ifindex, .guest_ip = target, .tries = GUEST_ECHO_TRIES,
                 .timeout_ms = GUEST_ECHO_MS};
@@ -286,7 +285,7 @@ static int probe_guest(const struct vnc_live *live, const struct vnc_neigh_table
         if (g->forwards && outside_source(live, g, &out, &out_if))
                 p.echo[p.n_echo++].src = out;
 
-        r = vnc_guest_probe_run(&p, &err);
+        r = host->guest_probe_run(&p, &err);
         if (r < 0) {
                 _cleanup_free_ char *msg = vnc_error_format(&err);
                 vnc_error_clear(&err);
@@ -299,7 +298,8 @@ static int probe_guest(const struct vnc_live *live, const struct vnc_neigh_table
 }
 
 /* The target is outside every subnet: is it a guest sitting on one of the bridges with a wrong address? */
-static int find_misplaced(uint32_t target, struct vnc_guest_net *nets, size_t n, struct vnc_guest_report *rep) {
+static int find_misplaced(const struct vnc_host_ops *ops, uint32_t target, struct vnc_guest_net *nets, size_t n,
+                          struct vnc_guest_report *rep) {
         _cleanup_free_ struct vnc_arp_probe *pr = NULL;
         _cleanup_free_ size_t *of = NULL;
         struct vnc_error err = {0};
@@ -324,7 +324,7 @@ static int find_misplaced(uint32_t target, struct vnc_guest_net *nets, size_t n,
         }
         if (k == 0)
                 return 0;
-        r = vnc_diag_arp_probe_many(pr, k, GUEST_ARP_MS, &err);
+        r = ops->diag_arp_probe_many(pr, k, GUEST_ARP_MS, &err);
         vnc_error_clear(&err);
         if (r < 0) {
                 for (size_t i = 0; i < k; i++)
@@ -404,8 +404,8 @@ static int other_bridges(const struct vnc_live *live, const struct vnc_guest_net
         return 0;
 }
 
-int vnc_doctor_guest(const struct vnc_live *live, const struct vnc_neigh_table *neigh, uint32_t target,
-                     struct vnc_guest_net *nets, size_t n_nets, struct vnc_guest_report *ret) {
+int vnc_doctor_guest(const struct vnc_host_ops *host, const struct vnc_live *live, const struct vnc_neigh_table *neigh,
+                     uint32_t target, struct vnc_guest_net *nets, size_t n_nets, struct vnc_guest_report *ret) {
         _cleanup_free_ struct vnc_guest_net *other = NULL, *all = NULL;
         size_t n_other = 0;
         int r;
@@ -418,7 +418,7 @@ int vnc_doctor_guest(const struct vnc_live *live, const struct vnc_neigh_table *
                 /* A guest of this network: probed when it answered ARP; otherwise doctor.c said why not. */
                 if (target == g->host || !g->target_answered || !g->ifindex)
                         return 0;
-                return probe_guest(live, neigh, target, g, i, ret);
+                return probe_guest(host, live, neigh, target, g, i, ret);
         }
         /* Outside every subnet of these networks: look on their bridges and on every other vnetcfg bridge. */
         r = other_bridges(live, nets, n_nets, &other, &n_other);
@@ -432,7 +432,7 @@ int vnc_doctor_guest(const struct vnc_live *live, const struct vnc_neigh_table *
                 return -ENOMEM;
         memcpy(all, nets, n_nets * sizeof(*all));
         memcpy(all + n_nets, other, n_other * sizeof(*all));
-        r = find_misplaced(target, all, n_nets + n_other, ret);
+        r = find_misplaced(host, target, all, n_nets + n_other, ret);
         if (r < 0)
                 return r;
         memcpy(nets, all, n_nets * sizeof(*all)); /* target_answered, target_mac */

@@ -5,9 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "diag.h"
 #include "error.h"
-#include "guestprobe.h"
+#include "host.h"
 #include "live.h"
 #include "model.h"
 
@@ -53,8 +52,8 @@ struct vnc_guest_report {
 void vnc_guest_report_done(struct vnc_guest_report *r);
 
 /* Returns < 0 only when out of memory; a probe that could not run is a note. */
-int vnc_doctor_guest(const struct vnc_live *live, const struct vnc_neigh_table *neigh, uint32_t target,
-                     struct vnc_guest_net *nets, size_t n_nets, struct vnc_guest_report *ret);
+int vnc_doctor_guest(const struct vnc_host_ops *host, const struct vnc_live *live, const struct vnc_neigh_table *neigh,
+                     uint32_t target, struct vnc_guest_net *nets, size_t n_nets, struct vnc_guest_report *ret);
 
 /*
  * The verdict on one guest from what its probe saw (pure; the unit test feeds

@@ -7,7 +7,6 @@
  */
 #include <stdio.h>
 
-#include "backend.h"
 #include "doctor.h"
 #include "plan-libvirt.h"
 
@@ -89,7 +88,7 @@ int vnc_doctor_libvirt(const struct vnc_doctor_input *in, struct vnc_doctor_repo
         if (in->profile && !used)
                 return 0;
         /* Doctor reports what it can see: a daemon that cannot be read is a finding for profiles, silence for bridges. */
-        if (vnc_libvirt_live_read(&v, uri, &ignored) < 0 || v.state != VNC_LV_OK) {
+        if (in->host->libvirt_live_read(&v, uri, &ignored) < 0 || v.state != VNC_LV_OK) {
                 /* "define": "auto" makes libvirt optional: only a required daemon is worth a finding. */
                 if (in->profile && v.state == VNC_LV_UNREACHABLE && in->profile->libvirt_define == VNC_LIBVIRT_YES)
                         r = vnc_doctor_add(rep, "libvirt-unreachable", VNC_SEV_ERROR, NULL,
@@ -108,12 +107,12 @@ int vnc_doctor_libvirt(const struct vnc_doctor_input *in, struct vnc_doctor_repo
         return 0;
 }
 
-bool vnc_doctor_libvirt_bridge(const char *bridge) {
+bool vnc_doctor_libvirt_bridge(const struct vnc_host_ops *host, const char *bridge) {
         struct vnc_libvirt_view v = {0};
         struct vnc_error ignored = {0};
         bool found = false;
 
-        if (vnc_libvirt_live_read(&v, BARE_BRIDGE_URI, &ignored) >= 0 && v.state == VNC_LV_OK)
+        if (host->libvirt_live_read(&v, BARE_BRIDGE_URI, &ignored) >= 0 && v.state == VNC_LV_OK)
                 for (size_t i = 0; i < v.n_nets && !found; i++)
                         found = streq(v.nets[i].bridge, bridge);
         vnc_error_clear(&ignored);

@@ -28,8 +28,6 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "backend.h"
-#include "diag.h"
 #include "doctor.h"
 #include "doctor-guest.h"
 #include "doctor-vlan.h"
@@ -238,9 +236,9 @@ static int verdict(struct doc *d, const struct vnc_flow *f, struct vnc_verdict_r
 
         *ret = (struct vnc_verdict_result){.verdict = VNC_VERDICT_UNKNOWN};
         if (!d->in->fw && !d->fw)
-                r = vnc_fw_rulesets_read(&d->fw, &err);
+                r = d->in->host->fw_rulesets_read(&d->fw, &err);
         if (r >= 0)
-                r = vnc_fw_judge(d->in->fw ? d->in->fw : d->fw, f, ret, &err);
+                r = d->in->host->fw_judge(d->in->fw ? d->in->fw : d->fw, f, ret, &err);
         if (r < 0) {
                 _cleanup_free_ char *msg = vnc_error_format(&err);
                 vnc_error_clear(&err);
@@ -402,7 +400,7 @@ static int check_bridge(struct doc *d, struct net *n) {
         /* MACs: two ports with one MAC, or a port with the bridge's MAC when that was set by hand (a bridge
          * whose address was never set adopts its lowest port's MAC: that is normal). */
         int assign = -1;
-        (void)vnc_diag_addr_assign_type(l->name, &assign);
+        (void)d->in->host->diag_addr_assign_type(l->name, &assign);
         for (size_t i = 0; i < d->live->n_links; i++) {
                 const struct vnc_live_link *p = &d->live->links[i];
                 if (p->master != l->ifindex || !p->has_mac)
@@ -558,11 +556,11 @@ static int check_overlap(struct doc *d, struct net *n) {
         return 0;
 }
 
-static int rp_effective(const char *ifname, int *ret_all, int *ret_if) {
+static int rp_effective(const struct vnc_host_ops *host, const char *ifname, int *ret_all, int *ret_if) {
         int all = 0, dev = 0;
-        if (vnc_diag_conf_int("all", "rp_filter", &all) < 0)
+        if (host->diag_conf_int("all", "rp_filter", &all) < 0)
                 all = 0;
-        if (vnc_diag_conf_int(ifname, "rp_filter", &dev) < 0)
+        if (host->diag_conf_int(ifname, "rp_filter", &dev) < 0)
                 dev = 0;
         *ret_all = all;
         *ret_if = dev;
@@ -588,7 +586,7 @@ static int check_routing(struct doc *d, struct net *n) {
         }
         if (!n->has_peer)
                 return 0;
-        r = vnc_diag_route_get(n->peer, &lk, &err);
+        r = d->in->host->diag_route_get(n->peer, &lk, &err);
         if (r < 0) {
                 _cleanup_free_ char *msg = vnc_error_format(&err);
                 vnc_error_clear(&err);
@@ -630,7 +628,7 @@ static int check_routing(struct doc *d, struct net *n) {
         if (r < 0)
                 return r;
 
-        int all, dev, eff = rp_effective(n->bridge, &all, &dev);
+        int all, dev, eff = rp_effective(d->in->host, n->bridge, &all, &dev);
         if (eff == 1 && wrong) {
                 char where[64];
                 if (lk.error < 0)
@@ -662,7 +660,7 @@ static int check_forwarding_sysctls(struct doc *d, struct net *n, enum vnc_sever
         }
         const char *ifs[2] = {n->bridge, n->up_name[0] ? n->up_name : NULL};
         for (size_t i = 0; i < 2 && d->ip_forward != 0; i++) {
-                if (!ifs[i] || vnc_diag_conf_int(ifs[i], "forwarding", &v) < 0 || v != 0)
+                if (!ifs[i] || d->in->host->diag_conf_int(ifs[i], "forwarding", &v) < 0 || v != 0)
                         continue;
                 r = finding(d, n, HOP_HOST, "forward-disabled", sev,
                             FIX("sysctl -w net.ipv4.conf.%s.forwarding=1", ifs[i]),
@@ -923,7 +921,7 @@ static int check_dhcp(struct doc *d, struct net *n) {
                     n->label, d->in->profile->name, d->in->state_dir, d->in->profile->name);
         if (r < 0)
                 return r;
-        r = vnc_diag_listeners(ports, ELEMENTSOF(ports), &ls, &k, &err);
+        r = d->in->host->diag_listeners(ports, ELEMENTSOF(ports), &ls, &k, &err);
         if (r < 0) {
                 vnc_error_clear(&err);
                 return 0;
@@ -989,7 +987,7 @@ static int pick_upstream(struct doc *d, struct net *n, bool *ret_authoritative) 
         if (!n->upstream)
                 return 0;
         n->has_upstream = true;
-        if (vnc_diag_route_get(n->upstream, &lk, &err) < 0 || lk.error < 0) {
+        if (d->in->host->diag_route_get(n->upstream, &lk, &err) < 0 || lk.error < 0) {
                 vnc_error_clear(&err);
                 return lk.error < 0 ? lk.error : -EIO;
         }
@@ -1152,7 +1150,7 @@ static int guest_side(struct doc *d) {
                 if (n->target_answered)
                         memcpy(g[i].target_mac, d->probes[n->probe_target].macs[0], 6);
         }
-        r = vnc_doctor_guest(d->live, &d->neigh, d->in->target, g, d->n_nets, &gr);
+        r = vnc_doctor_guest(d->in->host, d->live, &d->neigh, d->in->target, g, d->n_nets, &gr);
         for (size_t i = 0; r >= 0 && i < gr.n; i++) {
                 struct net *n = gr.v[i].net < d->n_nets ? &d->nets[gr.v[i].net] : NULL;
                 if (n)
@@ -1283,7 +1281,7 @@ static void doc_done(struct doc *d) {
         free(d->probes);
         vnc_neigh_table_done(&d->neigh);
         vnc_live_free(d->live);
-        vnc_fw_rulesets_free(d->fw);
+        d->in->host->fw_rulesets_free(d->fw);
 }
 
 /* The checks of layer 2 and the ARP probes they plan: every network's, before any probe goes out. */
@@ -1352,7 +1350,7 @@ struct arp_wait {
 
 static void *arp_wait_run(void *arg) {
         struct arp_wait *w = arg;
-        w->r = vnc_diag_arp_probe_many(w->d->probes, w->d->n_probes, ARP_PROBE_MS, &w->err);
+        w->r = w->d->in->host->diag_arp_probe_many(w->d->probes, w->d->n_probes, ARP_PROBE_MS, &w->err);
         return NULL;
 }
 
@@ -1412,20 +1410,20 @@ int vnc_doctor_run(const struct vnc_doctor_input *in, struct vnc_doctor_report *
                 return vnc_error_set(e, VNC_ERR_USAGE, -EINVAL, "doctor: \"%s\" is not a valid bridge name",
                                      in->bridge ? in->bridge : "");
 
-        r = vnc_live_read(&d.live, e);
+        r = in->host->live_read(&d.live, e);
         if (r < 0)
                 goto fail;
-        r = vnc_diag_neigh_read(&d.neigh, e);
+        r = in->host->diag_neigh_read(&d.neigh, e);
         if (r < 0)
                 goto fail;
         const char *fwd = vnc_live_sysctl_get(d.live, "net.ipv4.ip_forward");
         if (fwd)
                 d.ip_forward = streq(fwd, "0") ? 0 : 1;
-        if (vnc_diag_br_nf_call_iptables(&d.brnf) < 0)
+        if (in->host->diag_br_nf_call_iptables(&d.brnf) < 0)
                 d.brnf = -1;
         if (in->profile && in->state_dir) {
                 char blob[17];
-                if (vnc_dhcp_status(in->state_dir, in->profile->name, &d.dhcp_running, blob) >= 0)
+                if (in->host->dhcp_status(in->state_dir, in->profile->name, &d.dhcp_running, blob) >= 0)
                         d.dhcp_known = true;
         }
 

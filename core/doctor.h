@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "host.h"
 #include "model.h"
 
 /* SPEC section 6: read the host, report what is broken, the evidence, the fix. Changes nothing. */
@@ -31,13 +32,14 @@ struct vnc_hop {
 };
 
 struct vnc_doctor_input {
+        const struct vnc_host_ops *host;   /* how the doctor reads the host (cli/host.c) */
         const struct vnc_profile *profile; /* applied profile to check, or NULL */
         const char *bridge;                /* a bare bridge (not vnetcfg's) when profile is NULL */
         const char *state_dir;             /* for dnsmasq state, may be NULL */
         bool has_target;
         uint32_t target;                   /* --target IP, host byte order */
         /* verdict: the host's rule sets, read once by a caller that runs the doctor for several
-         * profiles (vnc_fw_rulesets_read); NULL: this run reads them itself, once. */
+         * profiles (host->fw_rulesets_read); NULL: this run reads them itself, once. */
         struct vnc_fw_rulesets *fw;
 };
 
@@ -58,4 +60,4 @@ int vnc_doctor_run(const struct vnc_doctor_input *in, struct vnc_doctor_report *
 /* libvirt's side of a profile or bridge (core/doctor-libvirt.c). */
 int vnc_doctor_libvirt(const struct vnc_doctor_input *in, struct vnc_doctor_report *rep, struct vnc_error *e);
 /* Does a libvirt network name this bridge (one that is stopped has no link)? */
-bool vnc_doctor_libvirt_bridge(const char *bridge);
+bool vnc_doctor_libvirt_bridge(const struct vnc_host_ops *host, const char *bridge);

@@ -112,17 +112,18 @@ static void prepared_done(struct prepared *p) {
 
 /* The host as the planner needs it for one profile: links, addresses, routes,
  * sysctls, the firewall tables, and the profile's dnsmasq. */
-static int read_host(const char *state_dir, const char *profile, struct vnc_live **ret, struct vnc_error *e) {
+static int read_host(const struct vnc_host_ops *host, const char *state_dir, const char *profile, struct vnc_live **ret,
+                     struct vnc_error *e) {
         struct vnc_live *live = NULL;
         int r;
 
-        r = vnc_live_read(&live, e);
+        r = host->live_read(&live, e);
         if (r >= 0)
-                r = vnc_fw_live_read(live, e);
+                r = host->fw_live_read(live, e);
         if (r >= 0)
-                r = vnc_open_live_read(live, e);
+                r = host->open_live_read(live, e);
         if (r >= 0 && state_dir)
-                r = vnc_dhcp_status(state_dir, profile, &live->dhcp_running, live->dhcp_blob);
+                r = host->dhcp_status(state_dir, profile, &live->dhcp_running, live->dhcp_blob);
         if (r < 0) {
                 vnc_error_set(e, VNC_ERR_RUNTIME, r, "could not read the state of profile \"%s\"'s dnsmasq", profile);
                 vnc_live_free(live);
@@ -132,8 +133,8 @@ static int read_host(const char *state_dir, const char *profile, struct vnc_live
         return 0;
 }
 
-static int prepare(struct vnc_state *s, bool have_state, const struct vnc_profile *p, struct prepared *ret,
-                   struct vnc_error *e) {
+static int prepare(const struct vnc_host_ops *host, struct vnc_state *s, bool have_state, const struct vnc_profile *p,
+                   struct prepared *ret, struct vnc_error *e) {
         int r;
 
         if (have_state) {
@@ -144,9 +145,9 @@ static int prepare(struct vnc_state *s, bool have_state, const struct vnc_profil
                 if (r < 0)
                         return r;
         }
-        r = read_host(have_state ? s->dir : NULL, p->name, &ret->live, e);
+        r = read_host(host, have_state ? s->dir : NULL, p->name, &ret->live, e);
         if (r >= 0)
-                r = vnc_libvirt_read_for(ret->live, p, ret->applied, e);
+                r = vnc_libvirt_read_for(host, ret->live, p, ret->applied, e);
         return r;
 }
 
@@ -160,7 +161,7 @@ int vnc_engine_plan(const struct vnc_engine *eng, const struct vnc_profile *p, s
         r = open_state(eng, false, &s, &missing, e);
         if (r < 0)
                 return r;
-        r = prepare(&s, !missing, p, &prep, e);
+        r = prepare(eng->host, &s, !missing, p, &prep, e);
         if (r >= 0)
                 r = vnc_plan_compute(p, prep.applied, prep.live, (const struct vnc_profile *const *)prep.others,
                                      prep.n_others, ret, e);
@@ -170,7 +171,7 @@ int vnc_engine_plan(const struct vnc_engine *eng, const struct vnc_profile *p, s
         return r;
 }
 
-static int undo_recorded(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, struct vnc_error *e) {
+static int undo_recorded(const struct vnc_host_ops *host, struct vnc_backend_ctx *ctx, const struct vnc_action *acts, size_t n, struct vnc_error *e) {
         _cleanup_free_ struct vnc_action *inv = calloc(n ? n : 1, sizeof(*inv));
         struct vnc_live *fresh = NULL;
         struct vnc_error ignored = {0};
@@ -181,10 +182,10 @@ static int undo_recorded(struct vnc_backend_ctx *ctx, const struct vnc_action *a
         for (size_t i = 0; i < n; i++)
                 vnc_action_inverse(&acts[i], &inv[i]);
         /* Ownership checks need the host as it is now, with this run's links in it. */
-        if (vnc_live_read(&fresh, &ignored) >= 0)
+        if (host->live_read(&fresh, &ignored) >= 0)
                 ctx->live = fresh;
         vnc_error_clear(&ignored);
-        r = vnc_exec_undo(ctx, inv, n, e);
+        r = vnc_exec_undo(host, ctx, inv, n, e);
         vnc_live_free(fresh);
         ctx->live = NULL;
         return r;
@@ -202,13 +203,13 @@ static int arm_confirm(const struct vnc_engine *eng, struct vnc_state *s, const 
         return r;
 }
 
-static int rollback_generation(struct vnc_state *s, const char *name, unsigned gen, struct vnc_rollback_result *res,
-                               struct vnc_error *e);
+static int rollback_generation(const struct vnc_host_ops *host, struct vnc_state *s, const char *name, unsigned gen,
+                               struct vnc_rollback_result *res, struct vnc_error *e);
 
 /* The verify step of apply: a failure is exit 3; the generation it made is undone unless kept. */
 static int apply_verify(const struct vnc_engine *eng, const struct vnc_profile *p, struct vnc_state *s, unsigned gen,
                         struct vnc_apply_result *ret, struct vnc_error *e) {
-        int r = vnc_verify_profile(p, &ret->verify, e);
+        int r = vnc_verify_profile(eng->host, p, &ret->verify, e);
         if (r < 0)
                 return r;
         ret->verified = true;
@@ -222,7 +223,7 @@ static int apply_verify(const struct vnc_engine *eng, const struct vnc_profile *
         if (gen > 0 && !eng->keep_on_verify_failure) {
                 struct vnc_rollback_result rb = {0};
                 struct vnc_error undo_err = {0};
-                if (rollback_generation(s, p->name, gen, &rb, &undo_err) >= 0) {
+                if (rollback_generation(eng->host, s, p->name, gen, &rb, &undo_err) >= 0) {
                         vnc_state_gc_blobs(s);
                         ret->rolled_back = true;
                 } else
@@ -260,7 +261,7 @@ int vnc_engine_apply(const struct vnc_engine *eng, const struct vnc_profile *p, 
                                   p->name, pend.deadline - (long long)time(NULL), p->name, p->name);
                 goto finish;
         }
-        r = prepare(&s, true, p, &prep, e);
+        r = prepare(eng->host, &s, true, p, &prep, e);
         if (r < 0)
                 goto finish;
         r = vnc_plan_compute(p, prep.applied, prep.live, (const struct vnc_profile *const *)prep.others,
@@ -293,7 +294,7 @@ int vnc_engine_apply(const struct vnc_engine *eng, const struct vnc_profile *p, 
         r = vnc_journal_begin(&s, p->name, gen, &j, e);
         if (r < 0)
                 goto finish;
-        r = vnc_exec_apply(&ctx, &j, ret->plan.actions, ret->plan.n_actions, eng->progress, eng->userdata,
+        r = vnc_exec_apply(eng->host, &ctx, &j, ret->plan.actions, ret->plan.n_actions, eng->progress, eng->userdata,
                            &journaled, e);
         if (r >= 0 && p->text)
                 r = vnc_state_save_profile(&s, p->name, gen, p->text, p->text_len, e);
@@ -302,7 +303,7 @@ int vnc_engine_apply(const struct vnc_engine *eng, const struct vnc_profile *p, 
         if (r < 0) {
                 struct vnc_error undo_err = {0};
                 /* The first error wins; the rollback's own failures are only noted. */
-                int u = undo_recorded(&ctx, ret->plan.actions, journaled, &undo_err);
+                int u = undo_recorded(eng->host, &ctx, ret->plan.actions, journaled, &undo_err);
                 if (u >= 0) {
                         vnc_journal_close(&j);
                         vnc_state_remove_generation(&s, p->name, gen);
@@ -328,8 +329,8 @@ finish:
         return r;
 }
 
-static int rollback_generation(struct vnc_state *s, const char *name, unsigned gen, struct vnc_rollback_result *res,
-                               struct vnc_error *e) {
+static int rollback_generation(const struct vnc_host_ops *host, struct vnc_state *s, const char *name, unsigned gen,
+                               struct vnc_rollback_result *res, struct vnc_error *e) {
         _cleanup_free_ struct vnc_action *undo = NULL;
         struct vnc_backend_ctx ctx = {.state_dir = s->dir};
         struct vnc_live *live = NULL;
@@ -340,11 +341,11 @@ static int rollback_generation(struct vnc_state *s, const char *name, unsigned g
         r = vnc_journal_read(s, name, gen, &undo, &n, &committed, e);
         if (r < 0)
                 return r;
-        r = vnc_live_read(&live, e);
+        r = host->live_read(&live, e);
         if (r < 0)
                 return r;
         ctx.live = live;
-        r = vnc_exec_undo(&ctx, undo, n, e);
+        r = vnc_exec_undo(host, &ctx, undo, n, e);
         vnc_live_free(live);
         if (r < 0)
                 return r;
@@ -360,6 +361,7 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
                         struct vnc_error *e) {
         struct vnc_state s = {.dir_fd = -1, .lock_fd = -1};
         _cleanup_free_ unsigned *gens = NULL;
+        struct vnc_profile *last = NULL;
         size_t n = 0;
         int r;
 
@@ -374,8 +376,14 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
                 vnc_error_set(e, VNC_ERR_RUNTIME, r, "could not list the generations of \"%s\"", name);
                 goto finish;
         }
+        /* rollback --all sweeps libvirt at the daemon the newest generation used (or the default). */
+        if (all && n > 0) {
+                struct vnc_error ignored = {0};
+                (void)vnc_state_load_applied(&s, name, &last, &ignored);
+                vnc_error_clear(&ignored);
+        }
         for (size_t i = n; i-- > 0;) {
-                r = rollback_generation(&s, name, gens[i], ret, e);
+                r = rollback_generation(eng->host, &s, name, gens[i], ret, e);
                 if (r < 0 || !all)
                         break;
         }
@@ -392,7 +400,12 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
                 struct vnc_plan sweep = {0};
                 struct vnc_profile none = {0};
                 snprintf(none.name, sizeof(none.name), "%s", name);
-                r = read_host(s.dir, name, &live, e);
+                none.libvirt_uri = last && last->libvirt_uri ? last->libvirt_uri : (char *)"qemu:///system";
+                none.libvirt_define = last ? last->libvirt_define : VNC_LIBVIRT_AUTO;
+                r = read_host(eng->host, s.dir, name, &live, e);
+                /* libvirt networks with the mark, where a daemon answers ("define": false: never asked). */
+                if (r >= 0)
+                        r = vnc_libvirt_read_for(eng->host, live, &none, NULL, e);
                 if (r >= 0)
                         r = vnc_plan_compute(NULL, &none, live, NULL, 0, &sweep, e);
                 if (r >= 0 && sweep.n_actions > 0) {
@@ -404,7 +417,7 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
                         for (size_t i = 0; inv && i < sweep.n_actions; i++)
                                 inv[sweep.n_actions - 1 - i] = sweep.actions[i];
                         if (inv)
-                                r = vnc_exec_undo(&ctx, inv, sweep.n_actions, e);
+                                r = vnc_exec_undo(eng->host, &ctx, inv, sweep.n_actions, e);
                         ret->actions += sweep.n_actions;
                 }
                 vnc_plan_done(&sweep);
@@ -413,6 +426,7 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
         if (r >= 0)
                 vnc_state_gc_blobs(&s);
 finish:
+        vnc_profile_free(last);
         vnc_state_close(&s);
         return r;
 }
@@ -463,11 +477,11 @@ int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc
         r = open_state(eng, false, &s, &missing, e);
         if (r < 0)
                 goto fail;
-        r = vnc_live_read(&st->live, e);
+        r = eng->host->live_read(&st->live, e);
         if (r >= 0)
-                r = vnc_fw_live_read(st->live, e);
+                r = eng->host->fw_live_read(st->live, e);
         if (r >= 0)
-                r = vnc_open_live_read(st->live, e);
+                r = eng->host->open_live_read(st->live, e);
         if (r < 0 || missing)
                 goto done;
         r = vnc_state_profiles(&s, &names, &n);
@@ -509,12 +523,12 @@ int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc
                 if (en->applied) {
                         bool running = false;
                         char blob[17] = "";
-                        r = vnc_dhcp_status(s.dir, names[i], &running, blob);
+                        r = eng->host->dhcp_status(s.dir, names[i], &running, blob);
                         if (r < 0)
                                 goto done;
                         st->live->dhcp_running = en->dhcp_running = running;
                         memcpy(st->live->dhcp_blob, blob, sizeof(blob));
-                        r = vnc_libvirt_read_for(st->live, en->applied, en->applied, e);
+                        r = vnc_libvirt_read_for(eng->host, st->live, en->applied, en->applied, e);
                         if (r < 0)
                                 goto done;
                         r = vnc_plan_compute(en->applied, en->applied, st->live, NULL, 0, &en->drift, e);
@@ -615,7 +629,7 @@ int vnc_engine_confirm_expired(const struct vnc_engine *eng, const char *name, u
         }
         r = vnc_state_generations(&s, name, &gens, &n);
         if (r >= 0 && n > 0 && gens[n - 1] == gen) {
-                r = rollback_generation(&s, name, gen, &res, e);
+                r = rollback_generation(eng->host, &s, name, gen, &res, e);
                 if (r >= 0)
                         vnc_state_gc_blobs(&s);
         }
@@ -636,7 +650,7 @@ int vnc_engine_verify(const struct vnc_engine *eng, const struct vnc_profile *p,
         /* Probes add ports to the bridges: not while another vnetcfg changes them. */
         r = locked_state(eng, &s, e);
         if (r >= 0)
-                r = vnc_verify_profile(p, ret, e);
+                r = vnc_verify_profile(eng->host, p, ret, e);
         vnc_state_close(&s);
         return r;
 }

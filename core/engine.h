@@ -9,6 +9,7 @@
 /* The commands' work, shared by the CLI and the tests. No printing here. */
 
 struct vnc_engine {
+        const struct vnc_host_ops *host; /* how the engine reaches the host (cli/host.c fills the real one) */
         const char *state_dir;
         double wait_seconds; /* for the lock */
         vnc_progress_fn progress;

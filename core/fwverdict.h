@@ -10,9 +10,10 @@
  * evaluates are read once (vnc_fw_rulesets_read): the iptables legacy tables
  * (libiptc) and nf_tables (libnftables), so a DROP installed by any tool
  * (Docker's FORWARD policy, ufw, firewalld, a hand-written nft ruleset,
- * vnetcfg itself) is found. vnc_fw_judge is pure: the rule sets read and a
+ * vnetcfg itself) is found. The judge is pure: the rule sets read and a
  * flow in, the verdict, the deciding rule or policy, its owner and the fix in
- * that owner's tool out. Implemented in backends/fw-verdict.c.
+ * that owner's tool out. The types are here; the core asks through
+ * struct vnc_host_ops (core/host.h), implemented in backends/fw-verdict.c.
  */
 
 enum vnc_hook {
@@ -54,7 +55,6 @@ enum vnc_fw_owner {
         VNC_FW_OWNER_DOCKER,
         VNC_FW_OWNER_LIBVIRT,
 };
-const char *vnc_fw_owner_to_string(enum vnc_fw_owner o); /* "admin", "vnetcfg", "ufw", "firewalld", "docker", "libvirt" */
 
 struct vnc_verdict_result {
         enum vnc_verdict verdict;
@@ -65,20 +65,5 @@ struct vnc_verdict_result {
 };
 void vnc_verdict_result_done(struct vnc_verdict_result *r);
 
-/* Both rule sets, read once; then judged for any number of flows. */
+/* Both rule sets, read once (backends/fw-verdict.h); then judged for any number of flows. */
 struct vnc_fw_rulesets;
-int vnc_fw_rulesets_read(struct vnc_fw_rulesets **ret, struct vnc_error *e);
-/*
- * From captures, for tests: `nft -j list ruleset` and `nft -a list ruleset`
- * (its rule texts are the evidence, and the only place iptables-nft's xt
- * matches appear decoded); either may be NULL. No legacy tables.
- */
-int vnc_fw_rulesets_parse(const char *nft_json, const char *nft_text, struct vnc_fw_rulesets **ret,
-                          struct vnc_error *e);
-void vnc_fw_rulesets_free(struct vnc_fw_rulesets *rs);
-
-int vnc_fw_judge(const struct vnc_fw_rulesets *rs, const struct vnc_flow *f, struct vnc_verdict_result *ret,
-                 struct vnc_error *e);
-
-/* Read both rule sets and judge one flow (one-off callers). */
-int vnc_fw_evaluate(const struct vnc_flow *f, struct vnc_verdict_result *ret, struct vnc_error *e);

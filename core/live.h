@@ -25,6 +25,13 @@ struct vnc_live_link {
         /* vlan: kind "vlan": the lower link's ifindex and the 802.1Q id (0 for other kinds) */
         int vlan_link;
         uint16_t vlan_id;
+
+        /* tun: kind "tun" carrying a vnetcfg mark: how it was made (sysfs tun_flags, owner, group),
+         * so a tap no applied profile knows is deleted with an exact undo. tun_read: these are known. */
+        bool tun_read;
+        bool tun_vnet_hdr, tun_multi_queue;
+        bool tun_has_owner, tun_has_group;
+        uint32_t tun_owner, tun_group;
 };
 
 struct vnc_live_addr {

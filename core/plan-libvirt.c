@@ -13,7 +13,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "backend.h"
 #include "plan-libvirt.h"
 
 static uint64_t fnv(const char *s, uint64_t h) {
@@ -77,9 +76,11 @@ static bool uses_libvirt(const struct vnc_profile *p) {
         return false;
 }
 
-int vnc_libvirt_read_for(struct vnc_live *live, const struct vnc_profile *want, const struct vnc_profile *applied,
-                         struct vnc_error *e) {
+int vnc_libvirt_read_for(const struct vnc_host_ops *host, struct vnc_live *live, const struct vnc_profile *want,
+                         const struct vnc_profile *applied, struct vnc_error *e) {
         const char *uri = NULL;
+        bool used = true;
+        int r;
 
         vnc_libvirt_view_done(&live->lv);
         /* The profile being applied names the daemon; the networks an earlier apply made live at its uri. */
@@ -87,9 +88,18 @@ int vnc_libvirt_read_for(struct vnc_live *live, const struct vnc_profile *want, 
                 uri = applied->libvirt_uri;
         if (uses_libvirt(want))
                 uri = want->libvirt_uri;
+        /* No network uses libvirt, but "define" is not false: networks carrying this profile's mark
+         * (an older vnetcfg's, a lost journal's) are looked for, where a daemon answers. */
+        if (!uri && want && want->libvirt_define != VNC_LIBVIRT_NO) {
+                uri = want->libvirt_uri;
+                used = false;
+        }
         if (!uri)
                 return 0;
-        return vnc_libvirt_live_read(&live->lv, uri, e);
+        r = host->libvirt_live_read(&live->lv, uri, e);
+        if (r >= 0 && !used && live->lv.state != VNC_LV_OK)
+                vnc_libvirt_view_done(&live->lv); /* nothing to say about a daemon nothing uses */
+        return r;
 }
 
 /* ---- planning ------------------------------------------------------------ */
@@ -198,18 +208,26 @@ static int plan_wanted(struct lvplan *p, size_t i) {
         return vnc_plan_append(p->add, &a);
 }
 
-/* A libvirt network an earlier apply made, no longer wanted: destroy and undefine it (its XML kept for undo). */
-static int plan_unwanted(struct lvplan *p, const struct vnc_network *n) {
-        const struct vnc_live_lvnet *ln = vnc_libvirt_view_find(p->lv, n->name);
+/* Does a libvirt network as read carry this profile's mark (its <metadata> owner, or the derived uuid)? */
+static bool marked(const struct vnc_live_lvnet *ln, const char *profile) {
+        size_t pl = strlen(profile);
+        char uuid[37];
+
+        if (ln->owner)
+                return strncmp(ln->owner, profile, pl) == 0 && ln->owner[pl] == '/';
+        vnc_libvirt_uuid(profile, ln->name, uuid);
+        return streq(ln->uuid, uuid);
+}
+
+/* A libvirt network of ours, no longer wanted: destroy and undefine it (its XML kept for undo). */
+static int plan_unwanted(struct lvplan *p, const struct vnc_live_lvnet *ln) {
         char hash[17] = "";
         struct vnc_action a;
         int r;
 
-        if (!ln || !vnc_libvirt_owned(ln, p->profile, n->name))
-                return 0;
         if (ln->xml && (r = vnc_plan_add_blob(p->blobs, ln->xml, hash)) < 0)
                 return r;
-        init_action(p, &a, VNC_OP_DELETE, n->name, ln->bridge, p->lv->uri);
+        init_action(p, &a, VNC_OP_DELETE, ln->name, ln->bridge, p->lv->uri);
         snprintf(a.lv_uuid, sizeof(a.lv_uuid), "%s", ln->uuid);
         memcpy(a.blob, hash, sizeof(a.blob));
         a.lv_active = ln->active;
@@ -258,18 +276,26 @@ int vnc_plan_libvirt(const struct vnc_profile *want, const struct vnc_profile *a
                 }
         }
 
-        /* Removals first (a dropped network, an opt-out, "define": false, rollback --all). */
-        for (size_t i = 0; applied && i < applied->n_networks; i++) {
+        /*
+         * Removals first (a dropped network, an opt-out, "define": false, rollback --all): every network
+         * the daemon has that carries this profile's mark and is not wanted, whoever defined it (an
+         * older vnetcfg, an apply whose journal is lost). Without a daemon, a note for each the applied
+         * profile had.
+         */
+        for (size_t i = 0; live->lv.state == VNC_LV_OK && i < live->lv.n_nets; i++) {
+                const struct vnc_live_lvnet *ln = &live->lv.nets[i];
+                const struct vnc_network *w = find_net(want, ln->name);
+                if (!marked(ln, p.profile) || (w && vnc_libvirt_wanted(want, w)))
+                        continue;
+                if ((r = plan_unwanted(&p, ln)) < 0)
+                        return r;
+        }
+        for (size_t i = 0; live->lv.state != VNC_LV_OK && applied && i < applied->n_networks; i++) {
                 const struct vnc_network *n = &applied->networks[i];
                 const struct vnc_network *w = find_net(want, n->name);
                 if (!vnc_libvirt_wanted(applied, n) || (w && vnc_libvirt_wanted(want, w)))
                         continue;
-                if (live->lv.state != VNC_LV_OK) {
-                        if ((r = note_unreachable(&p, n->name, true)) < 0)
-                                return r;
-                        continue;
-                }
-                if ((r = plan_unwanted(&p, n)) < 0)
+                if ((r = note_unreachable(&p, n->name, true)) < 0)
                         return r;
         }
         for (size_t i = 0; want && i < want->n_networks; i++) {

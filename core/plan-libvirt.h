@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include "host.h"
 #include "live.h"
 #include "plan.h"
 
@@ -29,8 +30,8 @@ bool vnc_libvirt_wanted(const struct vnc_profile *p, const struct vnc_network *n
  * that uses libvirt. A daemon that does not answer is not an error here
  * (live->lv.state = VNC_LV_UNREACHABLE): the planner decides.
  */
-int vnc_libvirt_read_for(struct vnc_live *live, const struct vnc_profile *want, const struct vnc_profile *applied,
-                         struct vnc_error *e);
+int vnc_libvirt_read_for(const struct vnc_host_ops *host, struct vnc_live *live, const struct vnc_profile *want,
+                         const struct vnc_profile *applied, struct vnc_error *e);
 
 /*
  * Plan the libvirt networks: deletions into del, definitions and repairs into

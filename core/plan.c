@@ -70,6 +70,7 @@ struct planner {
         const struct vnc_live *live;
         const char *profile; /* name */
         struct vnc_plan phase[_PH_MAX];
+        struct vnc_plan *ret; /* the plan being made: its notes */
         struct vnc_error *e;
 };
 
@@ -636,6 +637,14 @@ static int plan_link_delete(struct planner *pl, const struct vnc_live_link *l) {
                 snprintf(a.master, sizeof(a.master), "%s", master_name(pl, l));
                 if (t)
                         tap_params(&a, t);
+                else if (l->tun_read) { /* a tap no applied profile knows: as the host has it */
+                        a.has_owner = l->tun_has_owner;
+                        a.owner = l->tun_owner;
+                        a.has_group = l->tun_has_group;
+                        a.group = l->tun_group;
+                        a.vnet_hdr = l->tun_vnet_hdr;
+                        a.multi_queue = l->tun_multi_queue;
+                }
         }
         return push(pl, is_tap ? PH_DEL_TAP : PH_DEL_BRIDGE, &a);
 }
@@ -724,18 +733,83 @@ static bool link_wanted(const struct planner *pl, const struct vnc_live_link *l)
         return true;
 }
 
+/* Is l the bridge of a network the applied profile knows? */
+static bool bridge_applied(const struct planner *pl, const struct vnc_live_link *l) {
+        for (size_t i = 0; pl->applied && i < pl->applied->n_networks; i++)
+                if (streq(pl->applied->networks[i].bridge, l->name))
+                        return true;
+        return false;
+}
+
+/*
+ * A bridge carrying this profile's mark that the applied profile does not know
+ * (an older vnetcfg made it, or the journal that knew it is lost). Its
+ * addresses and routes are deleted before it, one by one, so a rollback puts
+ * them back. Returns 0 to delete it, 1 to leave it: a port that is neither
+ * ours nor a tap may be a bridged network's uplink, whose addresses and
+ * routes live on the bridge; which of them were the uplink's cannot be told
+ * from the host alone, so such a bridge is left to the journal that made it
+ * (rollback), with a note.
+ */
+static int plan_unknown_bridge(struct planner *pl, const struct vnc_live_link *br) {
+        const char *net = "";
+        int r;
+
+        vnc_alias_is_profile(br->alias, pl->profile, &net);
+        for (size_t i = 0; i < pl->live->n_links; i++) {
+                const struct vnc_live_link *port = &pl->live->links[i];
+                if (port->master != br->ifindex || owned(pl, port) || streq(port->kind, "tun"))
+                        continue;
+                r = vnc_plan_add_note(pl->ret,
+                                      "bridge \"%s\" carries the mark of profile \"%s\" (network \"%s\") but the "
+                                      "applied profile does not know it, and \"%s\" is a port of it that vnetcfg did "
+                                      "not make (a bridged uplink?): left as it is; \"vnetcfg rollback %s\" undoes "
+                                      "the apply that made it while its journal is kept, or take the port out (ip "
+                                      "link set %s nomaster) and apply again",
+                                      br->name, pl->profile, net, port->name, pl->profile, port->name);
+                return r < 0 ? r : 1;
+        }
+        if ((r = move_routes(pl, PH_DEL_ROUTE, net, br, VNC_OP_DELETE, br->name)) < 0 ||
+            (r = move_addrs(pl, PH_DEL_ADDR, net, br, VNC_OP_DELETE, br->name)) < 0)
+                return r;
+        return 0;
+}
+
+/*
+ * Every link carrying this profile's mark that the profile does not want goes,
+ * whoever made it: what is deleted comes from the host, not from the applied
+ * profile. VLAN interfaces, then taps, then bridges (the phases' order): a
+ * bridge being deleted has no ports of ours left when its inverse runs last.
+ */
 static int plan_link_teardown(struct planner *pl) {
         int r;
 
-        /* Taps first, so a bridge being deleted has no ports of ours left when its inverse runs last. */
         for (int pass = 0; pass < 2; pass++)
                 for (size_t i = 0; i < pl->live->n_links; i++) {
                         const struct vnc_live_link *l = &pl->live->links[i];
                         bool is_tap = streq(l->kind, "tun");
                         if (!owned(pl, l) || is_tap != (pass == 0) || link_wanted(pl, l))
                                 continue;
-                        if (!is_tap && (r = plan_unbridge(pl, l)) < 0)
-                                return r;
+                        if (!is_tap && !streq(l->kind, "bridge") && !streq(l->kind, "vlan")) {
+                                /* Not a kind vnetcfg makes: its undo could not make it again. */
+                                r = vnc_plan_add_note(pl->ret,
+                                                      "\"%s\" carries the mark of profile \"%s\" but is a %s "
+                                                      "link, which vnetcfg never makes: left as it is",
+                                                      l->name, pl->profile, l->kind[0] ? l->kind : "physical");
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
+                        if (streq(l->kind, "bridge")) {
+                                if (bridge_applied(pl, l))
+                                        r = plan_unbridge(pl, l);
+                                else
+                                        r = plan_unknown_bridge(pl, l);
+                                if (r < 0)
+                                        return r;
+                                if (r > 0)
+                                        continue;
+                        }
                         r = plan_link_delete(pl, l);
                         if (r < 0)
                                 return r;
@@ -1395,6 +1469,7 @@ int vnc_plan_compute(const struct vnc_profile *want, const struct vnc_profile *a
                 .applied = applied,
                 .live = live,
                 .profile = want ? want->name : applied->name,
+                .ret = ret,
                 .e = e,
         };
         int r;

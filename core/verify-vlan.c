@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 
-#include "probe.h"
 #include "verify-vlan.h"
 
 #define VLAN_ECHO_TRIES 2
@@ -31,7 +30,7 @@ static bool taken(const struct vnc_network *n, uint32_t a) {
 }
 
 /* The highest addresses of the subnet nobody uses or answers ARP for; the first free one. */
-static int place(struct vprobe *v, struct vnc_error *e) {
+static int place(const struct vnc_host_ops *host, struct vprobe *v, struct vnc_error *e) {
         const struct vnc_network *n = v->n;
         uint32_t mask = vnc_prefix_mask(n->ipv4.prefix), net = n->ipv4.addr & mask, cands[VLAN_CANDIDATES];
         bool free_[VLAN_CANDIDATES];
@@ -45,7 +44,7 @@ static int place(struct vprobe *v, struct vnc_error *e) {
                         cands[nc++] = a;
         if (nc == 0)
                 return 0;
-        r = vnc_probe_arp_free(v->probe, cands, nc, VLAN_ARP_WAIT_MS, free_, e);
+        r = host->probe_arp_free(v->probe, cands, nc, VLAN_ARP_WAIT_MS, free_, e);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < nc && !v->addr; i++)
@@ -53,14 +52,14 @@ static int place(struct vprobe *v, struct vnc_error *e) {
                         v->addr = cands[i];
         if (!v->addr)
                 return 0;
-        r = vnc_probe_set_ipv4(v->probe, v->addr, n->ipv4.prefix, n->ipv4.addr, false, e);
+        r = host->probe_set_ipv4(v->probe, v->addr, n->ipv4.prefix, n->ipv4.addr, false, e);
         if (r < 0)
                 return r;
         /* One echo to the host first: its ARP request makes the host learn this probe's MAC (the
          * host may remember another MAC for this address from an earlier probe). */
         struct vnc_probe_echo hello = {.from_probe = true, .family = AF_INET, .dst4 = n->ipv4.addr,
                                        .tries = VLAN_ECHO_TRIES, .interval_ms = VLAN_ANSWER_MS};
-        return vnc_probe_echo(v->probe, &hello, 1, e);
+        return host->probe_echo(v->probe, &hello, 1, e);
 }
 
 static bool routed(const struct vnc_network *n) {
@@ -68,7 +67,7 @@ static bool routed(const struct vnc_network *n) {
 }
 
 /* From a's probe to every other probe at once; one check per pair. */
-static int cross(struct vprobe *vs, size_t nv, size_t a, struct vnc_verify_result *res, struct vnc_error *e) {
+static int cross(const struct vnc_host_ops *host, struct vprobe *vs, size_t nv, size_t a, struct vnc_verify_result *res, struct vnc_error *e) {
         _cleanup_free_ struct vnc_probe_echo *xs = calloc(nv, sizeof(*xs));
         _cleanup_free_ size_t *to = calloc(nv, sizeof(*to));
         size_t nx = 0;
@@ -88,7 +87,7 @@ static int cross(struct vprobe *vs, size_t nv, size_t a, struct vnc_verify_resul
                                                  .interval_ms = must ? VLAN_ANSWER_MS : VLAN_SILENCE_MS};
                 to[nx++] = b;
         }
-        if (nx > 0 && (r = vnc_probe_echo(vs[a].probe, xs, nx, e)) < 0)
+        if (nx > 0 && (r = host->probe_echo(vs[a].probe, xs, nx, e)) < 0)
                 return r;
         for (size_t k = 0; k < nx; k++) {
                 const struct vnc_network *from = vs[a].n, *dst = vs[to[k]].n;
@@ -113,7 +112,8 @@ static int cross(struct vprobe *vs, size_t nv, size_t a, struct vnc_verify_resul
         return 0;
 }
 
-int vnc_verify_vlan(const struct vnc_profile *p, struct vnc_verify_result *res, struct vnc_error *e) {
+int vnc_verify_vlan(const struct vnc_host_ops *host, const struct vnc_profile *p, struct vnc_verify_result *res,
+                    struct vnc_error *e) {
         _cleanup_free_ struct vprobe *vs = calloc(p->n_networks ? p->n_networks : 1, sizeof(*vs));
         size_t nv = 0;
         int r = 0;
@@ -126,19 +126,19 @@ int vnc_verify_vlan(const struct vnc_profile *p, struct vnc_verify_result *res, 
         if (nv < 2)
                 return 0;
         for (size_t i = 0; i < nv && r >= 0; i++) {
-                r = vnc_probe_new(vs[i].n->bridge, p->name, vs[i].n->name, &vs[i].probe, e);
+                r = host->probe_new(vs[i].n->bridge, p->name, vs[i].n->name, &vs[i].probe, e);
                 if (r == -ENODEV) { /* reported by the network's own checks */
                         vnc_error_clear(e);
                         r = 0;
                         continue;
                 }
                 if (r >= 0)
-                        r = place(&vs[i], e);
+                        r = place(host, &vs[i], e);
         }
         for (size_t a = 0; a < nv && r >= 0; a++)
                 if (vs[a].addr)
-                        r = cross(vs, nv, a, res, e);
+                        r = cross(host, vs, nv, a, res, e);
         for (size_t i = 0; i < nv; i++)
-                vnc_probe_free(vs[i].probe);
+                host->probe_free(vs[i].probe);
         return r;
 }

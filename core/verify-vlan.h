@@ -10,4 +10,5 @@
  * not routed must not reach, nor be reached from, any other (check kind
  * vlan-isolation). Nothing to do for fewer than two such networks.
  */
-int vnc_verify_vlan(const struct vnc_profile *p, struct vnc_verify_result *res, struct vnc_error *e);
+int vnc_verify_vlan(const struct vnc_host_ops *host, const struct vnc_profile *p, struct vnc_verify_result *res,
+                    struct vnc_error *e);

@@ -25,7 +25,6 @@
 
 #include <sys/random.h>
 
-#include "probe.h"
 #include "verify.h"
 #include "verify-vlan.h"
 
@@ -107,6 +106,7 @@ struct dhcp_gate {
 };
 
 struct net_job {
+        const struct vnc_host_ops *host;
         const struct vnc_profile *p;
         size_t index;
         struct vnc_probe_set *set;
@@ -295,8 +295,8 @@ static int prepare_network(struct net_job *job) {
 
         if (!n->verify.has_probe_address && (n->has_ipv4 || n->mode == VNC_MODE_ISOLATED))
                 job->n_cands = probe_candidates(n, job->cands, &job->cand_prefix);
-        int r = vnc_probe_set_prepare(job->set, job->index, n->bridge, n->name, job->cands, job->n_cands,
-                                      ARP_WAIT_MS, job->cand_free, &job->err);
+        int r = job->host->probe_set_prepare(job->set, job->index, n->bridge, n->name, job->cands, job->n_cands,
+                                             ARP_WAIT_MS, job->cand_free, &job->err);
         if (r == -ENODEV)
                 return no_probe(job);
         return r;
@@ -324,7 +324,7 @@ static int verify_network(struct net_job *job) {
 
         if (job->skip || job->r < 0)
                 return job->r;
-        r = vnc_probe_set_get(job->set, job->index, &probe, e);
+        r = job->host->probe_set_get(job->set, job->index, &probe, e);
         if (r == -ENODEV)
                 return no_probe(job);
         if (r < 0)
@@ -342,7 +342,7 @@ static int verify_network(struct net_job *job) {
                 give_up = g->offered == 0 && g->silent >= DHCP_INFLIGHT;
                 pthread_mutex_unlock(&g->lock);
                 offer = server = 0;
-                r = give_up ? 0 : vnc_probe_dhcp_offer(probe, DHCP_TRIES, DHCP_INTERVAL_MS, &offer, &server, &ms, e);
+                r = give_up ? 0 : job->host->probe_dhcp_offer(probe, DHCP_TRIES, DHCP_INTERVAL_MS, &offer, &server, &ms, e);
                 pthread_mutex_lock(&g->lock);
                 if (offer)
                         g->offered++;
@@ -380,7 +380,7 @@ static int verify_network(struct net_job *job) {
         char *no_v4 = NULL;
         if (pa.addr) {
                 uint32_t gw = n->has_ipv4 ? n->ipv4.addr : 0;
-                r = vnc_probe_set_ipv4(probe, pa.addr, pa.prefix, gw, n->mode == VNC_MODE_ISOLATED, e);
+                r = job->host->probe_set_ipv4(probe, pa.addr, pa.prefix, gw, n->mode == VNC_MODE_ISOLATED, e);
                 if (r < 0)
                         return r;
         } else if (n->has_ipv4 || n->mode == VNC_MODE_ISOLATED) {
@@ -400,12 +400,12 @@ static int verify_network(struct net_job *job) {
         } while (0)
 
         /* Host <-> probe, and the MTU probe towards the host. */
-        uint32_t mtu = n->mtu ? n->mtu : vnc_probe_bridge_mtu(probe);
+        uint32_t mtu = n->mtu ? n->mtu : job->host->probe_bridge_mtu(probe);
         uint32_t host4 = n->has_ipv4 ? n->ipv4.addr : 0;
         if (ll && pa.addr) {
                 /* bridged with verify.probe_address: the host's own address on the bridge, if it has one */
                 struct vnc_error ignored = {0};
-                if (vnc_probe_bridge_ipv4(probe, &host4, &ignored) == 0)
+                if (job->host->probe_bridge_ipv4(probe, &host4, &ignored) == 0)
                         ll = false;
                 vnc_error_clear(&ignored);
         }
@@ -424,7 +424,8 @@ static int verify_network(struct net_job *job) {
                 struct vnc_error e6 = {0};
                 char h6[INET6_ADDRSTRLEN] = "?", p6[INET6_ADDRSTRLEN] = "?";
                 _cleanup_free_ char *why = NULL;
-                if (vnc_probe_ipv6_ll(probe, false, &host6, &e6) < 0 || vnc_probe_ipv6_ll(probe, true, &probe6, &e6) < 0)
+                if (job->host->probe_ipv6_ll(probe, false, &host6, &e6) < 0 ||
+                    job->host->probe_ipv6_ll(probe, true, &probe6, &e6) < 0)
                         why = strdup(e6.message ? e6.message : "no IPv6 link-local address");
                 vnc_error_clear(&e6);
                 inet_ntop(AF_INET6, &host6, h6, sizeof(h6));
@@ -498,7 +499,7 @@ static int verify_network(struct net_job *job) {
                         map[i] = nrun;
                         run[nrun++] = xs[i];
                 }
-        r = vnc_probe_echo(probe, run, nrun, e);
+        r = job->host->probe_echo(probe, run, nrun, e);
         for (size_t i = 0; i < nx; i++) {
                 int k = r < 0 ? 0 : report_echo(res, n->name, &cs[i], cs[i].skip ? NULL : &run[map[i]]);
                 if (k < 0 && r >= 0)
@@ -554,34 +555,39 @@ static void run_pool(struct pool *pool, int (*fn)(struct net_job *)) {
  * at once, and one batched deletion at the end (a deletion per probe costs an
  * RCU grace period each, which dominated verify of many networks).
  */
-int vnc_verify_profile(const struct vnc_profile *p, struct vnc_verify_result *ret, struct vnc_error *e) {
-        _cleanup_(vnc_probe_set_freep) struct vnc_probe_set *set = NULL;
+int vnc_verify_profile(const struct vnc_host_ops *host, const struct vnc_profile *p, struct vnc_verify_result *ret,
+                       struct vnc_error *e) {
+        struct vnc_probe_set *set = NULL;
         struct pool pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
         struct dhcp_gate dhcp = {.lock = PTHREAD_MUTEX_INITIALIZER};
         int r;
 
         *ret = (struct vnc_verify_result){.ok = true};
         if (p->n_networks == 0)
-                return vnc_probe_cleanup_stale(NULL, e);
-        r = vnc_probe_set_new(p->name, p->n_networks, &set, e);
+                return host->probe_cleanup_stale(NULL, e);
+        r = host->probe_set_new(p->name, p->n_networks, &set, e);
         if (r < 0)
                 return r;
         pool.jobs = calloc(p->n_networks, sizeof(*pool.jobs));
-        if (!pool.jobs)
+        if (!pool.jobs) {
+                host->probe_set_free(set);
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        }
         pool.n = p->n_networks;
         if (sem_init(&dhcp.slots, 0, DHCP_INFLIGHT) < 0) {
+                r = -errno;
                 free(pool.jobs);
-                return vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "verify: could not make a semaphore: %m");
+                host->probe_set_free(set);
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "verify: could not make a semaphore: %s", strerror(-r));
         }
         for (size_t i = 0; i < pool.n; i++)
-                pool.jobs[i] = (struct net_job){.p = p, .index = i, .set = set, .dhcp = &dhcp};
+                pool.jobs[i] = (struct net_job){.host = host, .p = p, .index = i, .set = set, .dhcp = &dhcp};
 
         run_pool(&pool, prepare_network);
-        r = vnc_probe_set_link(set, e);
+        r = host->probe_set_link(set, e);
         if (r >= 0)
                 run_pool(&pool, verify_network);
-        vnc_probe_set_free(TAKE_PTR(set));
+        host->probe_set_free(TAKE_PTR(set));
         sem_destroy(&dhcp.slots);
 
         for (size_t i = 0; i < pool.n; i++) {
@@ -604,7 +610,7 @@ int vnc_verify_profile(const struct vnc_profile *p, struct vnc_verify_result *re
         }
         free(pool.jobs);
         if (r == 0)
-                r = vnc_verify_vlan(p, ret, e); /* vlan: core/verify-vlan.c */
+                r = vnc_verify_vlan(host, p, ret, e); /* vlan: core/verify-vlan.c */
         if (r < 0)
                 vnc_verify_result_done(ret);
         return r;

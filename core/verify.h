@@ -2,6 +2,7 @@
 #pragma once
 
 #include "error.h"
+#include "host.h"
 #include "model.h"
 
 /* SPEC section 5: ping across the result from a probe on each network. */
@@ -45,4 +46,5 @@ int vnc_verify_add(struct vnc_verify_result *r, const char *network, enum vnc_ch
  * (< 0, e filled) only for failures to run checks at all (no probe could be
  * made); a check that fails is a result, not an error.
  */
-int vnc_verify_profile(const struct vnc_profile *p, struct vnc_verify_result *ret, struct vnc_error *e);
+int vnc_verify_profile(const struct vnc_host_ops *host, const struct vnc_profile *p, struct vnc_verify_result *ret,
+                       struct vnc_error *e);

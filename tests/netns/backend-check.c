@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "model.h"
 #include "nl.h"
 #include "sysctl.h"

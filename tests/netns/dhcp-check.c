@@ -14,7 +14,7 @@
  */
 #include <stdio.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "dnsmasq.h"
 
 static int usage(void) {

@@ -14,13 +14,14 @@
 #include <stdio.h>
 
 #include "doctor.h"
+#include "host-real.h"
 #include "model.h"
 
 static void profile_freep(struct vnc_profile **p) { vnc_profile_free(*p); }
 
 int main(int argc, char **argv) {
         _cleanup_(profile_freep) struct vnc_profile *p = NULL;
-        struct vnc_doctor_input in = {0};
+        struct vnc_doctor_input in = {.host = &vnc_host_real};
         struct vnc_doctor_report rep = {0};
         struct vnc_error e = {0};
         const char *profile = NULL;

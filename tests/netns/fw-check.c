@@ -24,7 +24,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "backend.h"
+#include "backends.h"
 #include "fw.h"
 #include "model.h"
 

@@ -64,6 +64,11 @@ ok() {
 
 V() { "$VNETCFG" --state-dir "$STATE" "$@"; }
 
+# Run a command with vnetcfg-faults as $VNETCFG: the test-only build that reads VNETCFG_FAIL_AT,
+# VNETCFG_CRASH_AT and VNETCFG_FAIL_COMMIT (tests/faults/faults.c), e.g.
+#   VNETCFG_FAIL_AT=3 faults expect_rc 1 apply "$TMP/lab.json"
+faults() { VNETCFG="${VNETCFG_FAULTS:?VNETCFG_FAULTS must point at the vnetcfg-faults binary}" "$@"; }
+
 # Run vnetcfg expecting exit code $1; output in $OUT, stderr in $ERR.
 expect_rc() {
         local want=$1 rc=0

@@ -22,8 +22,17 @@ done
 LV_URI=qemu:///system
 virsh_() { virsh -q -c "$LV_URI" "$@"; }
 
+# libvirt-daemon ships /etc/libvirt; the /var directories come from libvirt-daemon-system's
+# scripts, which are not installed (they enable a service). A missing one is made in an
+# overlay of its parent that ends with the sandbox, so the machine's /var stays as it was.
 for d in /etc/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt; do
-        [ -d "$d" ] || fail "$d is missing (libvirt-daemon installs it)"
+        if [ ! -d "$d" ]; then
+                parent=$(dirname "$d") up="$TMP/overlay$(dirname "$d")"
+                mkdir -p "$up/upper" "$up/work"
+                mount -t overlay overlay -o "lowerdir=$parent,upperdir=$up/upper,workdir=$up/work" "$parent" ||
+                        fail "cannot overlay $parent to make $d in the sandbox"
+                mkdir "$d"
+        fi
         mount -t tmpfs tmpfs "$d"
 done
 mkdir -p /run/libvirt "$TMP/etc"

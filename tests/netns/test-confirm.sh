@@ -67,7 +67,7 @@ watcher=$(echo "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)[
 kill -9 "$watcher"
 sleep 0.2
 expect_rc 0 status lan
-echo "$OUT" | grep -q 'its watcher is gone: run confirm or rollback' || fail "dead watcher not shown: $OUT"
+echo "$OUT" | grep -qF "its watcher (pid $watcher) is gone: run confirm or rollback" || fail "dead watcher not shown: $OUT"
 expect_rc 0 rollback lan
 snap crashed
 same_snap before crashed

@@ -17,7 +17,7 @@ for fw in iptables nftables; do
         # the firewall's first action and the one in the middle of its run too
         fwk=$(echo "$OUT" | python3 -c 'import json,sys; print([a["kind"] for a in json.load(sys.stdin)["actions"]].index("chains"))')
         for k in 0 1 3 $((n / 2)) "$fwk" $(((fwk + n) / 2)) $((n - 1)); do
-                VNETCFG_CRASH_AT=$k expect_rc 137 apply "$TMP/lab.json"
+                VNETCFG_CRASH_AT=$k faults expect_rc 137 apply "$TMP/lab.json"
                 expect_rc 0 status lab
                 echo "$OUT" | grep -q interrupted || fail "$fw k=$k: status does not show the interrupted apply: $OUT"
                 expect_rc 2 apply "$TMP/lab.json"

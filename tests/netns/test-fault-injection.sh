@@ -22,7 +22,7 @@ for fw in nftables iptables; do
         [ $fw = iptables ] &&
                 first=$(echo "$OUT" | python3 -c 'import json,sys; print([a["kind"] for a in json.load(sys.stdin)["actions"]].index("chains"))')
         for ((k = first; k < n; k++)); do
-                VNETCFG_FAIL_AT=$k expect_rc 1 apply "$TMP/lab.json"
+                VNETCFG_FAIL_AT=$k faults expect_rc 1 apply "$TMP/lab.json"
                 echo "$ERR" | grep -q "injected failure before action $k" || fail "$fw k=$k: $ERR"
                 snap "fail-$fw-$k"
                 same_snap "before-$fw" "fail-$fw-$k"
@@ -36,7 +36,7 @@ for fw in nftables iptables; do
         expect_rc 0 --json plan "$TMP/lab2.json"
         n=$(echo "$OUT" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["actions"]))')
         for ((k = 0; k < n; k++)); do
-                VNETCFG_FAIL_AT=$k expect_rc 1 apply "$TMP/lab2.json"
+                VNETCFG_FAIL_AT=$k faults expect_rc 1 apply "$TMP/lab2.json"
                 snap "fail2-$fw-$k"
                 same_snap "gen1-$fw" "fail2-$fw-$k"
         done
@@ -60,7 +60,7 @@ acts = json.load(sys.stdin)["actions"]
 print(next(i for i, a in enumerate(acts) if a["kind"] == "rule" and a["op"] == "delete"))')
 ks=$(printf '%s\n' 0 1 $((b / 2)) "$b" $((b + 1)) $(((b + n) / 2)) $((n - 1)) | sort -nu | tr '\n' ' ')
 for k in $ks; do
-        VNETCFG_FAIL_AT=$k expect_rc 1 apply "$TMP/lab-nft.json"
+        VNETCFG_FAIL_AT=$k faults expect_rc 1 apply "$TMP/lab-nft.json"
         snap "fail-move-$k"
         same_snap gen1-move "fail-move-$k"
 done

@@ -52,7 +52,7 @@ ok "rollback restores ip_forward, accept_redirects and every interface's forward
 
 # A failure after the sysctl was written rolls back to the same values.
 n=$(V --json plan "$TMP/p.json" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["actions"]))')
-VNETCFG_FAIL_AT=$((n - 1)) expect_rc 1 apply --no-verify "$TMP/p.json"
+VNETCFG_FAIL_AT=$((n - 1)) faults expect_rc 1 apply --no-verify "$TMP/p.json"
 keys >"$TMP/keys.failed"
 diff -u "$TMP/keys.before" "$TMP/keys.failed" || fail "conf keys differ after a failed apply"
 ok "a failed apply restores them too"

@@ -72,7 +72,8 @@ assert_eq "$(field '0 < d["leases"][0]["expires_in"] <= 600')" True "lease expir
 J leases 0 leases jt
 assert_eq "$(field 'len(d["leases"])')" 1 "leases jt"
 expect_rc 0 leases jt
-assert_eq "$(echo "$OUT" | awk 'NR == 2 {print $1, $2, $3, $4, $5}')" "jt jn $gip 52:54:00:00:00:21 guest21" "human leases"
+assert_eq "$(echo "$OUT" | awk 'NR == 2 {print $1, $2, $3, $4, $5, $6}')" "jt jn vn-jn $gip 52:54:00:00:00:21 guest21" \
+        "human leases: the same fields as --json"
 expect_rc 2 leases nosuch
 
 J status 0 status

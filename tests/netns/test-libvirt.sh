@@ -14,7 +14,9 @@
 #  5. status shows defined/active/autostart; a stopped network is drift and a doctor finding;
 #     apply starts it again; a wrong bridge is a doctor finding and apply redefines it
 #  6. a libvirtd restart keeps the network active
+#  6b. libvirt networks with lab's mark the applied profile does not know: drift; apply removes, rollback restores
 #  7. rollback: virsh net-list --all as before, and an exact snapshot
+#  7b. rollback --all with a lost journal removes a lab-marked libvirt network
 #  8. "libvirt": false on the network: libvirt is never asked (works with no daemon)
 #  9. doctor virbr0 on libvirt's own bridge
 . "$(dirname "$0")/libvirt-lib.sh"
@@ -50,7 +52,7 @@ assert [a for a in d["actions"] if a["kind"] == "libvirt"] == [], d
 assert len(d["notes"]) == 1 and "skipped" in d["notes"][0], d' || fail "plan --json with define auto and no daemon: $OUT"
 ok "define: auto with no daemon: plan says it skips"
 
-# 8. Opted out: never asks libvirt (there is no daemon; with define true this would be exit 2).
+# 8. Opted out: needs no libvirt (there is no daemon; with define true this would be exit 2).
 expect_rc 0 apply --no-verify "$TMP/optout.json"
 echo "$OUT" | grep -q "libvirt" && fail "libvirt mentioned for an opted-out network: $OUT"
 expect_rc 0 rollback lab
@@ -93,11 +95,11 @@ expect_rc 0 --json plan "$TMP/required.json"
 k=$(echo "$OUT" | python3 -c 'import json,sys; a=json.load(sys.stdin)["actions"]; print([i for i, x in enumerate(a) if x["kind"] == "libvirt"][0])')
 [ "$k" -ge 0 ] && [ "$k" -lt "$(echo "$OUT" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["actions"]) - 1)')" ] ||
         fail "no action after the libvirt one to fail at: $OUT"
-VNETCFG_FAIL_AT=$((k + 1)) expect_rc 1 apply "$TMP/required.json"
+VNETCFG_FAIL_AT=$((k + 1)) faults expect_rc 1 apply "$TMP/required.json"
 lv_list | diff -u "$TMP/list.pre" - || fail "net-list after a failed apply"
 snap after-fail
 same_snap pre after-fail
-VNETCFG_CRASH_AT=$((k + 1)) expect_rc 137 apply "$TMP/required.json"
+VNETCFG_CRASH_AT=$((k + 1)) faults expect_rc 137 apply "$TMP/required.json"
 lv_list | grep -qx "labnet active yes yes" || fail "the crash came before the libvirt action: $(lv_list)"
 expect_rc 0 rollback lab
 lv_list | diff -u "$TMP/list.pre" - || fail "net-list after rollback of a crashed apply"
@@ -180,6 +182,62 @@ expect_rc 0 apply "$TMP/required.json"
 lv_list | grep -qx "labnet active yes yes" || fail "apply after net-undefine: $(lv_list)"
 ok "an undefined network is drift in status; apply defines it again"
 
+# 6b. Marks: libvirt networks carrying lab's mark that the applied profile does not know (an older
+# vnetcfg's, a lost journal's; one with vnetcfg's derived uuid and no metadata) are drift, and the
+# next apply undefines them; rollback defines them again exactly. Another profile's stays.
+mark_net() { # name owner-or-empty [uuid]
+        {
+                printf '<network>\n  <name>%s</name>\n' "$1"
+                [ -n "${3:-}" ] && printf '  <uuid>%s</uuid>\n' "$3"
+                [ -n "$2" ] && printf '  <metadata>\n    <vnetcfg:owner xmlns:vnetcfg="%s">%s</vnetcfg:owner>\n  </metadata>\n' \
+                        "https://vnetcfg.invalid/libvirt/1" "$2"
+                printf "  <forward mode='bridge'/>\n  <bridge name='userbr'/>\n</network>\n"
+        } >"$TMP/$1.xml"
+        virsh_ net-define "$TMP/$1.xml" >/dev/null || fail "defining $1 by hand: $(cat "$TMP/$1.xml")"
+}
+mark_net oldnet lab/oldnet
+mark_net bareold "" "$(python3 - <<'PY'
+# vnc_libvirt_uuid("lab", "bareold"): FNV-1a 64 over "lab" "/" "bareold", twice
+def fnv(s, h):
+    for c in s.encode():
+        h ^= c
+        h = (h * 0x100000001b3) & 0xffffffffffffffff
+    return h
+a = fnv("bareold", fnv("/", fnv("lab", 0xcbf29ce484222325)))
+b = fnv("bareold", fnv("/", fnv("lab", fnv("vnetcfg libvirt network", 0x84222325cbf29ce4))))
+u = bytearray(a.to_bytes(8, "big") + b.to_bytes(8, "big"))
+u[6] = (u[6] & 0x0f) | 0x80
+u[8] = (u[8] & 0x3f) | 0x80
+h = u.hex()
+print(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+PY
+)"
+mark_net othernet other/othernet
+virsh_ net-start oldnet >/dev/null || fail "starting oldnet"
+virsh_ net-dumpxml --inactive oldnet >"$TMP/oldnet.before"
+virsh_ net-dumpxml --inactive bareold >"$TMP/bareold.before"
+lv_list >"$TMP/list.marks"
+expect_rc 0 --json status lab
+echo "$OUT" | python3 -c '
+import json, sys
+p = json.load(sys.stdin)["profiles"][0]
+got = sorted((a["op"], a["kind"], a["name"]) for a in p["drift"])
+assert p["state"] == "drift" and [g[:2] for g in got] == [("delete", "libvirt")] * 2, got
+assert "oldnet" in got[1][2] and "bareold" in got[0][2], got
+' || fail "status must show lab-marked libvirt networks as drift: $OUT"
+expect_rc 0 apply --no-verify "$TMP/required.json"
+lv_list | grep -Eq "^(oldnet|bareold) " && fail "lab-marked libvirt networks still defined: $(lv_list)"
+lv_list | grep -qx "othernet inactive no yes" || fail "another profile's libvirt network touched: $(lv_list)"
+expect_rc 0 rollback lab
+lv_list | diff -u "$TMP/list.marks" - || fail "net-list after rollback of the mark deletions"
+virsh_ net-dumpxml --inactive oldnet | diff -u "$TMP/oldnet.before" - || fail "oldnet not restored exactly"
+virsh_ net-dumpxml --inactive bareold | diff -u "$TMP/bareold.before" - || fail "bareold not restored exactly"
+for n in oldnet bareold othernet; do
+        virsh_ net-destroy "$n" >/dev/null 2>&1
+        virsh_ net-undefine "$n" >/dev/null || fail "undefining $n"
+done
+ok "libvirt networks with lab's mark (metadata or derived uuid) are drift, apply removes them, rollback restores them"
+
 # 7. Rollback of every generation.
 expect_rc 0 rollback --all lab
 lv_list >"$TMP/list.post"
@@ -189,6 +247,17 @@ virsh_ net-dumpxml --inactive userlan | diff -u "$TMP/userlan.before" - || fail 
 snap post
 same_snap pre post
 ok "rollback: net-list --all as before, exact snapshot"
+
+# 7b. A lost journal: rollback --all with no generation left still removes a libvirt network
+# carrying lab's mark (at the default daemon), and leaves another profile's.
+mark_net oldnet lab/oldnet
+mark_net othernet other/othernet
+expect_rc 0 rollback --all lab
+lv_list | grep -q "^oldnet " && fail "rollback --all left a lab-marked libvirt network: $(lv_list)"
+lv_list | grep -qx "othernet inactive no yes" || fail "rollback --all touched another profile's network: $(lv_list)"
+virsh_ net-undefine othernet >/dev/null || fail "undefining othernet"
+lv_list | diff -u "$TMP/list.pre" - || fail "virsh net-list --all differs after the sweep"
+ok "rollback --all sweeps a lab-marked libvirt network a lost journal left"
 
 # 9. doctor on libvirt's own bridge.
 cat >"$TMP/default.xml" <<'XML'

@@ -171,7 +171,7 @@ ok "rollback: tables byte-identical to before (foreign rules in order), dnsmasq 
 # A failure injected at the first firewall action: links and dnsmasq made before it are undone too.
 expect_rc 0 --json plan "$TMP/nat.json"
 k=$(echo "$OUT" | python3 -c 'import json,sys; print([a["kind"] for a in json.load(sys.stdin)["actions"]].index("chains"))')
-VNETCFG_FAIL_AT=$k expect_rc 1 apply "$TMP/nat.json"
+VNETCFG_FAIL_AT=$k faults expect_rc 1 apply "$TMP/nat.json"
 snap failed
 same_snap before failed
 pgrep -f "$STATE/" >/dev/null && fail "dnsmasq left running after a failed apply"
@@ -180,7 +180,7 @@ diff -u "$TMP/ipt.before" "$TMP/ipt.failed" || fail "tables differ after a faile
 ok "a failure in the firewall step rolls back links and dnsmasq too"
 
 # A failure in the nat table's commit, after the filter table's commit went through.
-VNETCFG_FAIL_COMMIT=nat expect_rc 1 apply "$TMP/nat.json"
+VNETCFG_FAIL_COMMIT=nat faults expect_rc 1 apply "$TMP/nat.json"
 echo "$ERR" | grep -q 'iptables table "nat": could not commit' || fail "commit failure message: $ERR"
 snap failed2
 same_snap before failed2

@@ -204,7 +204,7 @@ same_snap before after
 ok "rollback --all: exact snapshot (links, addresses, routes, sysctls, both rulesets)"
 
 # ---- one transaction: refused, nothing stays ----
-VNETCFG_FAIL_COMMIT=nftables expect_rc 1 apply "$TMP/nat.json"
+VNETCFG_FAIL_COMMIT=nftables faults expect_rc 1 apply "$TMP/nat.json"
 echo "$ERR" | grep -q 'nftables table "ip vnetcfg": could not commit' || fail "commit failure message: $ERR"
 snap failed
 same_snap before failed

@@ -17,7 +17,7 @@
 #include <stdio.h>
 
 #include "error.h"
-#include "fwverdict.h"
+#include "fw-verdict.h"
 
 static int usage(const char *why) {
         fprintf(stderr, "verdict-check: %s\nusage: verdict-check INPUT|OUTPUT|FORWARD|POSTROUTING "

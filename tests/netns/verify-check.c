@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "host-real.h"
 #include "model.h"
 #include "probe.h"
 #include "verify.h"
@@ -49,7 +50,7 @@ int main(int argc, char **argv) {
         if (vnc_profile_load_file(argv[1], &p, &e) < 0)
                 return fail(&e);
         double t0 = now_ms();
-        int r = vnc_verify_profile(p, &res, &e);
+        int r = vnc_verify_profile(&vnc_host_real, p, &res, &e);
         double t1 = now_ms();
         vnc_profile_free(p);
         if (r < 0)

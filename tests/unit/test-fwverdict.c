@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "fwverdict.h"
+#include "fw-verdict.h"
 
 #define GUEST 0x0a0a000aU /* 10.10.0.10 */
 #define HOST 0x0a0a0001U  /* 10.10.0.1 */

@@ -8,26 +8,7 @@
  *   expected       one journal-encoded action per line, or "error: <message>"
  * VNC_REGENERATE=1 rewrites expected from the current output: review every diff.
  *
- * live.txt lines:
- *   link IFINDEX NAME [kind=K] [master=IDX] [mtu=N] [down] [alias=A] [mac=M] [wireless] [link=IDX vlan=ID]
- *   8021q missing|unloadable|loadable|loaded   the kernel's 802.1Q support (default: unknown = usable)
- *   addr IFINDEX A.B.C.D/N [dynamic]
- *   route A.B.C.D/N dev IFINDEX [via A.B.C.D] [table N] [metric N] [proto N]
- *   sysctl KEY VALUE
- *   fw unavailable REASON...      (default: the tables are readable and empty)
- *   fw-chains all                 vnetcfg's chains and jumps exist
- *   fw-rules-of applied [nftables]  the host holds exactly the firewall rules of applied.json
- *   fw-rule TABLE CHAIN COMMENT...  an iptables rule known by its comment only
- *   fw-live [nftables] FIELDS...  a rule read back whole (journal fields: table=nat chain=... comment=...)
- *   nft unavailable REASON...     (default: nftables readable, table ip vnetcfg absent)
- *   nft-chains all                vnetcfg's nftables chains exist, hooked
- *   host iptables-legacy|iptables-nft|unknown   what `iptables` is (default: iptables-legacy)
- *   host-nft-base-chain TEXT...   a base chain of the host's own in nftables
- *   host-legacy-rules N           the host's own rules in the legacy tables
- *   dhcp running BLOB|applied     the profile's dnsmasq runs (with applied.json's config)
- *   libvirt ok|unreachable REASON...  the daemon at qemu:///system answers (default: not consulted)
- *   lvnet NAME BRIDGE [owner=PROFILE/NETWORK] [forward=MODE] [inactive] [noautostart]
- *                                 a libvirt network (owner: defined by vnetcfg, with its XML)
+ * live.txt: the format is described in live-fixture.h.
  * Notes of the plan are printed as "note: ..." after the actions.
  */
 #include <arpa/inet.h>
@@ -47,297 +28,7 @@
 #include "open.h"
 #include "plan.h"
 #include "plan-libvirt.h"
-
-static char *read_text(const char *path) {
-        FILE *f = fopen(path, "re");
-        char *buf = NULL;
-        size_t size = 0;
-
-        if (!f)
-                return NULL;
-        FILE *m = open_memstream(&buf, &size);
-        int c;
-        while ((c = fgetc(f)) != EOF)
-                fputc(c, m);
-        fclose(m);
-        fclose(f);
-        return buf;
-}
-
-static struct vnc_profile *fixture_applied; /* applied.json of the case being loaded */
-
-/* libvirt fixture lines (libvirt helper). */
-static void parse_libvirt_line(struct vnc_live *l, const char *w, char **save) {
-        if (!l->lv.uri)
-                l->lv.uri = strdup("qemu:///system");
-        if (streq(w, "libvirt")) {
-                char *what = strtok_r(NULL, " \t\n", save);
-                assert_non_null(what);
-                if (streq(what, "ok"))
-                        l->lv.state = VNC_LV_OK;
-                else {
-                        assert_string_equal(what, "unreachable");
-                        l->lv.state = VNC_LV_UNREACHABLE;
-                        l->lv.error = strdup(strtok_r(NULL, "\n", save));
-                }
-                return;
-        }
-        struct vnc_live_lvnet *n = vnc_libvirt_view_add(&l->lv);
-        assert_non_null(n);
-        n->name = strdup(strtok_r(NULL, " \t\n", save));
-        snprintf(n->bridge, sizeof(n->bridge), "%s", strtok_r(NULL, " \t\n", save));
-        snprintf(n->forward, sizeof(n->forward), "bridge");
-        snprintf(n->uuid, sizeof(n->uuid), "6b1c2a4e-0000-4000-8000-00000000000%zu", l->lv.n_nets);
-        n->active = n->autostart = n->persistent = true;
-        char *t;
-        while ((t = strtok_r(NULL, " \t\n", save))) {
-                if (!strncmp(t, "owner=", 6)) {
-                        char *slash = strchr(t + 6, '/');
-                        assert_non_null(slash);
-                        n->owner = strdup(t + 6);
-                        *slash = 0;
-                        vnc_libvirt_uuid(t + 6, slash + 1, n->uuid);
-                        n->xml = vnc_libvirt_xml(t + 6, slash + 1, n->bridge);
-                } else if (!strncmp(t, "forward=", 8))
-                        snprintf(n->forward, sizeof(n->forward), "%s", t + 8);
-                else if (streq(t, "inactive"))
-                        n->active = false;
-                else if (streq(t, "noautostart"))
-                        n->autostart = false;
-                else
-                        fail_msg("unknown lvnet attribute %s", t);
-        }
-        if (!n->xml)
-                n->xml = vnc_strdup_printf("<network>\n  <name>%s</name>\n  <bridge name='%s'/>\n</network>\n", n->name,
-                                           n->bridge);
-}
-
-static void parse_live_line(struct vnc_live *l, char *line, const char *file, int lineno) {
-        char *save = NULL, *w = strtok_r(line, " \t\n", &save);
-        if (!w || *w == '#')
-                return;
-        if (streq(w, "link")) {
-                struct vnc_live_link *k = vnc_live_add_link(l);
-                k->ifindex = atoi(strtok_r(NULL, " \t\n", &save));
-                snprintf(k->name, sizeof(k->name), "%s", strtok_r(NULL, " \t\n", &save));
-                k->mtu = 1500;
-                k->admin_up = k->oper_up = true;
-                while ((w = strtok_r(NULL, " \t\n", &save))) {
-                        if (!strncmp(w, "kind=", 5))
-                                snprintf(k->kind, sizeof(k->kind), "%s", w + 5);
-                        else if (!strncmp(w, "master=", 7))
-                                k->master = atoi(w + 7);
-                        else if (!strncmp(w, "mtu=", 4))
-                                k->mtu = (uint32_t)atoi(w + 4);
-                        else if (streq(w, "down"))
-                                k->admin_up = k->oper_up = false;
-                        else if (!strncmp(w, "alias=", 6))
-                                k->alias = strdup(w + 6);
-                        else if (!strncmp(w, "mac=", 4))
-                                k->has_mac = vnc_mac_parse(w + 4, k->mac) == 0;
-                        else if (streq(w, "wireless"))
-                                k->wireless = true;
-                        else if (!strncmp(w, "link=", 5))
-                                k->vlan_link = atoi(w + 5);
-                        else if (!strncmp(w, "vlan=", 5))
-                                k->vlan_id = (uint16_t)atoi(w + 5);
-                        else
-                                fail_msg("%s:%d: unknown link attribute %s", file, lineno, w);
-                }
-        } else if (streq(w, "8021q")) {
-                const char *st = strtok_r(NULL, " \t\n", &save);
-                assert_non_null(st);
-                if (streq(st, "missing"))
-                        l->vlan_8021q = VNC_8021Q_MISSING;
-                else if (streq(st, "unloadable"))
-                        l->vlan_8021q = VNC_8021Q_UNLOADABLE;
-                else if (streq(st, "loadable"))
-                        l->vlan_8021q = VNC_8021Q_LOADABLE;
-                else if (streq(st, "loaded"))
-                        l->vlan_8021q = VNC_8021Q_LOADED;
-                else
-                        fail_msg("%s:%d: unknown 8021q state %s", file, lineno, st);
-        } else if (streq(w, "addr")) {
-                struct vnc_live_addr *a = vnc_live_add_addr(l);
-                struct vnc_ipv4_prefix p;
-                a->ifindex = atoi(strtok_r(NULL, " \t\n", &save));
-                assert_int_equal(vnc_ipv4_prefix_parse(strtok_r(NULL, " \t\n", &save), &p), 0);
-                uint32_t be = htonl(p.addr);
-                a->family = AF_INET;
-                memcpy(a->addr, &be, 4);
-                a->prefix = p.prefix;
-                a->flags = 0x80; /* IFA_F_PERMANENT */
-                char *extra = strtok_r(NULL, " \t\n", &save);
-                if (extra && streq(extra, "dynamic"))
-                        a->flags = 0;
-        } else if (streq(w, "route")) {
-                struct vnc_live_route *r = vnc_live_add_route(l);
-                struct vnc_ipv4_prefix p;
-                uint32_t be;
-                assert_int_equal(vnc_ipv4_prefix_parse(strtok_r(NULL, " \t\n", &save), &p), 0);
-                be = htonl(p.addr);
-                r->family = AF_INET;
-                memcpy(r->dst, &be, 4);
-                r->dst_len = p.prefix;
-                r->table = RT_TABLE_MAIN;
-                r->type = RTN_UNICAST;
-                r->protocol = RTPROT_BOOT;
-                while ((w = strtok_r(NULL, " \t\n", &save))) {
-                        if (streq(w, "dev"))
-                                r->oif = atoi(strtok_r(NULL, " \t\n", &save));
-                        else if (streq(w, "via")) {
-                                uint32_t gw;
-                                assert_int_equal(vnc_ipv4_parse(strtok_r(NULL, " \t\n", &save), &gw), 0);
-                                gw = htonl(gw);
-                                memcpy(r->gw, &gw, 4);
-                                r->has_gw = true;
-                        } else if (streq(w, "table"))
-                                r->table = (uint32_t)atoi(strtok_r(NULL, " \t\n", &save));
-                        else if (streq(w, "metric"))
-                                r->metric = (uint32_t)atoi(strtok_r(NULL, " \t\n", &save));
-                        else if (streq(w, "proto"))
-                                r->protocol = (uint8_t)atoi(strtok_r(NULL, " \t\n", &save));
-                        else
-                                fail_msg("%s:%d: unknown route attribute %s", file, lineno, w);
-                }
-        } else if (streq(w, "fw")) {
-                char *rest = strtok_r(NULL, "\n", &save);
-                assert_non_null(rest);
-                assert_int_equal(strncmp(rest, "unavailable ", 12), 0);
-                l->fw_available = false;
-                l->fw_error = strdup(rest + 12);
-        } else if (streq(w, "fw-chains")) {
-                l->fw_chains = (1u << vnc_fw_n_chains) - 1;
-        } else if (streq(w, "fw-rules-of")) {
-                struct vnc_fw_rule *rules = NULL;
-                size_t n = 0;
-                strtok_r(NULL, " \t\n", &save); /* "applied" */
-                char *be = strtok_r(NULL, " \t\n", &save);
-                assert_non_null(fixture_applied);
-                assert_int_equal(vnc_fw_rules_for_profile(fixture_applied, &rules, &n), 0);
-                for (size_t i = 0; i < n; i++) {
-                        if (be && streq(be, "nftables")) {
-                                rules[i].backend = VNC_FW_NFTABLES;
-                                assert_int_equal(vnc_live_add_fw_rule_full(l, &rules[i], true, 100 + i), 0);
-                        } else
-                                assert_int_equal(vnc_live_add_fw_rule(l, rules[i].table, rules[i].chain, rules[i].comment), 0);
-                }
-                free(rules);
-        } else if (streq(w, "fw-live")) {
-                char *rest = strtok_r(NULL, "\n", &save), line2[1024];
-                struct vnc_action a;
-                bool nft = strncmp(rest, "nftables ", 9) == 0;
-                snprintf(line2, sizeof(line2), "create rule %s", nft ? rest + 9 : rest);
-                assert_int_equal(vnc_action_parse(line2, &a), 0);
-                a.rule.backend = nft ? VNC_FW_NFTABLES : VNC_FW_IPTABLES;
-                assert_int_equal(vnc_live_add_fw_rule_full(l, &a.rule, true, 7), 0);
-        } else if (streq(w, "nft")) {
-                char *rest = strtok_r(NULL, "\n", &save);
-                assert_non_null(rest);
-                assert_int_equal(strncmp(rest, "unavailable ", 12), 0);
-                l->nft_available = false;
-                l->nft_error = strdup(rest + 12);
-        } else if (streq(w, "nft-chains")) {
-                l->nft_chains = (1u << vnc_fw_n_chains) - 1;
-        } else if (streq(w, "host")) {
-                char *what = strtok_r(NULL, " \t\n", &save);
-                l->fw_host_iptables = streq(what, "iptables-nft")      ? VNC_FW_NFTABLES
-                                      : streq(what, "iptables-legacy") ? VNC_FW_IPTABLES
-                                                                       : VNC_FW_AUTO;
-                free(l->fw_host_iptables_how);
-                l->fw_host_iptables_how = strdup(streq(what, "iptables-nft") ? "/usr/sbin/iptables -> /usr/sbin/iptables-nft"
-                                                                             : "/usr/sbin/iptables -> /usr/sbin/iptables-legacy");
-        } else if (streq(w, "host-nft-base-chain")) {
-                l->fw_foreign_nft++;
-                if (!l->fw_foreign_nft_first)
-                        l->fw_foreign_nft_first = strdup(strtok_r(NULL, "\n", &save));
-        } else if (streq(w, "host-legacy-rules")) {
-                l->fw_foreign_legacy = (size_t)atoi(strtok_r(NULL, " \t\n", &save));
-        } else if (streq(w, "fw-rule")) {
-                char *table = strtok_r(NULL, " \t\n", &save), *chain = strtok_r(NULL, " \t\n", &save);
-                char *comment = strtok_r(NULL, "\n", &save);
-                assert_int_equal(vnc_live_add_fw_rule(l, (uint8_t)vnc_fw_table_from_string(table), chain, comment), 0);
-        } else if (streq(w, "open-need")) { /* open-need <place> INPUT,FORWARD (firewalld: "running") */
-                int place = vnc_open_place_from_string(strtok_r(NULL, " \t\n", &save));
-                char *chains = strtok_r(NULL, " \t\n", &save);
-                assert_true(place >= 0);
-                l->open_need[place] = (uint8_t)((strstr(chains, "INPUT") ? VNC_OPEN_INPUT : 0) |
-                                                (strstr(chains, "FORWARD") ? VNC_OPEN_FORWARD : 0) |
-                                                (strstr(chains, "running") ? 1 : 0));
-        } else if (streq(w, "open-rules-of")) { /* open-rules-of <place> applied: every opening present */
-                int place = vnc_open_place_from_string(strtok_r(NULL, " \t\n", &save));
-                struct vnc_fw_rule *rules = NULL;
-                size_t n = 0;
-                assert_true(place >= 0);
-                assert_non_null(fixture_applied);
-                assert_int_equal(vnc_open_rules_for_profile(fixture_applied, &rules, &n), 0);
-                for (size_t i = 0; i < n; i++)
-                        assert_int_equal(vnc_live_add_opening(l, (uint8_t)place, rules[i].chain, rules[i].comment), 0);
-                free(rules);
-        } else if (streq(w, "open")) { /* open <place> <chain or zone> <comment or interface> */
-                int place = vnc_open_place_from_string(strtok_r(NULL, " \t\n", &save));
-                char *chain = strtok_r(NULL, " \t\n", &save), *comment = strtok_r(NULL, "\n", &save);
-                assert_true(place >= 0);
-                assert_int_equal(vnc_live_add_opening(l, (uint8_t)place, chain, comment), 0);
-        } else if (streq(w, "dhcp")) {
-                char *what = strtok_r(NULL, " \t\n", &save), *blob = strtok_r(NULL, " \t\n", &save);
-                assert_string_equal(what, "running");
-                l->dhcp_running = true;
-                if (streq(blob, "applied")) {
-                        char *text = NULL;
-                        assert_non_null(fixture_applied);
-                        assert_int_equal(vnc_dhcp_config(fixture_applied, &text), 0);
-                        assert_non_null(text);
-                        vnc_blob_hash(text, l->dhcp_blob);
-                        free(text);
-                } else
-                        snprintf(l->dhcp_blob, sizeof(l->dhcp_blob), "%s", blob);
-        } else if (streq(w, "libvirt") || streq(w, "lvnet")) {
-                parse_libvirt_line(l, w, &save);
-        } else if (streq(w, "sysctl")) {
-                char *key = strtok_r(NULL, " \t\n", &save), *value = strtok_r(NULL, " \t\n", &save);
-                assert_int_equal(vnc_live_set_sysctl(l, key, value), 0);
-        } else
-                fail_msg("%s:%d: unknown fixture line \"%s\"", file, lineno, w);
-}
-
-static struct vnc_live *load_live(const char *path) {
-        struct vnc_live *l = calloc(1, sizeof(*l));
-        FILE *f = fopen(path, "re");
-        char *line = NULL;
-        size_t cap = 0;
-        int lineno = 0;
-
-        assert_non_null(l);
-        l->fw_available = true;
-        l->nft_available = true;
-        l->fw_host_iptables = VNC_FW_IPTABLES;
-        l->fw_host_iptables_how = strdup("/usr/sbin/iptables -> /usr/sbin/iptables-legacy");
-        if (!f)
-                return l; /* no fixture: an empty host */
-        while (getline(&line, &cap, f) >= 0)
-                parse_live_line(l, line, path, ++lineno);
-        free(line);
-        fclose(f);
-        return l;
-}
-
-static struct vnc_profile *load_profile(const char *dir, const char *name) {
-        char path[1024];
-        struct vnc_profile *p = NULL;
-        struct vnc_error e = {0};
-        struct stat st;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        if (stat(path, &st) < 0)
-                return NULL;
-        if (vnc_profile_load_file(path, &p, &e) < 0) {
-                _cleanup_free_ char *m = vnc_error_format(&e);
-                fail_msg("%s: %s", path, m);
-        }
-        vnc_error_clear(&e);
-        return p;
-}
+#include "live-fixture.h"
 
 static void run_case(const char *dir) {
         struct vnc_profile *want = load_profile(dir, "profile.json");
@@ -515,11 +206,73 @@ static void test_vlan_action_roundtrip(void **state) {
         assert_int_equal(vnc_action_parse("create vlan profile=lab network=v10 vlan_id=4095", &parsed), -EINVAL);
 }
 
+static struct vnc_live_link *add_link(struct vnc_live *l, int ifindex, const char *name, const char *kind,
+                                      int master, const char *alias) {
+        struct vnc_live_link *k = vnc_live_add_link(l);
+        assert_non_null(k);
+        k->ifindex = ifindex;
+        snprintf(k->name, sizeof(k->name), "%s", name);
+        snprintf(k->kind, sizeof(k->kind), "%s", kind);
+        k->master = master;
+        k->mtu = 1500;
+        k->admin_up = true;
+        k->alias = alias ? strdup(alias) : NULL;
+        return k;
+}
+
+/*
+ * The sweep of rollback --all (no profile wanted, an applied profile that knows
+ * nothing, as after a lost journal): links with the profile's mark go with an
+ * exact undo (a tap's owner and flags, a bridge's address first); a bridge with
+ * a foreign port that is no tap (a bridged uplink?) and another profile's stay.
+ */
+static void test_sweep_from_marks(void **state) {
+        struct vnc_live *l = calloc(1, sizeof(*l));
+        struct vnc_profile none = {0};
+        struct vnc_plan plan = {0};
+        struct vnc_error e = {0};
+
+        assert_non_null(l);
+        l->fw_available = l->nft_available = true;
+        snprintf(none.name, sizeof(none.name), "lab");
+        add_link(l, 10, "vn-old", "bridge", 0, "vnetcfg:lab/old");
+        struct vnc_live_link *t = add_link(l, 11, "old-tap", "tun", 10, "vnetcfg:lab/old");
+        t->tun_read = t->tun_has_owner = t->tun_multi_queue = true;
+        t->tun_owner = 1000;
+        struct vnc_live_addr *a = vnc_live_add_addr(l);
+        assert_non_null(a);
+        a->ifindex = 10;
+        a->family = AF_INET;
+        memcpy(a->addr, (uint8_t[]){10, 40, 0, 1}, 4);
+        a->prefix = 24;
+        add_link(l, 12, "vn-lan", "bridge", 0, "vnetcfg:lab/lan");
+        add_link(l, 13, "eth1", "", 12, NULL);
+        add_link(l, 14, "vn-x", "bridge", 0, "vnetcfg:other/x");
+
+        assert_int_equal(vnc_plan_compute(NULL, &none, l, NULL, 0, &plan, &e), 0);
+        assert_int_equal(plan.n_actions, 3);
+        assert_int_equal(plan.actions[0].kind, VNC_ACT_ADDR);
+        assert_string_equal(plan.actions[0].ifname, "vn-old");
+        assert_int_equal(plan.actions[1].kind, VNC_ACT_TAP);
+        assert_int_equal(plan.actions[1].op, VNC_OP_DELETE);
+        assert_true(plan.actions[1].has_owner && plan.actions[1].owner == 1000 && plan.actions[1].multi_queue);
+        assert_false(plan.actions[1].has_group);
+        assert_string_equal(plan.actions[1].master, "vn-old");
+        assert_int_equal(plan.actions[2].kind, VNC_ACT_BRIDGE);
+        assert_string_equal(plan.actions[2].ifname, "vn-old");
+        assert_int_equal(plan.n_notes, 1);
+        assert_non_null(strstr(plan.notes[0], "\"vn-lan\""));
+        vnc_plan_done(&plan);
+        vnc_error_clear(&e);
+        vnc_live_free(l);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_inverse_roundtrip),
                 cmocka_unit_test(test_vlan_action_roundtrip),
                 cmocka_unit_test(test_golden),
+                cmocka_unit_test(test_sweep_from_marks),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
