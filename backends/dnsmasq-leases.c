@@ -92,8 +92,12 @@ int vnc_leases_parse(FILE *f, struct vnc_leases *ret, unsigned *ret_line) {
         return 0;
 }
 
+char *vnc_dnsmasq_lease_path(const char *state_dir, const char *profile) {
+        return vnc_strdup_printf("%s/dnsmasq/%s.leases", state_dir, profile);
+}
+
 int vnc_leases_read(const char *state_dir, const char *profile, struct vnc_leases *ret, unsigned *ret_line) {
-        _cleanup_free_ char *path = vnc_strdup_printf("%s/dnsmasq/%s.leases", state_dir, profile);
+        _cleanup_free_ char *path = vnc_dnsmasq_lease_path(state_dir, profile);
 
         *ret = (struct vnc_leases){0};
         if (!path)

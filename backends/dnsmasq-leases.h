@@ -28,5 +28,7 @@ void vnc_leases_done(struct vnc_leases *l);
 /* Parse the text of a lease file. Lines that are not IPv4 leases are skipped; a malformed
  * IPv4 lease line is -EBADMSG with its 1-based number in *ret_line. */
 int vnc_leases_parse(FILE *f, struct vnc_leases *ret, unsigned *ret_line);
+/* <state_dir>/dnsmasq/<profile>.leases: where the profile's dnsmasq keeps its leases (malloc'd, NULL on ENOMEM). */
+char *vnc_dnsmasq_lease_path(const char *state_dir, const char *profile);
 /* The profile's lease file; a missing file (no dnsmasq ever ran) is no leases. */
 int vnc_leases_read(const char *state_dir, const char *profile, struct vnc_leases *ret, unsigned *ret_line);

@@ -39,6 +39,7 @@
 
 #include "backends.h"
 #include "dnsmasq.h"
+#include "dnsmasq-leases.h"
 #include "model.h"
 #include "record.h"
 
@@ -125,7 +126,7 @@ static int dm_paths_init(const char *state_dir, const char *profile, struct dm_p
                 return -errno;
         p.dir = vnc_strdup_printf("%s/dnsmasq", p.state);
         p.pid = vnc_strdup_printf("%s/dnsmasq/%s.pid", p.state, profile);
-        p.leases = vnc_strdup_printf("%s/dnsmasq/%s.leases", p.state, profile);
+        p.leases = vnc_dnsmasq_lease_path(p.state, profile);
         p.record = vnc_strdup_printf("%s/dnsmasq/%s.blob", p.state, profile);
         p.record_tmp = vnc_strdup_printf("%s/dnsmasq/.%s.blob.tmp", p.state, profile); /* vnc_write_file_atomic's */
         p.pid_arg = p.pid ? vnc_strdup_printf("--pid-file=%s", p.pid) : NULL;

@@ -955,6 +955,23 @@ static int check_dhcp(struct doc *d, struct net *n) {
         return 0;
 }
 
+/* Is the --target an address beyond network n's uplink? Not when it is n's own guest, nor a guest of
+ * another network doctor examines in this run (that network's walk judges it). */
+static bool target_beyond(const struct doc *d, const struct net *n) {
+        if (!d->in->has_target || (n->has_subnet && vnc_ipv4_in(d->in->target, &n->subnet)))
+                return false;
+        for (size_t i = 0; d->in->profile && i < d->in->profile->n_networks; i++) {
+                const struct vnc_network *o = &d->in->profile->networks[i];
+                if (o == n->n || !o->has_ipv4)
+                        continue;
+                struct vnc_ipv4_prefix sub = {.addr = o->ipv4.addr & vnc_prefix_mask(o->ipv4.prefix),
+                                              .prefix = o->ipv4.prefix};
+                if (vnc_ipv4_in(d->in->target, &sub))
+                        return false;
+        }
+        return true;
+}
+
 /* Beyond the uplink: the address guests would talk to, and the interface the host sends it through. */
 static int pick_upstream(struct doc *d, struct net *n, bool *ret_authoritative) {
         struct vnc_error err = {0};
@@ -962,7 +979,7 @@ static int pick_upstream(struct doc *d, struct net *n, bool *ret_authoritative) 
         char ifn[16];
 
         *ret_authoritative = false;
-        if (d->in->has_target && !(n->has_subnet && vnc_ipv4_in(d->in->target, &n->subnet))) {
+        if (target_beyond(d, n)) {
                 n->upstream = d->in->target;
                 *ret_authoritative = true;
         } else if (n->n && n->n->verify.n_targets > 0) {
@@ -1314,8 +1331,7 @@ static int check_net_l3(struct doc *d, struct net *n) {
                 return r;
         if (!n->forwards || !n->has_subnet)
                 return 0;
-        bool target_out = d->in->has_target && !vnc_ipv4_in(d->in->target, &n->subnet);
-        return check_uplink(d, n, n->forwards_known || target_out ? VNC_SEV_ERROR : VNC_SEV_WARNING);
+        return check_uplink(d, n, n->forwards_known || target_beyond(d, n) ? VNC_SEV_ERROR : VNC_SEV_WARNING);
 }
 
 /*
