@@ -412,120 +412,124 @@ static int64_t now_ms(void) {
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int arp_open(struct vnc_arp_probe *p) {
-        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP),
-                                  .sll_ifindex = p->ifindex};
+/*
+ * One socket for every probe, not one bound to each bridge: closing an
+ * AF_PACKET socket waits for an RCU grace period (packet_release()), tens of
+ * ms on a busy host, so a socket per network cost doctor of 100 networks
+ * seconds. Frames are told apart by the interface they came in on, as the
+ * bound sockets did: a reply counts only when it reached the probe's bridge.
+ */
+static int arp_open(void) {
         int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ARP));
+        int size = 4 << 20; /* every reply of hundreds of networks may arrive at once */
+
         if (fd < 0)
                 return -errno;
-        if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+                (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
         return fd;
 }
 
 static int arp_send(int fd, const struct vnc_arp_probe *p) {
         struct arp_frame req = {.ethertype = htons(ETH_P_ARP), .htype = htons(ARPHRD_ETHER),
                                 .ptype = htons(ETH_P_IP), .hlen = 6, .plen = 4, .op = htons(ARPOP_REQUEST)};
+        struct sockaddr_ll to = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP),
+                                 .sll_ifindex = p->ifindex, .sll_halen = 6};
         uint32_t be;
 
         memset(req.dst, 0xff, 6);
+        memset(to.sll_addr, 0xff, 6);
         memcpy(req.src, p->src_mac, 6);
         memcpy(req.sha, p->src_mac, 6);
         be = htonl(p->sender_ip);
         memcpy(req.spa, &be, 4);
         be = htonl(p->target_ip);
         memcpy(req.tpa, &be, 4);
-        return send(fd, &req, sizeof(req), 0) < 0 ? -errno : 0;
+        if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&to, sizeof(to)) >= 0)
+                return 0;
+        return errno == ENXIO ? -ENODEV : -errno; /* no such interface: as binding to it said */
 }
 
-/* Drain one socket: replies for the probe's target, distinct MACs kept. */
-static int arp_collect(int fd, struct vnc_arp_probe *p) {
+/* A reply for p: distinct MACs kept. */
+static int arp_note(struct vnc_arp_probe *p, const uint8_t mac[6]) {
+        for (size_t i = 0; i < p->n_macs; i++)
+                if (memcmp(p->macs[i], mac, 6) == 0)
+                        return 0;
+        uint8_t(*m)[6] = realloc(p->macs, (p->n_macs + 1) * sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        p->macs = m;
+        memcpy(p->macs[p->n_macs++], mac, 6);
+        return 0;
+}
+
+/* Drain the socket: each reply goes to the probes of the interface it came in on, for its sender address. */
+static int arp_collect(int fd, struct vnc_arp_probe *probes, size_t n) {
         for (;;) {
                 struct arp_frame a;
+                struct sockaddr_ll from;
+                socklen_t fl = sizeof(from);
                 uint32_t be;
-                ssize_t got = recv(fd, &a, sizeof(a), 0);
+                ssize_t got = recvfrom(fd, &a, sizeof(a), 0, (struct sockaddr *)&from, &fl);
                 if (got < 0)
                         return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-                if ((size_t)got < sizeof(a) || a.ethertype != htons(ETH_P_ARP) || a.op != htons(ARPOP_REPLY) ||
-                    a.plen != 4 || a.hlen != 6)
+                if ((size_t)got < sizeof(a) || from.sll_pkttype == PACKET_OUTGOING ||
+                    a.ethertype != htons(ETH_P_ARP) || a.op != htons(ARPOP_REPLY) || a.plen != 4 || a.hlen != 6)
                         continue;
                 memcpy(&be, a.spa, 4);
-                if (ntohl(be) != p->target_ip)
-                        continue;
-                bool seen = false;
-                for (size_t i = 0; i < p->n_macs; i++)
-                        seen = seen || memcmp(p->macs[i], a.sha, 6) == 0;
-                if (seen)
-                        continue;
-                uint8_t(*m)[6] = realloc(p->macs, (p->n_macs + 1) * sizeof(*m));
-                if (!m)
-                        return -ENOMEM;
-                p->macs = m;
-                memcpy(p->macs[p->n_macs++], a.sha, 6);
+                for (size_t i = 0; i < n; i++) {
+                        struct vnc_arp_probe *p = &probes[i];
+                        if (p->ifindex != from.sll_ifindex || p->target_ip != ntohl(be))
+                                continue;
+                        int r = arp_note(p, a.sha);
+                        if (r < 0)
+                                return r;
+                }
         }
 }
 
-#define ARP_CHUNK 256 /* sockets open at once */
-
 int vnc_diag_arp_probe_many(struct vnc_arp_probe *probes, size_t n, unsigned timeout_ms, struct vnc_error *e) {
-        for (size_t base = 0; base < n; base += ARP_CHUNK) {
-                size_t k = n - base < ARP_CHUNK ? n - base : ARP_CHUNK;
-                struct pollfd pfd[ARP_CHUNK];
-                int r = 0;
+        _cleanup_close_ int fd = -1;
 
-                for (size_t i = 0; i < k; i++) {
-                        struct vnc_arp_probe *p = &probes[base + i];
-                        p->error = 0;
-                        pfd[i] = (struct pollfd){.fd = arp_open(p), .events = POLLIN};
-                        if (pfd[i].fd < 0) {
-                                p->error = pfd[i].fd;
-                                pfd[i].fd = -1;
-                        }
-                }
-                /* Two requests each, the second a third of the way in: one lost frame is not a verdict. */
-                int64_t start = now_ms(), deadline = start + timeout_ms, second = start + timeout_ms / 3;
-                int sent = 0;
-                for (;;) {
-                        int64_t now = now_ms();
-                        if (sent < 2 && (sent == 0 || now >= second)) {
-                                for (size_t i = 0; i < k; i++)
-                                        if (pfd[i].fd >= 0) {
-                                                int s = arp_send(pfd[i].fd, &probes[base + i]);
-                                                if (s < 0 && !probes[base + i].error)
-                                                        probes[base + i].error = s;
-                                        }
-                                sent++;
-                        }
-                        if (now >= deadline)
-                                break;
-                        int64_t wait = (sent < 2 ? second : deadline) - now;
-                        int got = poll(pfd, k, (int)(wait > 0 ? wait : 0));
-                        if (got < 0 && errno != EINTR) {
-                                r = vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "could not wait for ARP replies");
-                                vnc_error_detail(e, "%s", strerror(errno));
-                                break;
-                        }
-                        for (size_t i = 0; got > 0 && i < k; i++)
-                                if (pfd[i].fd >= 0 && (pfd[i].revents & POLLIN)) {
-                                        int c = arp_collect(pfd[i].fd, &probes[base + i]);
-                                        if (c == -ENOMEM) {
-                                                r = vnc_error_set(e, VNC_ERR_RUNTIME, c, "out of memory");
-                                                break;
-                                        }
-                                }
-                        if (r < 0)
-                                break;
-                }
-                for (size_t i = 0; i < k; i++)
-                        if (pfd[i].fd >= 0)
-                                close(pfd[i].fd);
-                if (r < 0)
-                        return r;
+        for (size_t i = 0; i < n; i++)
+                probes[i].error = 0;
+        if (n == 0)
+                return 0;
+        fd = arp_open();
+        if (fd < 0) {
+                for (size_t i = 0; i < n; i++)
+                        probes[i].error = fd;
+                return 0;
         }
-        return 0;
+        /* Two requests each, the second a third of the way in: one lost frame is not a verdict. */
+        int64_t start = now_ms(), deadline = start + timeout_ms, second = start + timeout_ms / 3;
+        int sent = 0;
+        for (;;) {
+                int64_t now = now_ms();
+                if (sent < 2 && (sent == 0 || now >= second)) {
+                        for (size_t i = 0; i < n; i++) {
+                                int s = arp_send(fd, &probes[i]);
+                                if (s < 0 && !probes[i].error)
+                                        probes[i].error = s; /* the first error is kept */
+                        }
+                        sent++;
+                }
+                if (now >= deadline)
+                        return 0;
+                int64_t wait = (sent < 2 ? second : deadline) - now;
+                struct pollfd pfd = {.fd = fd, .events = POLLIN};
+                int got = poll(&pfd, 1, (int)(wait > 0 ? wait : 0));
+                if (got < 0 && errno != EINTR) {
+                        int r = vnc_error_set(e, VNC_ERR_RUNTIME, -errno, "could not wait for ARP replies");
+                        vnc_error_detail(e, "%s", strerror(errno));
+                        return r;
+                }
+                if (got > 0 && (pfd.revents & POLLIN)) {
+                        int c = arp_collect(fd, probes, n);
+                        if (c == -ENOMEM)
+                                return vnc_error_set(e, VNC_ERR_RUNTIME, c, "out of memory");
+                }
+        }
 }
 
 int vnc_diag_arp_probe(int ifindex, const uint8_t src_mac[6], uint32_t sender_ip, uint32_t target_ip,

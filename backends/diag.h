@@ -37,9 +37,9 @@ int vnc_diag_listeners(const uint16_t *ports, size_t n_ports, struct vnc_listene
 
 /* ---- active ARP probe ---- */
 /*
- * Send an ARP request "who has target_ip" out of ifindex (an AF_PACKET socket
- * bound to it: on a bridge, it floods to the ports, never to the host's own
- * stack) from src_mac/sender_ip (sender_ip 0 = an RFC 5227 probe that poisons
+ * Send an ARP request "who has target_ip" out of ifindex (an AF_PACKET frame
+ * sent to it: on a bridge, it floods to the ports, never to the host's own
+ * stack; a reply counts when it comes in on ifindex) from src_mac/sender_ip (sender_ip 0 = an RFC 5227 probe that poisons
  * no cache), twice, and collect the distinct MACs that answer for target_ip
  * within timeout_ms. ret_macs is an array of *ret_n entries of 6 bytes.
  */
@@ -47,7 +47,7 @@ int vnc_diag_arp_probe(int ifindex, const uint8_t src_mac[6], uint32_t sender_ip
                        unsigned timeout_ms, uint8_t (**ret_macs)[6], size_t *ret_n, struct vnc_error *e);
 
 /*
- * Many probes at once (one socket each, one poll loop): doctor on a profile
+ * Many probes at once (one socket, one poll loop): doctor on a profile
  * with hundreds of networks waits timeout_ms once, not once per network.
  * Returns < 0 only when waiting itself failed; a probe that could not be sent
  * has error set (-errno). Free each with vnc_arp_probe_done() (core/host.h).

@@ -59,6 +59,12 @@ struct vnc_probe {
         int link_error;            /* in a set: why its veth pair could not be made (-errno) */
         struct vnc_error link_err;
         bool ready;                /* in a set: eth0 up and its link-local address set */
+        /* in a set: ARP probes sent from the bridge by _prepare(), answers collected by _get() */
+        int arp_fd;
+        double arp_deadline;
+        uint32_t *arp_cands;
+        size_t n_arp;
+        bool *arp_free;            /* the caller's */
 };
 
 struct vnc_probe_set {
@@ -359,7 +365,7 @@ static int probe_alloc(const char *bridge, struct vnc_probe **ret, struct vnc_er
 
         if (!p)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
-        p->ns_fd = p->host_ns_fd = -1;
+        p->ns_fd = p->host_ns_fd = p->arp_fd = -1;
         snprintf(p->bridge, sizeof(p->bridge), "%s", bridge);
         random_bytes(&rnd, sizeof(rnd));
         snprintf(p->ifname, sizeof(p->ifname), VNC_PROBE_IFNAME_PREFIX "%08x", rnd);
@@ -431,6 +437,9 @@ static void restore_bridge_mtu(struct vnc_probe *p) {
 
 /* Close what p holds; its links go with its namespace (or were deleted already). */
 static void probe_release(struct vnc_probe *p) {
+        if (p->arp_fd >= 0)
+                close(p->arp_fd);
+        free(p->arp_cands);
         if (p->ns_fd >= 0)
                 close(p->ns_fd);
         if (p->host_ns_fd >= 0)
@@ -492,9 +501,7 @@ int vnc_probe_set_new(const char *profile, size_t n, struct vnc_probe_set **ret,
 
 int vnc_probe_set_prepare(struct vnc_probe_set *s, size_t i, const char *bridge, const char *network,
                           const uint32_t *cands, size_t n_cands, int wait_ms, bool *ret_free, struct vnc_error *e) {
-        _cleanup_close_ int fd = -1;
         struct vnc_probe *p = NULL;
-        double deadline = 0;
         int r;
 
         for (size_t k = 0; k < n_cands; k++)
@@ -511,28 +518,36 @@ int vnc_probe_set_prepare(struct vnc_probe_set *s, size_t i, const char *bridge,
         s->probes[i] = p;
         /*
          * The ARP probes go out of the bridge itself (its MAC as sender, so answers come to
-         * the host), now: their wait overlaps the making of the namespace and, across
-         * networks, each other. A bridge that is down sends nothing: nobody answers.
+         * the host), now; the answers are read by _get(): the wait overlaps the making of
+         * every namespace and veth pair and, across networks, each other. A bridge that is
+         * down sends nothing: nobody answers.
          */
         if (n_cands > 0) {
-                fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ARP));
+                int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ARP));
                 struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP),
                                           .sll_ifindex = p->bridge_ifindex};
-                if (fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-                        return vnc_error_set(e, VNC_ERR_RUNTIME, -errno,
-                                             "bridge \"%s\": could not open a packet socket for ARP probes: %m", bridge);
-                deadline = now_ms() + wait_ms;
+                if (fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+                        r = -errno;
+                        if (fd >= 0)
+                                close(fd);
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, r,
+                                             "bridge \"%s\": could not open a packet socket for ARP probes: %s",
+                                             bridge, strerror(-r));
+                }
+                p->arp_deadline = now_ms() + wait_ms;
                 if (arp_send(fd, p->bridge_ifindex, p->bridge_mac, cands, n_cands) < 0) {
                         close(fd);
-                        fd = -1;
+                } else if (!(p->arp_cands = malloc(n_cands * sizeof(*cands)))) {
+                        close(fd);
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+                } else {
+                        memcpy(p->arp_cands, cands, n_cands * sizeof(*cands));
+                        p->arp_fd = fd;
+                        p->n_arp = n_cands;
+                        p->arp_free = ret_free;
                 }
         }
-        r = make_namespace(p, e);
-        if (r < 0)
-                return r;
-        if (fd >= 0 && (r = arp_collect(fd, p->bridge_mac, cands, n_cands, deadline, ret_free)) < 0)
-                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "bridge \"%s\": ARP probes: %s", bridge, strerror(-r));
-        return 0;
+        return make_namespace(p, e);
 }
 
 int vnc_probe_set_link(struct vnc_probe_set *s, struct vnc_error *e) {
@@ -597,6 +612,14 @@ int vnc_probe_set_get(struct vnc_probe_set *s, size_t i, struct vnc_probe **ret,
                 int r = setup_inside(p, e);
                 if (r < 0)
                         return r;
+        }
+        if (p->arp_fd >= 0) {
+                int r = arp_collect(p->arp_fd, p->bridge_mac, p->arp_cands, p->n_arp, p->arp_deadline, p->arp_free);
+                close(p->arp_fd);
+                p->arp_fd = -1;
+                if (r < 0)
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, r, "bridge \"%s\": ARP probes: %s", p->bridge,
+                                             strerror(-r));
         }
         wait_port(p);
         *ret = p;

@@ -53,6 +53,7 @@ PY
         done
         results="$work/results"
         : >"$results"
+        load0=$(cut -d' ' -f1-3 /proc/loadavg)
         for ((r = 1; r <= ROUNDS; r++)); do
                 for fw in "${BACKENDS[@]}"; do
                         for what in floor vnetcfg; do
@@ -63,8 +64,9 @@ PY
                         done
                 done
         done
-        python3 - "$results" "$NETS" "$TAPS" "$work" <<'PY'
+        python3 - "$results" "$NETS" "$TAPS" "$work" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import sys, statistics
+print(f"load average (1 5 15 min) before {sys.argv[5]}, after {sys.argv[6]}: wall times include waiting for a CPU")
 rows = {}
 for line in open(sys.argv[1]):
     k, v = line.split()
@@ -77,17 +79,20 @@ for fw, tool, target in (("nftables", "nft -f", 1.2), ("iptables", "iptables-leg
     f, a = med[f"floor-{fw}"], med[f"apply-{fw}"]
     print(f"  {fw} ({nrules[fw]} rules)")
     print(f"    floor: ip -batch + one {tool:24s} {f:8.3f} s")
-    print(f"    vnetcfg apply                           {a:8.3f} s   ratio {a / f:.2f}  (target <= {target})")
-    print(f"    vnetcfg no-op apply                     {med[f'noop-{fw}']:8.3f} s   (target <= 0.1 s)")
-    print(f"    vnetcfg rollback                        {med[f'rollback-{fw}']:8.3f} s")
-    print(f"    vnetcfg verify                          {med[f'verify-{fw}']:8.3f} s")
+    cpu = lambda k: f"cpu {med[f'{k}-{fw}-cpu']:.3f} s"
+    print(f"    vnetcfg apply                           {a:8.3f} s   ratio {a / f:.2f}  (target <= {target})  {cpu('apply')}")
+    print(f"    vnetcfg no-op apply                     {med[f'noop-{fw}']:8.3f} s   (target <= 0.1 s)  {cpu('noop')}")
+    print(f"    vnetcfg rollback                        {med[f'rollback-{fw}']:8.3f} s   {cpu('rollback')}")
+    print(f"    vnetcfg verify                          {med[f'verify-{fw}']:8.3f} s   {cpu('verify')}")
 PY
         exit 0
 fi
 
 # Inside one sandbox.
 ip link set lo up
-now() { date +%s.%N; }
+# timed STEP CMD...: CMD under /usr/bin/time; cpu_of STEP: its user+sys CPU seconds
+timed() { local step=$1; shift; /usr/bin/time -o "$state.$step" -f "%U %S" "$@"; }
+cpu_of() { tail -n 1 "$state.$1" | awk '{print $1 + $2}'; }
 work=$VNC_BENCH_WORK
 fw=$VNC_BENCH_FW
 state=$(mktemp -d /tmp/vnc-bench-state.XXXXXX)
@@ -102,7 +107,7 @@ capture)
         "$VNETCFG" -q --state-dir "$state" rollback bench
         ;;
 floor)
-        t0=$(now)
+        t0=$EPOCHREALTIME
         ip -batch "$work/baseline.batch"
         sysctl -qw net.ipv4.ip_forward=1
         if [ "$fw" = nftables ]; then
@@ -110,19 +115,19 @@ floor)
         else
                 iptables-legacy-restore <"$work/rules.$fw"
         fi
-        t1=$(now)
+        t1=$EPOCHREALTIME
         echo "floor-$fw $(python3 -c "print($t1 - $t0)")"
         ;;
 vnetcfg)
-        t0=$(now)
-        "$VNETCFG" -q --state-dir "$state" apply --no-verify "$work/bench-$fw.json"
-        t1=$(now)
-        "$VNETCFG" -q --state-dir "$state" apply --no-verify "$work/bench-$fw.json"
-        t2=$(now)
-        "$VNETCFG" -q --state-dir "$state" verify bench >/dev/null || true
-        tv=$(now)
-        "$VNETCFG" -q --state-dir "$state" rollback bench
-        t3=$(now)
+        t0=$EPOCHREALTIME
+        timed apply "$VNETCFG" -q --state-dir "$state" apply --no-verify "$work/bench-$fw.json"
+        t1=$EPOCHREALTIME
+        timed noop "$VNETCFG" -q --state-dir "$state" apply --no-verify "$work/bench-$fw.json"
+        t2=$EPOCHREALTIME
+        timed verify "$VNETCFG" -q --state-dir "$state" verify bench >/dev/null || true
+        tv=$EPOCHREALTIME
+        timed rollback "$VNETCFG" -q --state-dir "$state" rollback bench
+        t3=$EPOCHREALTIME
         [ "$(ip -o link | wc -l)" = 1 ] || { echo "rollback left links behind" >&2; exit 1; }
         if [ "$fw" = nftables ]; then
                 [ -z "$(nft list ruleset)" ] || { echo "rollback left nftables rules behind" >&2; exit 1; }
@@ -131,6 +136,10 @@ vnetcfg)
         echo "noop-$fw $(python3 -c "print($t2 - $t1)")"
         echo "rollback-$fw $(python3 -c "print($t3 - $tv)")"
         echo "verify-$fw $(python3 -c "print($tv - $t2)")"
+        echo "apply-$fw-cpu $(cpu_of apply)"
+        echo "noop-$fw-cpu $(cpu_of noop)"
+        echo "verify-$fw-cpu $(cpu_of verify)"
+        echo "rollback-$fw-cpu $(cpu_of rollback)"
         ;;
 esac
-rm -rf "$state"
+rm -rf "$state" "$state".*

@@ -7,7 +7,10 @@
 # network costs), and one read of both rule sets (iptables-legacy-save plus
 # `nft -j list ruleset`) for scale: doctor reads them once per run. Wall time
 # on a shared machine includes waiting for a CPU, so the CPU time (user+sys)
-# of each doctor run is printed too; the ARP probes wait 300 ms of it.
+# of each doctor run is printed too, and the load average before and after.
+# The ARP probes wait 300 ms of the wall time, overlapped with the firewall
+# checks. (Each port's veth peer sits in the same namespace and answers ARP
+# for the host address: every network reports ip-conflict, as it should.)
 # Given an older vnetcfg (e.g. one that read the rule sets once per flow), it
 # is timed on the same hosts and the ratio printed.
 #
@@ -39,6 +42,7 @@ for n, dhcp in ((nets, False), (nets, True), (1, False)):
 PY
         results="$work/results"
         : >"$results"
+        load0=$(cut -d' ' -f1-3 /proc/loadavg)
         for ((r = 1; r <= ROUNDS; r++)); do
                 for what in "$NETS" "$NETS-dhcp" 1; do
                         unshare -n -m --propagation private -- env VNC_BENCH_SANDBOX=1 VNC_BENCH_WHAT="$what" \
@@ -46,8 +50,9 @@ PY
                         sleep 1 # let the deleted namespace's links go before the next round
                 done
         done
-        python3 - "$results" "$NETS" <<'PY'
+        python3 - "$results" "$NETS" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import sys, statistics
+print(f"load average (1 5 15 min) before {sys.argv[3]}, after {sys.argv[4]}: wall times include waiting for a CPU")
 rows = {}
 for line in open(sys.argv[1]):
     k, v = line.split()
@@ -57,7 +62,7 @@ n = sys.argv[2]
 t = 0.5
 print(f"vnetcfg doctor bench: {n} NAT networks, each with a port up; median of {len(rows['read'])} rounds")
 print(f"  one read of both rule sets        {med['read']:7.3f} s")
-print(f"  doctor, 1 network                 {med['one']:7.3f} s")
+print(f"  doctor, 1 network                 {med['one']:7.3f} s   cpu {med['one-cpu']:.3f} s")
 print(f"  doctor, {n} networks              {med['plain']:7.3f} s   ratio to target {med['plain'] / t:.2f}  (target <= 0.5 s)  cpu {med['plain-cpu']:.3f} s")
 print(f"  doctor, {n} networks with DHCP    {med['dhcp']:7.3f} s   ratio to target {med['dhcp'] / t:.2f}  (target <= 0.5 s)  cpu {med['dhcp-cpu']:.3f} s")
 print(f"  {n} networks : 1 network          {med['plain'] / med['one']:7.2f}")

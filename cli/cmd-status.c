@@ -83,6 +83,7 @@ static void entry(const struct vnc_status_entry *en, const struct vnc_live *live
                 print_text("  drift: apply would do %zu action%s:\n", en->drift.n_actions,
                            en->drift.n_actions == 1 ? "" : "s");
         cli_actions_print(PRINT_ANY, "drift", &en->drift, "    ");
+        cli_notes_print(&en->drift, "  "); /* what a repair would leave alone, and why */
         print_close_object();
 }
 

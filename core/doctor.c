@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -1300,7 +1301,8 @@ static void doc_done(struct doc *d) {
         d->in->host->fw_rulesets_free(d->fw);
 }
 
-static int check_net(struct doc *d, struct net *n) {
+/* The checks of layer 2 and the ARP probes they plan: every network's, before any probe goes out. */
+static int check_net_l2(struct doc *d, struct net *n) {
         int r;
 
         r = check_bridge(d, n);
@@ -1315,12 +1317,104 @@ static int check_net(struct doc *d, struct net *n) {
                 n->forwards = n->has_subnet;
         }
         pick_peer(d, n);
+        return arp_plan(d, n);
+}
+
+/* The rest, while the ARP probes wait for answers. */
+static int check_net_l3(struct doc *d, struct net *n) {
+        int r;
+
+        if (!n->br)
+                return 0;
         if ((r = check_overlap(d, n)) < 0 || (r = check_routing(d, n)) < 0 || (r = check_icmp(d, n)) < 0 ||
-            (r = check_input(d, n)) < 0 || (r = check_br_netfilter(d, n)) < 0 || (r = arp_plan(d, n)) < 0)
+            (r = check_input(d, n)) < 0 || (r = check_br_netfilter(d, n)) < 0)
                 return r;
         if (!n->forwards || !n->has_subnet)
                 return 0;
         return check_uplink(d, n, n->forwards_known || target_beyond(d, n) ? VNC_SEV_ERROR : VNC_SEV_WARNING);
+}
+
+/*
+ * The findings of network i are [l2[i], l2[i + 1]) then [l3[i], l3[i + 1]): put them in network
+ * order, as if each network had been checked whole before the next.
+ */
+static int order_findings(struct doc *d, const size_t *l2, const size_t *l3) {
+        size_t lo = l2[0], hi = l3[d->n_nets], k = 0;
+        _cleanup_free_ struct vnc_finding *f = malloc((hi - lo ? hi - lo : 1) * sizeof(*f));
+        _cleanup_free_ struct tag *t = malloc((hi - lo ? hi - lo : 1) * sizeof(*t));
+
+        if (!f || !t)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->n_nets; i++)
+                for (int pass = 0; pass < 2; pass++) {
+                        const size_t *b = pass == 0 ? l2 : l3;
+                        for (size_t j = b[i]; j < b[i + 1]; j++, k++) {
+                                f[k] = d->rep->findings[j];
+                                t[k] = d->tags[j];
+                        }
+                }
+        memcpy(d->rep->findings + lo, f, k * sizeof(*f));
+        memcpy(d->tags + lo, t, k * sizeof(*t));
+        return 0;
+}
+
+struct arp_wait {
+        struct doc *d;
+        struct vnc_error err;
+        int r;
+};
+
+static void *arp_wait_run(void *arg) {
+        struct arp_wait *w = arg;
+        w->r = w->d->in->host->diag_arp_probe_many(w->d->probes, w->d->n_probes, ARP_PROBE_MS, &w->err);
+        return NULL;
+}
+
+/*
+ * Every network, and every network's ARP probes in one wait that overlaps the
+ * checks beyond layer 2 (the firewall's rule sets read and judged per flow).
+ */
+static int check_nets(struct doc *d, struct vnc_error *e) {
+        _cleanup_free_ size_t *l2 = calloc(d->n_nets + 1, sizeof(*l2)), *l3 = calloc(d->n_nets + 1, sizeof(*l3));
+        struct arp_wait w = {.d = d};
+        pthread_t thread;
+        bool waiting;
+        int r = 0;
+
+        if (!l2 || !l3)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < d->n_nets; i++) {
+                l2[i] = d->rep->n_findings;
+                r = check_net_l2(d, &d->nets[i]);
+                if (r < 0)
+                        return vnc_error_set(e, VNC_ERR_RUNTIME, r, "doctor: %s", strerror(-r));
+        }
+        l2[d->n_nets] = l3[0] = d->rep->n_findings;
+        waiting = pthread_create(&thread, NULL, arp_wait_run, &w) == 0;
+        for (size_t i = 0; r >= 0 && i < d->n_nets; i++) {
+                l3[i] = d->rep->n_findings;
+                r = check_net_l3(d, &d->nets[i]);
+        }
+        l3[d->n_nets] = d->rep->n_findings;
+        if (r >= 0)
+                r = order_findings(d, l2, l3);
+        if (waiting)
+                pthread_join(thread, NULL);
+        else
+                arp_wait_run(&w);
+        if (r < 0) {
+                vnc_error_clear(&w.err);
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "doctor: %s", strerror(-r));
+        }
+        if (w.r < 0) {
+                if (e) {
+                        vnc_error_clear(e);
+                        *e = w.err; /* handed over */
+                } else
+                        vnc_error_clear(&w.err);
+                return w.r;
+        }
+        return 0;
 }
 
 int vnc_doctor_run(const struct vnc_doctor_input *in, struct vnc_doctor_report *ret, struct vnc_error *e) {
@@ -1373,19 +1467,13 @@ int vnc_doctor_run(const struct vnc_doctor_input *in, struct vnc_doctor_report *
                         n->bridge = in->bridge;
                         n->allow_icmp = true;
                 }
-                r = check_net(&d, n);
-                if (r < 0) {
-                        r = vnc_error_set(e, VNC_ERR_RUNTIME, r, "doctor: %s", strerror(-r));
-                        goto fail;
-                }
         }
+        r = check_nets(&d, e);
+        if (r < 0)
+                goto fail;
         if (in->profile && (r = vnc_doctor_vlan(in->profile, d.live, ret, e)) < 0) /* vlan: core/doctor-vlan.c */
                 goto fail;
         if ((r = vnc_doctor_libvirt(in, ret, e)) < 0) /* libvirt networks inactive or on another bridge */
-                goto fail;
-        /* Every network's ARP probes in one wait. */
-        r = in->host->diag_arp_probe_many(d.probes, d.n_probes, ARP_PROBE_MS, e);
-        if (r < 0)
                 goto fail;
         for (size_t i = 0; i < d.n_nets; i++) {
                 r = arp_judge(&d, &d.nets[i]);

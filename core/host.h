@@ -192,6 +192,7 @@ struct vnc_host_ops {
                          struct vnc_error *e);
         void (*probe_free)(struct vnc_probe *p);
         int (*probe_set_new)(const char *profile, size_t n, struct vnc_probe_set **ret, struct vnc_error *e);
+        /* ret_free is filled by the time probe_set_get(s, i) returns: the ARP wait overlaps the set's making */
         int (*probe_set_prepare)(struct vnc_probe_set *s, size_t i, const char *bridge, const char *network,
                                  const uint32_t *cands, size_t n_cands, int wait_ms, bool *ret_free,
                                  struct vnc_error *e);

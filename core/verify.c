@@ -33,7 +33,7 @@
 #define SILENCE_INTERVAL_MS 500  /* must-not-answer checks: two requests within 1 s */
 #define DHCP_TRIES 3
 #define DHCP_INTERVAL_MS 1000
-#define DHCP_INFLIGHT 8 /* DHCP exchanges at once: one dnsmasq answers them in turn */
+#define DHCP_INFLIGHT 32 /* DHCP exchanges at once: one dnsmasq answers them in turn (see dhcp_gate) */
 #define ARP_WAIT_MS 200
 #define ARP_CANDIDATES 16 /* ARP-probed at once; the best free one is the probe's address */
 #define MAX_WORKERS 128 /* threads; the checks of every network overlap */
@@ -92,9 +92,10 @@ int vnc_verify_add(struct vnc_verify_result *r, const char *network, enum vnc_ch
 
 /*
  * One dnsmasq serves every DHCP network of a profile, through one socket and
- * in turn (tens of ms per packet on a host with hundreds of bridges): hundreds
- * of discovers at once queue up past any client's patience. So at most
- * DHCP_INFLIGHT exchanges run at once; and once DHCP_INFLIGHT of them got no
+ * in turn (about 1 ms of its CPU per packet with 100 bridges, more with more):
+ * hundreds of discovers at once queue up past any client's patience. So at most
+ * DHCP_INFLIGHT exchanges run at once (32: a queue of tens of ms, far below the
+ * retry interval, that keeps dnsmasq busy while clients set up their sockets); and once DHCP_INFLIGHT of them got no
  * offer while none got one, the server is taken as silent and the rest are not
  * tried (their checks fail saying so) rather than waited for in turn.
  */
@@ -111,7 +112,10 @@ struct net_job {
         struct vnc_probe_set *set;
         struct dhcp_gate *dhcp;
         bool skip; /* its probe could not be made: reported as a failed check already */
-        struct vnc_ipv4_prefix pa; /* the probe's address when picked by ARP probes (addr 0: none free) */
+        uint32_t cands[ARP_CANDIDATES]; /* the probe's IPv4 candidates, ARP-probed from phase 1 on */
+        bool cand_free[ARP_CANDIDATES];
+        size_t n_cands;
+        uint8_t cand_prefix;
         struct vnc_verify_result res;
         struct vnc_error err;
         int r;
@@ -285,26 +289,25 @@ static int no_probe(struct net_job *job) {
                               msg ? TAKE_PTR(msg) : strdup("bridge missing"));
 }
 
-/* Phase 1, in parallel: the network's probe namespace, and a free address for the probe. */
+/* Phase 1, in parallel: the network's probe namespace; ARP probes for the probe's address go out. */
 static int prepare_network(struct net_job *job) {
         const struct vnc_network *n = &job->p->networks[job->index];
-        uint32_t cands[ARP_CANDIDATES];
-        bool free_[ARP_CANDIDATES];
-        uint8_t prefix = 0;
-        size_t nc = 0;
 
         if (!n->verify.has_probe_address && (n->has_ipv4 || n->mode == VNC_MODE_ISOLATED))
-                nc = probe_candidates(n, cands, &prefix);
-        int r = job->host->probe_set_prepare(job->set, job->index, n->bridge, n->name, cands, nc, ARP_WAIT_MS, free_,
-                                      &job->err);
+                job->n_cands = probe_candidates(n, job->cands, &job->cand_prefix);
+        int r = job->host->probe_set_prepare(job->set, job->index, n->bridge, n->name, job->cands, job->n_cands,
+                                             ARP_WAIT_MS, job->cand_free, &job->err);
         if (r == -ENODEV)
                 return no_probe(job);
-        for (size_t k = 0; r >= 0 && k < nc; k++)
-                if (free_[k]) {
-                        job->pa = (struct vnc_ipv4_prefix){.addr = cands[k], .prefix = prefix};
-                        break;
-                }
         return r;
+}
+
+/* The best candidate nobody answered for (addr 0: none free); known once the set's _get() returned. */
+static struct vnc_ipv4_prefix free_candidate(const struct net_job *job) {
+        for (size_t k = 0; k < job->n_cands; k++)
+                if (job->cand_free[k])
+                        return (struct vnc_ipv4_prefix){.addr = job->cands[k], .prefix = job->cand_prefix};
+        return (struct vnc_ipv4_prefix){0};
 }
 
 static int verify_network(struct net_job *job) {
@@ -370,7 +373,7 @@ static int verify_network(struct net_job *job) {
         if (n->verify.has_probe_address) {
                 pa = n->verify.probe_address;
         } else if (n->has_ipv4 || n->mode == VNC_MODE_ISOLATED) {
-                pa = job->pa; /* ARP-probed while the probe was made */
+                pa = free_candidate(job); /* ARP-probed while the probes were made */
         }
         if (!n->has_ipv4 && n->mode != VNC_MODE_ISOLATED)
                 ll = true;

@@ -75,6 +75,29 @@ ok "rollback restores them exactly"
 expect_rc 0 rollback lab --all
 for l in vn-oth plain-tap near-tap fw-up0 fw-br; do assert_eq "$(ifindex_of "$l")" "${ix[$l]}" "$l after rollback --all"; done
 
+# A marked bridge with a port vnetcfg never makes (a bridged uplink, say): which addresses and
+# routes were the uplink's cannot be told from the host, so apply leaves it, and status says why.
+expect_rc 0 apply --no-verify "$TMP/lab.json"
+ip link add vn-brold type bridge
+ip link set vn-brold alias "vnetcfg:lab/brold"
+ip link add brold-up type veth peer name brold-peer
+ip link set brold-up master vn-brold
+brix=$(ifindex_of vn-brold)
+expect_rc 0 --json status lab
+echo "$OUT" | python3 -c '
+import json, sys
+p = json.load(sys.stdin)["profiles"][0]
+assert any("vn-brold" in n and "brold-up" in n for n in p.get("notes", [])), p
+' || fail "status must say why the marked bridge vn-brold is left alone: $OUT"
+expect_rc 0 status lab
+echo "$OUT" | grep -q '^  note: bridge "vn-brold" carries the mark of profile "lab"' || fail "status text lacks the note: $OUT"
+expect_rc 0 apply --no-verify "$TMP/lab.json"
+assert_eq "$(ifindex_of vn-brold)" "$brix" "vn-brold left alone"
+ip link del brold-up
+ip link del vn-brold
+expect_rc 0 rollback lab --all
+ok "a marked bridge with a foreign port is left alone, and status says why"
+
 # dnsmasq: one of profile dh runs though its pid file is gone (removed, a state dir from a backup).
 # It is found by its argv (which names the profile's pid file), replaced when the config changes,
 # and stopped when no network has DHCP left: never leaked beside a new one.
