@@ -14,7 +14,9 @@
  *   sysctl KEY VALUE
  *   fw unavailable REASON...      (default: the tables are readable and empty)
  *   fw-chains all                 vnetcfg's chains and jumps exist
- *   fw-rules-of applied [nftables]  the host holds exactly the firewall rules of applied.json
+ *   fw-rules-of applied [nftables|iptables]  the host holds exactly the firewall rules of applied.json
+ *                                 (nftables, iptables: read back whole by that backend; neither:
+ *                                 the legacy tables' rules known by their comments only)
  *   fw-rule TABLE CHAIN COMMENT...  an iptables rule known by its comment only
  *   fw-live [nftables] FIELDS...  a rule read back whole (journal fields: table=nat chain=... comment=...)
  *   nft unavailable REASON...     (default: nftables readable, table ip vnetcfg absent)
@@ -228,6 +230,9 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                         if (be && streq(be, "nftables")) {
                                 rules[i].backend = VNC_FW_NFTABLES;
                                 assert_int_equal(vnc_live_add_fw_rule_full(l, &rules[i], true, 100 + i), 0);
+                        } else if (be && streq(be, "iptables")) {
+                                rules[i].backend = VNC_FW_IPTABLES;
+                                assert_int_equal(vnc_live_add_fw_rule_full(l, &rules[i], true, 0), 0);
                         } else
                                 assert_int_equal(vnc_live_add_fw_rule(l, rules[i].table, rules[i].chain, rules[i].comment), 0);
                 }
