@@ -397,6 +397,16 @@ int vnc_iptc_entry_new(const struct vnc_fw_rule *r, struct ipt_entry **ret) {
         return 0;
 }
 
+int vnc_iptc_jump_new(const char *target, struct ipt_entry **ret) {
+        struct entry_buf b;
+        build_jump(&b, target);
+        *ret = malloc(b.used);
+        if (!*ret)
+                return -ENOMEM;
+        memcpy(*ret, b.bytes, b.used);
+        return 0;
+}
+
 const char *vnc_iptc_entry_comment(const struct ipt_entry *en) {
         return entry_comment(en);
 }
@@ -1119,7 +1129,7 @@ static int live_read_table(struct vnc_live *live, int table, struct vnc_error *e
         const char *name = vnc_fw_table_to_string(table);
         _cleanup_iptc_ struct xtc_handle *h = NULL;
 
-        if (!vnc_record_on() && vnc_xt_table_instantiated(name) == 0)
+        if (vnc_record_on() ? !vnc_record_iptc_exists(name) : vnc_xt_table_instantiated(name) == 0)
                 return 0;
         h = IPTC(init)(name);
         if (!h) {

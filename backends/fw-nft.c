@@ -955,8 +955,8 @@ int vnc_nft_live_read(struct vnc_live *live, struct vnc_error *e) {
         nstate_init(&st);
         _cleanup_free_ char *recorded = NULL;
         if (vnc_record_on()) {
-                /* The recorded host's ruleset: our table, if any (tests/record). */
-                recorded = vnc_record_nft_list();
+                /* The recorded host's ruleset: our table, if any, and the host's own (tests/record). */
+                recorded = vnc_record_nft_list_ruleset();
                 if (!recorded && !(recorded = strdup("")))
                         return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
         } else if (nft_run_cmd_from_buffer(nft, "list ruleset") != 0) {

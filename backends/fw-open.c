@@ -16,6 +16,10 @@
  * openings of one run in one commit of the filter table.
  *
  * firewalld goes through D-Bus (fwd-dbus.c).
+ *
+ * On a recorded host (tests/record, backends/record.h) the same code runs: the
+ * filter table is read from and the transaction sent to the recorded ruleset,
+ * and libiptc's calls go to the recorded legacy tables (record-iptc.c).
  */
 #include <libiptc/libiptc.h>
 #include <netinet/in.h>
@@ -24,6 +28,7 @@
 
 #include "backends.h"
 #include "record.h"
+#include "record-iptc.h"
 #include "fw-open.h"
 #include "fw.h"
 #include "open.h"
@@ -85,15 +90,18 @@ static bool rule_may_drop(const char *line) {
  * "vnetcfg:" comment there with their handles.
  */
 static int nft_filter_read(struct nft_ctx *c, struct nft_filter *ret) {
+        _cleanup_free_ char *text = NULL;
         char chain[32] = "";
 
         *ret = (struct nft_filter){0};
-        if (nft_run_cmd_from_buffer(c, "list table ip filter") != 0)
+        if (vnc_record_on()) {
+                if (!(text = vnc_record_nft_list_table("ip", "filter")))
+                        return 0;
+        } else if (nft_run_cmd_from_buffer(c, "list table ip filter") != 0)
                 return 0; /* no such table: no iptables-nft firewall */
-        ret->exists = true;
-        _cleanup_free_ char *text = strdup(nft_ctx_get_output_buffer(c));
-        if (!text)
+        else if (!(text = strdup(nft_ctx_get_output_buffer(c))))
                 return -ENOMEM;
+        ret->exists = true;
         char *save = NULL;
         for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 while (*line == ' ' || *line == '\t')
@@ -228,7 +236,7 @@ static int run_nft(const struct vnc_action *acts, size_t n, unsigned flags, stru
                 return -ENOMEM;
         if (cmds == 0)
                 return 0;
-        if (nft_run_cmd_from_buffer(c, buf) != 0)
+        if (vnc_record_on() ? vnc_record_nft_run(buf) < 0 : nft_run_cmd_from_buffer(c, buf) != 0)
                 return nft_error(c, &acts[0], n > 1 ? "commit it (with the others of this run)" : "commit it", e);
         return 0;
 }
@@ -237,7 +245,12 @@ static int run_nft(const struct vnc_action *acts, size_t n, unsigned flags, stru
 
 static void iptc_handle_freep(struct xtc_handle **h) {
         if (*h)
-                iptc_free(*h);
+                IPTC(free)(*h);
+}
+
+/* Is there a legacy filter table (reading must not make one)? */
+static int legacy_filter_instantiated(void) {
+        return vnc_record_on() ? vnc_record_iptc_exists("filter") : vnc_xt_table_instantiated("filter");
 }
 
 static bool legacy_is_ours(const char *target) {
@@ -263,15 +276,15 @@ static bool legacy_may_drop(struct xtc_handle *h, const char *target) {
         if (streq(target, IPTC_LABEL_DROP) || streq(target, "REJECT") || streq(target, IPTC_LABEL_QUEUE) ||
             streq(target, "NFQUEUE"))
                 return true;
-        return iptc_is_chain(target, h) && !legacy_is_ours(target);
+        return IPTC(is_chain)(target, h) && !legacy_is_ours(target);
 }
 
 /* Rule number (0-based) of the opening with this comment in chain, or -1. */
 static int legacy_find(struct xtc_handle *h, const char *chain, const char *comment) {
         int i = 0;
-        if (!iptc_is_chain(chain, h))
+        if (!IPTC(is_chain)(chain, h))
                 return -1;
-        for (const struct ipt_entry *en = iptc_first_rule(chain, h); en; en = iptc_next_rule(en, h), i++) {
+        for (const struct ipt_entry *en = IPTC(first_rule)(chain, h); en; en = IPTC(next_rule)(en, h), i++) {
                 const char *c = vnc_iptc_entry_comment(en);
                 if (c && streq(c, comment))
                         return i;
@@ -285,28 +298,28 @@ static int legacy_read(struct vnc_live *live, struct vnc_error *e) {
 
         live->open_need[VNC_OPEN_IPT_LEGACY] = 0;
         /* Reading must not make the table; a host without legacy tables has nothing there to open. */
-        if (vnc_xt_table_instantiated("filter") == 0)
+        if (legacy_filter_instantiated() == 0)
                 return 0;
-        h = iptc_init("filter");
+        h = IPTC(init)("filter");
         if (!h)
                 return 0;
         for (size_t k = 0; k < ELEMENTSOF(chains); k++) {
                 const char *chain = chains[k];
                 unsigned bit = chain_bit(chain);
                 struct xt_counters cnt;
-                if (!iptc_is_chain(chain, h))
+                if (!IPTC(is_chain)(chain, h))
                         continue;
-                const char *pol = iptc_get_policy(chain, &cnt, h);
+                const char *pol = IPTC(get_policy)(chain, &cnt, h);
                 if (pol && !streq(pol, IPTC_LABEL_ACCEPT))
                         live->open_need[VNC_OPEN_IPT_LEGACY] |= bit;
-                for (const struct ipt_entry *en = iptc_first_rule(chain, h); en; en = iptc_next_rule(en, h)) {
+                for (const struct ipt_entry *en = IPTC(first_rule)(chain, h); en; en = IPTC(next_rule)(en, h)) {
                         const char *c = vnc_iptc_entry_comment(en);
                         if (legacy_is_mark(c)) {
                                 if (vnc_live_add_opening(live, VNC_OPEN_IPT_LEGACY, chain, c) < 0)
                                         return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
                                 continue;
                         }
-                        if (legacy_may_drop(h, iptc_get_target(en, h)))
+                        if (legacy_may_drop(h, IPTC(get_target)(en, h)))
                                 live->open_need[VNC_OPEN_IPT_LEGACY] |= bit;
                 }
         }
@@ -333,12 +346,12 @@ static int run_legacy(const struct vnc_action *acts, size_t n, unsigned flags, s
         for (size_t i = 0; i < n; i++)
                 any_create = any_create || acts[i].op == VNC_OP_CREATE;
         /* Nothing to delete from a table that does not exist (and reading it would make it). */
-        if (!any_create && vnc_xt_table_instantiated("filter") == 0)
+        if (!any_create && legacy_filter_instantiated() == 0)
                 return 0;
-        r = vnc_xtables_lock(&lock_fd, e);
+        r = vnc_record_on() ? 0 : vnc_xtables_lock(&lock_fd, e);
         if (r < 0)
                 return r;
-        h = iptc_init("filter");
+        h = IPTC(init)("filter");
         if (!h) {
                 int err = errno;
                 return legacy_error(&acts[0], err > 0 ? -err : -EIO, "read the filter table", iptc_strerror(err), e);
@@ -369,7 +382,7 @@ static int run_legacy(const struct vnc_action *acts, size_t n, unsigned flags, s
                         q = vnc_iptc_entry_new(rule, &en);
                         if (q < 0)
                                 q = legacy_error(a, q, "build it", strerror(-q), e);
-                        else if (!iptc_insert_entry(chain, en, 0, h)) {
+                        else if (!IPTC(insert_entry)(chain, en, 0, h)) {
                                 int err = errno;
                                 q = legacy_error(a, err > 0 ? -err : -EIO, "insert it", iptc_strerror(err), e);
                         } else
@@ -378,7 +391,7 @@ static int run_legacy(const struct vnc_action *acts, size_t n, unsigned flags, s
                         int pos = legacy_find(h, chain, rule->comment);
                         if (pos < 0)
                                 continue; /* gone already (the administrator's reload) */
-                        if (!iptc_delete_num_entry(chain, (unsigned)pos, h)) {
+                        if (!IPTC(delete_num_entry)(chain, (unsigned)pos, h)) {
                                 int err = errno;
                                 q = legacy_error(a, err > 0 ? -err : -EIO, "delete it", iptc_strerror(err), e);
                         } else
@@ -392,7 +405,7 @@ static int run_legacy(const struct vnc_action *acts, size_t n, unsigned flags, s
                                 return first; /* nothing committed: the table is as it was */
                 }
         }
-        if (changed && !iptc_commit(h)) {
+        if (changed && !IPTC(commit)(h)) {
                 int err = errno;
                 int q = legacy_error(&acts[0], err > 0 ? -err : -EIO,
                                      n > 1 ? "commit it (with the others of this run)" : "commit it",
@@ -411,8 +424,6 @@ static int open_run(struct vnc_backend_ctx *ctx, const struct vnc_action *acts, 
                     size_t *ret_done, struct vnc_error *e) {
         int first = 0;
 
-        if (vnc_record_on())
-                return vnc_record_actions("open", acts, n, ret_done);
         *ret_done = 0;
         /* Runs of one place each: iptables-nft as one transaction, the legacy table as one
          * commit, firewalld one by one. */
@@ -454,9 +465,6 @@ const struct vnc_backend_ops vnc_backend_open = {
 };
 
 int vnc_open_live_read(struct vnc_live *live, struct vnc_error *e) {
-        /* The recorded host (tests/record) has no firewall of its own: nothing to open. */
-        if (vnc_record_on())
-                return 0;
         _cleanup_(nft_freep) struct nft_ctx *c = nft_open();
         _cleanup_(nft_filter_done) struct nft_filter f = {0};
         int r;

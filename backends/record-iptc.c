@@ -5,7 +5,10 @@
  * holds a copy of its table; commit writes the copy back. Every change is
  * recorded with the entry rendered as iptables-save prints it:
  *   iptables filter insert VNETCFG_FWX pos=0: -i vn-x -o vn-x -m comment --comment "..." -j ACCEPT
- * The recorded host starts with the builtin chains only, empty, policy ACCEPT.
+ * A table is made the first time it is opened (as x_tables does), with the
+ * builtin chains only, empty, policy ACCEPT. vnc_record_iptc_load fills them
+ * from the recorded host's fixture (vnetcfg's chains, jumps and marked rules);
+ * vnc_record_iptc_setup adds the host's own policies, chains and rules.
  */
 #include <arpa/inet.h>
 #include <libiptc/libiptc.h>
@@ -19,12 +22,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fw.h"
 #include "record.h"
 #include "record-iptc.h"
+#include "xt.h"
 
 struct rchain {
         char name[XT_EXTENSION_MAXNAMELEN];
         bool builtin;
+        char policy[XT_EXTENSION_MAXNAMELEN]; /* builtin chains */
         struct ipt_entry **rules;
         size_t n, alloc;
 };
@@ -75,6 +81,7 @@ static struct rchain *chain_add(struct rtable *t, const char *name, bool builtin
         struct rchain *c = &t->chains[t->n++];
         *c = (struct rchain){.builtin = builtin};
         snprintf(c->name, sizeof(c->name), "%s", name);
+        snprintf(c->policy, sizeof(c->policy), "%s", IPTC_LABEL_ACCEPT);
         return c;
 }
 
@@ -85,6 +92,7 @@ static int rtable_copy(struct rtable *dst, const struct rtable *src) {
                 struct rchain *c = chain_add(dst, src->chains[i].name, src->chains[i].builtin);
                 if (!c || VNC_GROW(c->rules, c->alloc, src->chains[i].n + 1) < 0)
                         goto fail;
+                memcpy(c->policy, src->chains[i].policy, sizeof(c->policy));
                 for (size_t k = 0; k < src->chains[i].n; k++) {
                         const struct ipt_entry *en = src->chains[i].rules[k];
                         if (!(c->rules[k] = malloc(en->next_offset)))
@@ -97,6 +105,17 @@ static int rtable_copy(struct rtable *dst, const struct rtable *src) {
 fail:
         rtable_done(dst);
         return -ENOMEM;
+}
+
+static struct rtable *table_find(const char *name) {
+        for (size_t i = 0; i < n_tables; i++)
+                if (streq(tables[i].name, name))
+                        return &tables[i];
+        return NULL;
+}
+
+bool vnc_record_iptc_exists(const char *table) {
+        return table_find(table) != NULL;
 }
 
 static struct rtable *table_get(const char *name) {
@@ -180,7 +199,8 @@ const char *vnc_record_iptc_next_chain(struct xtc_handle *h) {
 const char *vnc_record_iptc_get_policy(const char *chain, struct xt_counters *counter, struct xtc_handle *h) {
         if (counter)
                 *counter = (struct xt_counters){0};
-        return vnc_record_iptc_builtin(chain, h) ? IPTC_LABEL_ACCEPT : NULL;
+        const struct rchain *c = chain_find(&H(h)->t, chain);
+        return c && c->builtin ? c->policy : NULL;
 }
 
 const struct ipt_entry *vnc_record_iptc_first_rule(const char *chain, struct xtc_handle *h) {
@@ -367,6 +387,39 @@ static void record_entry(const struct rhandle *h, const char *verb, const char *
         free(text);
 }
 
+char *vnc_record_iptc_save(void) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < n_tables; i++) {
+                const struct rtable *t = &tables[i];
+                bool pristine = true;
+                for (size_t k = 0; k < t->n; k++)
+                        pristine = pristine && t->chains[k].builtin && t->chains[k].n == 0 &&
+                                   streq(t->chains[k].policy, IPTC_LABEL_ACCEPT);
+                if (pristine)
+                        continue; /* made by a read, or emptied again: as if it was never made */
+                fprintf(f, "*%s\n", t->name);
+                for (size_t k = 0; k < t->n; k++)
+                        fprintf(f, ":%s %s\n", t->chains[k].name, t->chains[k].builtin ? t->chains[k].policy : "-");
+                for (size_t k = 0; k < t->n; k++)
+                        for (size_t j = 0; j < t->chains[k].n; j++) {
+                                fprintf(f, "-A %s", t->chains[k].name);
+                                put_entry(f, t->chains[k].rules[j]);
+                                fputc('\n', f);
+                        }
+                fputs("COMMIT\n", f);
+        }
+        if (fclose(f) != 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
 /* ---- changes ---- */
 
 static int insert_at(struct rhandle *h, const char *chain, const struct ipt_entry *e, size_t pos, const char *verb) {
@@ -470,4 +523,104 @@ int vnc_record_iptc_commit(struct xtc_handle *h) {
         rtable_done(t);
         *t = copy;
         return 1;
+}
+
+/* ---- the recorded host's tables before the recording ---- */
+
+/* entry at pos (SIZE_MAX: the end) of chain in the shared table, taken over; not recorded. */
+static int put_entry_at(const char *table, const char *chain, struct ipt_entry *en, size_t pos) {
+        struct rtable *t = table_get(table);
+        struct rchain *c = t ? chain_find(t, chain) : NULL;
+
+        if (!c) {
+                free(en);
+                return t ? -ENOENT : -ENOMEM;
+        }
+        if (pos > c->n)
+                pos = c->n;
+        if (VNC_GROW(c->rules, c->alloc, c->n + 1) < 0) {
+                free(en);
+                return -ENOMEM;
+        }
+        memmove(&c->rules[pos + 1], &c->rules[pos], (c->n - pos) * sizeof(*c->rules));
+        c->rules[pos] = en;
+        c->n++;
+        return 0;
+}
+
+static int chain_ensure(const char *table, const char *chain) {
+        struct rtable *t = table_get(table);
+        if (!t)
+                return -ENOMEM;
+        return chain_find(t, chain) || chain_add(t, chain, false) ? 0 : -ENOMEM;
+}
+
+int vnc_record_iptc_load(const struct vnc_live *host) {
+        int r;
+
+        for (size_t i = 0; i < vnc_fw_n_chains; i++) {
+                const struct vnc_fw_chain_def *d = &vnc_fw_chains[i];
+                if (host->fw_chains & (1U << i) && (r = chain_ensure(vnc_fw_table_to_string(d->table), d->chain)) < 0)
+                        return r;
+        }
+        /* The jumps as fw-iptc.c makes them: first in a builtin chain, in order in VNETCFG_FWD. */
+        for (size_t i = 0; i < vnc_fw_n_chains; i++) {
+                const struct vnc_fw_chain_def *d = &vnc_fw_chains[i];
+                const char *table = vnc_fw_table_to_string(d->table);
+                struct ipt_entry *en;
+                if (!(host->fw_chains & (1U << i)))
+                        continue;
+                struct rtable *t = table_get(table);
+                const struct rchain *parent = t ? chain_find(t, d->parent) : NULL;
+                bool builtin = parent && parent->builtin;
+                if ((r = vnc_iptc_jump_new(d->chain, &en)) < 0 ||
+                    (r = put_entry_at(table, d->parent, en, builtin ? 0 : SIZE_MAX)) < 0)
+                        return r;
+        }
+        /* The marked rules of the legacy backend, whole when read back whole, else by their mark
+         * only (an accept carrying the comment: what a rule of an older generator leaves to go by). */
+        for (size_t i = 0; i < host->n_fw_rules; i++) {
+                const struct vnc_live_fw_rule *l = &host->fw_rules[i];
+                struct vnc_fw_rule rule = l->rule;
+                struct ipt_entry *en;
+                if (vnc_fw_rule_is_nft(&l->rule))
+                        continue;
+                if (!l->decoded) {
+                        rule = (struct vnc_fw_rule){.table = l->table, .target = VNC_FW_ACCEPT, .icmp_type = -1};
+                        snprintf(rule.chain, sizeof(rule.chain), "%.*s", (int)sizeof(rule.chain) - 1, l->chain);
+                        snprintf(rule.comment, sizeof(rule.comment), "%s", l->comment);
+                }
+                const char *table = vnc_fw_table_to_string(rule.table);
+                if ((r = chain_ensure(table, rule.chain)) < 0 || (r = vnc_iptc_entry_new(&rule, &en)) < 0 ||
+                    (r = put_entry_at(table, rule.chain, en, vnc_fw_rule_appends(&rule) ? SIZE_MAX : 0)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int vnc_record_iptc_setup(const char *line) {
+        char table[XT_TABLE_MAXNAMELEN], verb[16], chain[XT_EXTENSION_MAXNAMELEN], target[XT_EXTENSION_MAXNAMELEN];
+        struct ipt_entry *en;
+        int r;
+
+        if (sscanf(line, "%31s %15s %28s", table, verb, chain) != 3)
+                return -EINVAL;
+        struct rtable *t = table_get(table);
+        if (!t)
+                return -ENOMEM;
+        if (streq(verb, "new-chain"))
+                return chain_ensure(table, chain);
+        if (streq(verb, "policy") && sscanf(line, "%*s %*s %*s %28s", target) == 1) {
+                struct rchain *c = chain_find(t, chain);
+                if (!c || !c->builtin)
+                        return -ENOENT;
+                snprintf(c->policy, sizeof(c->policy), "%s", target);
+                return 0;
+        }
+        if (streq(verb, "append") && sscanf(line, "%*s %*s %*s -j %28s", target) == 1) {
+                if ((r = vnc_iptc_jump_new(target, &en)) < 0)
+                        return r;
+                return put_entry_at(table, chain, en, SIZE_MAX);
+        }
+        return -EINVAL;
 }

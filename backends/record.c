@@ -37,6 +37,19 @@ struct rec_nft_chain {
         size_t n_rules, alloc_rules;
 };
 
+/* A table of the recorded host's nftables ruleset: vnetcfg's, or the host's own (ufw's
+ * "ip filter" through iptables-nft, firewalld's "inet firewalld"), in the order made. */
+struct rec_nft_table {
+        char family[16], name[64];
+        struct rec_nft_chain *chains;
+        size_t n_chains, alloc_chains;
+};
+
+/* firewalld on the recorded host: running, and each interface bound to a zone. */
+struct rec_fwd_binding {
+        char zone[64], ifname[16];
+};
+
 struct recorder {
         FILE *out;
         char *buf;
@@ -48,10 +61,12 @@ struct recorder {
         uint8_t random_next;
         char **dnsmasq; /* pid files of running daemons */
         size_t n_dnsmasq, alloc_dnsmasq;
-        bool nft_table;
-        struct rec_nft_chain *nft_chains;
-        size_t n_nft_chains, alloc_nft_chains;
+        struct rec_nft_table *nft_tables;
+        size_t n_nft_tables, alloc_nft_tables;
         uint64_t nft_handle;
+        bool fwd_running;
+        struct rec_fwd_binding *fwd;
+        size_t n_fwd, alloc_fwd;
         virConnectPtr libvirt;
 };
 
@@ -74,13 +89,19 @@ static void nft_chain_done(struct rec_nft_chain *c) {
         *c = (struct rec_nft_chain){0};
 }
 
+static void nft_table_done(struct rec_nft_table *t) {
+        for (size_t i = 0; i < t->n_chains; i++)
+                nft_chain_done(&t->chains[i]);
+        free(t->chains);
+        *t = (struct rec_nft_table){0};
+}
+
 static void nft_forget(void) {
-        for (size_t i = 0; i < rec->n_nft_chains; i++)
-                nft_chain_done(&rec->nft_chains[i]);
-        free(rec->nft_chains);
-        rec->nft_chains = NULL;
-        rec->n_nft_chains = rec->alloc_nft_chains = 0;
-        rec->nft_table = false;
+        for (size_t i = 0; i < rec->n_nft_tables; i++)
+                nft_table_done(&rec->nft_tables[i]);
+        free(rec->nft_tables);
+        rec->nft_tables = NULL;
+        rec->n_nft_tables = rec->alloc_nft_tables = 0;
 }
 
 void vnc_record_stop(void) {
@@ -96,6 +117,7 @@ void vnc_record_stop(void) {
                 free(rec->dnsmasq[i]);
         free(rec->dnsmasq);
         nft_forget();
+        free(rec->fwd);
         vnc_record_iptc_forget();
         if (rec->libvirt)
                 virConnectClose(rec->libvirt);
@@ -120,6 +142,11 @@ int vnc_record_start(struct vnc_live *host, const char *state_dir) {
         }
         memset(rec->groups, 0, rec->alloc_groups * sizeof(*rec->groups));
         rec->nft_handle = 1;
+        int r = vnc_record_iptc_load(host);
+        if (r < 0) {
+                vnc_record_stop();
+                return r;
+        }
         return 0;
 }
 
@@ -747,46 +774,40 @@ void vnc_record_dnsmasq_stop(const char *pid_file, const char *profile) {
                 }
 }
 
-/* ---- backends recorded by their actions ---- */
+/* ---- nftables: the recorded host's ruleset (vnetcfg's table, the host's own) ---- */
 
-int vnc_record_actions(const char *backend, const struct vnc_action *acts, size_t n, size_t *ret_done) {
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *line = vnc_action_serialize(&acts[i]);
-                if (!line)
-                        return -ENOMEM;
-                fprintf(rec->out, "%s action %s\n", backend, line);
-        }
-        if (ret_done)
-                *ret_done = n;
-        return 0;
+static struct rec_nft_table *nft_table(const char *family, const char *name) {
+        for (size_t i = 0; i < rec->n_nft_tables; i++)
+                if (streq(rec->nft_tables[i].family, family) && streq(rec->nft_tables[i].name, name))
+                        return &rec->nft_tables[i];
+        return NULL;
 }
 
-/* ---- nftables: table ip vnetcfg of the recorded host ---- */
-
-static struct rec_nft_chain *nft_chain(const char *name) {
-        for (size_t i = 0; i < rec->n_nft_chains; i++)
-                if (streq(rec->nft_chains[i].name, name))
-                        return &rec->nft_chains[i];
+static struct rec_nft_chain *nft_chain(struct rec_nft_table *t, const char *name) {
+        for (size_t i = 0; i < t->n_chains; i++)
+                if (streq(t->chains[i].name, name))
+                        return &t->chains[i];
         return NULL;
 }
 
 static bool jumps_to(const char *rule, const char *chain) {
-        return (strncmp(rule, "jump ", 5) == 0 || strncmp(rule, "goto ", 5) == 0) && streq(rule + 5, chain);
+        static const char *const verbs[] = {"jump ", "goto "};
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                const char *at = strstr(rule, verbs[i]);
+                if (at && (at == rule || at[-1] == ' ')) {
+                        at += strlen(verbs[i]);
+                        size_t n = strcspn(at, " ");
+                        if (n == strlen(chain) && strncmp(at, chain, n) == 0)
+                                return true;
+                }
+        }
+        return false;
 }
 
-char *vnc_record_nft_list(void) {
-        char *text = NULL;
-        size_t size = 0;
-        FILE *f;
-
-        if (!rec || !rec->nft_table)
-                return NULL;
-        f = open_memstream(&text, &size);
-        if (!f)
-                return NULL;
-        fputs("table " VNC_NFT_FAMILY " " VNC_NFT_TABLE " {\n", f);
-        for (size_t i = 0; i < rec->n_nft_chains; i++) {
-                const struct rec_nft_chain *c = &rec->nft_chains[i];
+static void nft_put_table(FILE *f, const struct rec_nft_table *t) {
+        fprintf(f, "table %s %s {\n", t->family, t->name);
+        for (size_t i = 0; i < t->n_chains; i++) {
+                const struct rec_nft_chain *c = &t->chains[i];
                 fprintf(f, "\tchain %s {\n", c->name);
                 if (c->spec)
                         fprintf(f, "\t\t%s\n", c->spec);
@@ -795,88 +816,90 @@ char *vnc_record_nft_list(void) {
                 fputs("\t}\n", f);
         }
         fputs("}\n", f);
-        fclose(f);
+}
+
+/* `nft -a list table FAMILY NAME` (family NULL: `nft -a list ruleset`); NULL when there is no such table. */
+static char *nft_list(const char *family, const char *name) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        if (!rec || (family && !nft_table(family, name)))
+                return NULL;
+        f = open_memstream(&text, &size);
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < rec->n_nft_tables; i++)
+                if (!family || &rec->nft_tables[i] == nft_table(family, name))
+                        nft_put_table(f, &rec->nft_tables[i]);
+        if (fclose(f) != 0) {
+                free(text);
+                return NULL;
+        }
         return text;
 }
 
-/* One command of fw-nft.c's transaction, on the recorded table. */
-static int nft_apply(const char *line) {
-        static const char table[] = VNC_NFT_FAMILY " " VNC_NFT_TABLE;
-        char verb[16], what[16];
-        int off = 0;
+char *vnc_record_nft_list(void) {
+        return nft_list(VNC_NFT_FAMILY, VNC_NFT_TABLE);
+}
 
-        if (sscanf(line, "%15s %15s %n", verb, what, &off) != 2)
-                return -EINVAL;
-        const char *rest = line + off;
-        if (strncmp(rest, table, strlen(table)) != 0)
-                return -EINVAL;
-        rest += strlen(table);
-        rest += strspn(rest, " ");
-        if (streq(what, "table")) {
-                if (streq(verb, "add"))
-                        rec->nft_table = true;
-                else if (streq(verb, "delete")) {
-                        if (rec->n_nft_chains > 0)
-                                return -EBUSY;
-                        nft_forget();
-                } else
-                        return -EINVAL;
+char *vnc_record_nft_list_table(const char *family, const char *name) {
+        return nft_list(family, name);
+}
+
+char *vnc_record_nft_list_ruleset(void) {
+        return rec ? nft_list(NULL, NULL) : NULL;
+}
+
+static int nft_chain_cmd(struct rec_nft_table *t, const char *verb, char *name, const char *rest) {
+        struct rec_nft_chain *c = nft_chain(t, name);
+
+        if (streq(verb, "add")) {
+                if (c)
+                        return 0;
+                if (VNC_GROW(t->chains, t->alloc_chains, t->n_chains + 1) < 0)
+                        return -ENOMEM;
+                c = &t->chains[t->n_chains++];
+                *c = (struct rec_nft_chain){.name = strdup(name)};
+                if (!c->name)
+                        return -ENOMEM;
+                if (*rest == '{') {
+                        /* "{ type filter hook ... ; policy accept; }" */
+                        size_t len = strlen(rest);
+                        const char *sp = rest + 1 + strspn(rest + 1, " ");
+                        size_t n = (size_t)(rest + len - sp);
+                        while (n > 0 && (sp[n - 1] == '}' || sp[n - 1] == ' '))
+                                n--;
+                        if (!(c->spec = strndup(sp, n)))
+                                return -ENOMEM;
+                }
                 return 0;
         }
-        if (!rec->nft_table)
-                return -ENOENT;
-        size_t nl = strcspn(rest, " ");
-        _cleanup_free_ char *name = strndup(rest, nl);
-        if (!name)
-                return -ENOMEM;
-        rest += nl;
-        rest += strspn(rest, " ");
-        struct rec_nft_chain *c = nft_chain(name);
-        if (streq(what, "chain")) {
-                if (streq(verb, "add")) {
-                        if (c)
-                                return 0;
-                        if (VNC_GROW(rec->nft_chains, rec->alloc_nft_chains, rec->n_nft_chains + 1) < 0)
-                                return -ENOMEM;
-                        c = &rec->nft_chains[rec->n_nft_chains++];
-                        *c = (struct rec_nft_chain){.name = TAKE_PTR(name)};
-                        if (*rest == '{') {
-                                /* "{ type filter hook ... ; policy accept; }" */
-                                size_t len = strlen(rest);
-                                const char *s = rest + 1 + strspn(rest + 1, " ");
-                                size_t n = (size_t)(rest + len - s);
-                                while (n > 0 && (s[n - 1] == '}' || s[n - 1] == ' '))
-                                        n--;
-                                if (!(c->spec = strndup(s, n)))
-                                        return -ENOMEM;
-                        }
-                        return 0;
-                }
-                if (!c)
-                        return -ENOENT;
-                if (streq(verb, "flush")) {
-                        for (size_t k = 0; k < c->n_rules; k++)
-                                free(c->rules[k].text);
-                        c->n_rules = 0;
-                        return 0;
-                }
-                if (streq(verb, "delete")) {
-                        if (c->n_rules > 0)
-                                return -EBUSY;
-                        for (size_t i = 0; i < rec->n_nft_chains; i++)
-                                for (size_t k = 0; k < rec->nft_chains[i].n_rules; k++)
-                                        if (jumps_to(rec->nft_chains[i].rules[k].text, c->name))
-                                                return -EBUSY; /* still jumped to */
-                        nft_chain_done(c);
-                        *c = rec->nft_chains[--rec->n_nft_chains];
-                        return 0;
-                }
-                return -EINVAL;
-        }
-        if (!streq(what, "rule"))
-                return -EINVAL;
         if (!c)
                 return -ENOENT;
+        if (streq(verb, "flush")) {
+                for (size_t k = 0; k < c->n_rules; k++)
+                        free(c->rules[k].text);
+                c->n_rules = 0;
+                return 0;
+        }
+        if (streq(verb, "delete")) {
+                if (c->n_rules > 0)
+                        return -EBUSY;
+                for (size_t i = 0; i < t->n_chains; i++)
+                        for (size_t k = 0; k < t->chains[i].n_rules; k++)
+                                if (jumps_to(t->chains[i].rules[k].text, c->name))
+                                        return -EBUSY; /* still jumped to */
+                nft_chain_done(c);
+                size_t i = (size_t)(c - t->chains);
+                memmove(c, c + 1, (t->n_chains - i - 1) * sizeof(*c));
+                t->n_chains--;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static int nft_rule_cmd(struct rec_nft_chain *c, const char *verb, const char *rest) {
         if (streq(verb, "delete")) {
                 uint64_t handle;
                 if (sscanf(rest, "handle %" SCNu64, &handle) != 1)
@@ -904,6 +927,55 @@ static int nft_apply(const char *line) {
         return 0;
 }
 
+/* One command of a transaction ("add|insert|delete|flush table|chain|rule FAMILY TABLE ..."), on the recorded ruleset. */
+static int nft_apply(const char *line) {
+        char verb[16], what[16], family[16], name[64];
+        int off = 0;
+
+        if (sscanf(line, "%15s %15s %15s %63s %n", verb, what, family, name, &off) != 4)
+                return -EINVAL;
+        const char *rest = line + off;
+        struct rec_nft_table *t = nft_table(family, name);
+        if (streq(what, "table")) {
+                if (streq(verb, "add")) {
+                        if (t)
+                                return 0;
+                        if (VNC_GROW(rec->nft_tables, rec->alloc_nft_tables, rec->n_nft_tables + 1) < 0)
+                                return -ENOMEM;
+                        t = &rec->nft_tables[rec->n_nft_tables++];
+                        *t = (struct rec_nft_table){0};
+                        snprintf(t->family, sizeof(t->family), "%s", family);
+                        snprintf(t->name, sizeof(t->name), "%s", name);
+                        return 0;
+                }
+                if (!streq(verb, "delete"))
+                        return -EINVAL;
+                if (!t)
+                        return -ENOENT;
+                if (t->n_chains > 0)
+                        return -EBUSY;
+                nft_table_done(t);
+                size_t i = (size_t)(t - rec->nft_tables);
+                memmove(t, t + 1, (rec->n_nft_tables - i - 1) * sizeof(*t));
+                rec->n_nft_tables--;
+                return 0;
+        }
+        if (!t)
+                return -ENOENT;
+        size_t nl = strcspn(rest, " ");
+        _cleanup_free_ char *chain = strndup(rest, nl);
+        if (!chain)
+                return -ENOMEM;
+        rest += nl;
+        rest += strspn(rest, " ");
+        if (streq(what, "chain"))
+                return nft_chain_cmd(t, verb, chain, rest);
+        if (!streq(what, "rule"))
+                return -EINVAL;
+        struct rec_nft_chain *c = nft_chain(t, chain);
+        return c ? nft_rule_cmd(c, verb, rest) : -ENOENT;
+}
+
 int vnc_record_nft_run(const char *buf) {
         _cleanup_free_ char *copy = strdup(buf);
         int first = 0;
@@ -921,6 +993,125 @@ int vnc_record_nft_run(const char *buf) {
         }
         fputs("nft commit\n", rec->out);
         return first;
+}
+
+int vnc_record_nft_load(const char *text) {
+        _cleanup_free_ char *copy = strdup(text);
+        char family[16] = "", table[64] = "", chain[64] = "", *cmd = NULL;
+        int depth = 0, r = 0;
+        bool in_chain = false;
+
+        if (!copy || !rec)
+                return -ENOMEM;
+        for (char *line = copy, *next; line && *line && r >= 0; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                line += strspn(line, " \t");
+                char *h = strstr(line, "# handle ");
+                if (h)
+                        *h = 0;
+                size_t n = strlen(line);
+                while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+                        line[--n] = 0;
+                int delta = 0;
+                for (const char *c = line; *c; c++)
+                        delta += *c == '{' ? 1 : *c == '}' ? -1 : 0;
+                free(cmd);
+                cmd = NULL;
+                if (depth == 0 && sscanf(line, "table %15s %63s {", family, table) == 2)
+                        cmd = vnc_strdup_printf("add table %s %s", family, table);
+                else if (depth == 1 && sscanf(line, "chain %63s {", chain) == 1) {
+                        in_chain = true;
+                        cmd = vnc_strdup_printf("add chain %s %s %s", family, table, chain);
+                } else if (depth == 1)
+                        in_chain = false; /* a set, a map, a flowtable: not kept */
+                else if (depth == 2 && in_chain && delta == 0 && *line) {
+                        struct rec_nft_table *t = nft_table(family, table);
+                        struct rec_nft_chain *c = t ? nft_chain(t, chain) : NULL;
+                        if (!c)
+                                r = -ENOENT;
+                        else if (strncmp(line, "type ", 5) == 0) {
+                                free(c->spec);
+                                if (!(c->spec = strdup(line)))
+                                        r = -ENOMEM;
+                        } else
+                                cmd = vnc_strdup_printf("add rule %s %s %s %s", family, table, chain, line);
+                }
+                if (r >= 0 && cmd)
+                        r = nft_apply(cmd);
+                depth += delta;
+        }
+        free(cmd);
+        return r < 0 ? r : depth == 0 ? 0 : -EINVAL;
+}
+
+/* ---- firewalld (fwd-dbus.c) on the recorded host ---- */
+
+bool vnc_record_fwd_running(void) {
+        return rec && rec->fwd_running;
+}
+
+int vnc_record_fwd_zones(int (*fn)(void *u, const char *zone, const char *ifname), void *userdata) {
+        for (size_t i = 0; i < rec->n_fwd; i++) {
+                int r = fn(userdata, rec->fwd[i].zone, rec->fwd[i].ifname);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int fwd_bind(const char *zone, const char *ifname) {
+        for (size_t i = 0; i < rec->n_fwd; i++)
+                if (streq(rec->fwd[i].ifname, ifname)) {
+                        snprintf(rec->fwd[i].zone, sizeof(rec->fwd[i].zone), "%s", zone);
+                        return 0;
+                }
+        if (VNC_GROW(rec->fwd, rec->alloc_fwd, rec->n_fwd + 1) < 0)
+                return -ENOMEM;
+        struct rec_fwd_binding *b = &rec->fwd[rec->n_fwd++];
+        snprintf(b->zone, sizeof(b->zone), "%s", zone);
+        snprintf(b->ifname, sizeof(b->ifname), "%s", ifname);
+        return 0;
+}
+
+int vnc_record_fwd_call(const char *method, const char *zone, const char *ifname) {
+        int r = -EINVAL;
+
+        if (streq(method, "changeZoneOfInterface"))
+                r = fwd_bind(zone, ifname);
+        else if (streq(method, "removeInterface")) {
+                r = -ENOENT; /* firewalld: NOT_ENABLED */
+                for (size_t i = 0; i < rec->n_fwd; i++)
+                        if (streq(rec->fwd[i].zone, zone) && streq(rec->fwd[i].ifname, ifname)) {
+                                rec->fwd[i] = rec->fwd[--rec->n_fwd];
+                                r = 0;
+                                break;
+                        }
+        }
+        fprintf(rec->out, "firewalld %s zone=%s interface=%s%s%s\n", method, zone, ifname, r < 0 ? " => " : "",
+                r < 0 ? strerror(-r) : "");
+        return r;
+}
+
+/* ---- the recorded host's own firewall, before the recording starts ---- */
+
+int vnc_record_setup(const char *line) {
+        char zone[64], ifname[16];
+
+        if (!rec)
+                return -EINVAL;
+        if (strncmp(line, "nft ", 4) == 0)
+                return nft_apply(line + 4);
+        if (streq(line, "firewalld running")) {
+                rec->fwd_running = true;
+                return 0;
+        }
+        if (sscanf(line, "firewalld zone %63s %15s", zone, ifname) == 2)
+                return fwd_bind(zone, ifname);
+        if (strncmp(line, "iptables ", 9) == 0)
+                return vnc_record_iptc_setup(line + 9);
+        return -EINVAL;
 }
 
 void vnc_record_iptables_kind(struct vnc_live *live) {

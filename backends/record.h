@@ -26,6 +26,9 @@
  *   iptables filter insert VNETCFG_FWX 0: -i vn-x -o vn-x -m comment --comment "..." -j ACCEPT
  *   iptables filter commit
  *   nft add rule ip vnetcfg VNETCFG_FWX ...        (one transaction: "nft commit" ends it)
+ *   nft insert rule ip filter FORWARD ...          an opening in the host's iptables-nft table
+ *   iptables filter insert FORWARD pos=0: ...      an opening in the host's legacy filter table
+ *   firewalld changeZoneOfInterface zone=trusted interface=vn-x
  *   dnsmasq execve /usr/sbin/dnsmasq --conf-file=$STATE/blobs/... ...
  *   libvirt define|create|destroy|undefine|autostart ...
  * Paths under the state directory are written with $STATE in its place.
@@ -80,9 +83,36 @@ void vnc_record_dnsmasq_start(const char *pid_file, char *const argv[]);
 void vnc_record_dnsmasq_stop(const char *pid_file, const char *profile);
 
 /* fw-nft.c: our table as `nft -a list table ip vnetcfg` prints it (NULL: absent); a
- * transaction of commands, one a line, recorded and applied to the recorded table. */
+ * transaction of commands, one a line, recorded and applied to the recorded ruleset. */
 char *vnc_record_nft_list(void);
 int vnc_record_nft_run(const char *buf);
+/* Any table of the recorded ruleset (fw-open.c: the host's "ip filter"), NULL when absent;
+ * the whole ruleset as `nft -a list ruleset` prints it (fw-nft.c's live read). */
+char *vnc_record_nft_list_table(const char *family, const char *name);
+char *vnc_record_nft_list_ruleset(void);
+
+/* fwd-dbus.c: firewalld on the recorded host. Is it running; every interface bound to a
+ * zone (getActiveZones); a method call of its zone interface (changeZoneOfInterface,
+ * removeInterface), recorded as "firewalld METHOD zone=Z interface=I" and applied. */
+bool vnc_record_fwd_running(void);
+int vnc_record_fwd_zones(int (*fn)(void *u, const char *zone, const char *ifname), void *userdata);
+int vnc_record_fwd_call(const char *method, const char *zone, const char *ifname);
+
+/*
+ * The recorded host's own firewall, set up after vnc_record_start and before anything
+ * is recorded (tests/record/hosts/<name>.txt), one line each:
+ *   nft add table|chain|rule FAMILY TABLE ...   a command of nft's, on the recorded ruleset
+ *   iptables TABLE policy CHAIN TARGET          a builtin chain's policy in the legacy tables
+ *   iptables TABLE new-chain CHAIN              a chain of the host's own
+ *   iptables TABLE append CHAIN -j TARGET       a rule of the host's own (a verdict or a jump)
+ *   firewalld running                           firewalld answers on the system bus
+ *   firewalld zone ZONE IFNAME                  an interface bound to a zone
+ * Returns -EINVAL for a line it does not know.
+ */
+int vnc_record_setup(const char *line);
+/* The same for a whole nftables ruleset as `nft -a list ruleset` prints it (a capture of
+ * ufw's, Docker's or firewalld's, tests/fixtures/rulesets): its tables, chains and rules. */
+int vnc_record_nft_load(const char *text);
 
 /* libvirt.c: the recorded host's daemon, libvirt's in-process test:///default driver, one
  * connection for the whole recording (so rollback finds what apply defined). A virConnectPtr. */
@@ -90,8 +120,13 @@ void *vnc_record_libvirt(void);
 
 /* record-iptc.c: forget the recorded legacy tables (vnc_record_stop does). */
 void vnc_record_iptc_forget(void);
-
-/* A backend whose transport is not recorded (yet): each action as the journal writes it,
- * "<backend> action <journal line>", all of them done. */
-struct vnc_action;
-int vnc_record_actions(const char *backend, const struct vnc_action *acts, size_t n, size_t *ret_done);
+/* record-iptc.c: the legacy tables from the recorded host's fixture: vnetcfg's chains and
+ * their jumps (fw_chains), the marked rules in them (fw_rules of the iptables backend). */
+int vnc_record_iptc_load(const struct vnc_live *host);
+/* record-iptc.c: one "iptables ..." line of vnc_record_setup (without "iptables "). */
+int vnc_record_iptc_setup(const char *line);
+/* record-iptc.c: the recorded legacy tables as iptables-legacy-save prints them, but those with
+ * builtin chains only, empty, policy ACCEPT (caller frees). */
+char *vnc_record_iptc_save(void);
+/* record-iptc.c: does the recorded host have this legacy table (vnc_xt_table_instantiated)? */
+bool vnc_record_iptc_exists(const char *table);

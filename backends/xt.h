@@ -19,5 +19,7 @@ struct ipt_entry;
 struct vnc_fw_rule;
 struct vnc_error;
 int vnc_iptc_entry_new(const struct vnc_fw_rule *r, struct ipt_entry **ret);
+/* An unconditional rule whose target is a chain or a verdict ("VNETCFG_FWD", "DROP"), the same way. */
+int vnc_iptc_jump_new(const char *target, struct ipt_entry **ret);
 const char *vnc_iptc_entry_comment(const struct ipt_entry *en);
 int vnc_xtables_lock(int *ret_fd, struct vnc_error *e);

@@ -59,14 +59,7 @@ for _ in range(3):
 hf_pings() { ip netns exec "$1" busybox ping -c 2 -W 2 "$2" >/dev/null 2>&1; }
 
 hf_topology() {
-        ip netns add up
-        defer "ip netns del up"
-        ip link add uplink0 type veth peer name eth0 netns up
-        ip addr add 192.0.2.1/24 dev uplink0
-        ip link set uplink0 up
-        ip -n up link set lo up
-        ip -n up addr add 192.0.2.2/24 dev eth0
-        ip -n up link set eth0 up
+        make_upstream
         listen up 8080
         # A legacy table, once instantiated in a namespace, stays (empty) for its life: let
         # both exist from the start, so snapshots compare rules, not whether libiptc looked.

@@ -136,6 +136,20 @@ $(cat "$TMP/snap.diff")"
 
 # A foreign world vnetcfg must never touch: an uplink-like interface pair with
 # addresses and routes, and a bridge of someone else's.
+# A namespace "up" behind uplink0, the host's way out: 192.0.2.1 here,
+# 192.0.2.2 there, no route back to the guests' subnets unless a test adds one.
+make_upstream() {
+        ip netns add up
+        defer "ip netns del up"
+        ip link add uplink0 type veth peer name eth0 netns up
+        defer "ip link del uplink0"
+        ip addr add 192.0.2.1/24 dev uplink0
+        ip link set uplink0 up
+        ip -n up link set lo up
+        ip -n up addr add 192.0.2.2/24 dev eth0
+        ip -n up link set eth0 up
+}
+
 make_foreign_world() {
         ip link add fw-up0 type veth peer name fw-up1
         ip link set fw-up0 up

@@ -71,14 +71,7 @@ expect_no_code() { # code [doctor args]
 $OUT"
 }
 
-ip netns add up
-defer "ip netns del up"
-ip link add uplink0 type veth peer name eth0 netns up
-ip addr add 192.0.2.1/24 dev uplink0
-ip link set uplink0 up
-ip -n up link set lo up
-ip -n up addr add 192.0.2.2/24 dev eth0
-ip -n up link set eth0 up
+make_upstream
 
 cat >"$TMP/doc.json" <<'JSON'
 {

@@ -15,14 +15,7 @@
 
 . "$(dirname "$0")/guests.sh"
 
-ip netns add up
-defer "ip netns del up"
-ip link add uplink0 type veth peer name eth0 netns up
-ip addr add 192.0.2.1/24 dev uplink0
-ip link set uplink0 up
-ip -n up link set lo up
-ip -n up addr add 192.0.2.2/24 dev eth0
-ip -n up link set eth0 up
+make_upstream
 listen up 8080
 
 # Foreign rules, in both tables and a chain of their own, that must stay as they are and in order.

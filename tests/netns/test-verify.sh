@@ -18,15 +18,8 @@
 CHECK=${VERIFY_CHECK:-$(dirname "$VNETCFG")/tests/verify-check}
 [ -x "$CHECK" ] || fail "verify-check not built at $CHECK"
 
-ip netns add up
-defer "ip netns del up"
-ip link add uplink0 type veth peer name eth0 netns up
-ip addr add 192.0.2.1/24 dev uplink0
-ip link set uplink0 up
-ip -n up link set lo up
-ip -n up addr add 192.0.2.2/24 dev eth0
+make_upstream
 ip -n up addr add 192.0.2.3/24 dev eth0
-ip -n up link set eth0 up
 ip -n up route add 10.50.0.0/24 via 192.0.2.1
 
 cat >"$TMP/p.json" <<'JSON'

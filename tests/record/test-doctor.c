@@ -324,14 +324,32 @@ static void src_relative(char *text, const char *src) {
         }
 }
 
+static void print_report(FILE *f, const void *result) {
+        const struct vnc_doctor_report *rep = result;
+
+        for (size_t i = 0; i < rep->n_findings; i++) {
+                const struct vnc_finding *x = &rep->findings[i];
+                fprintf(f, "%s %s [%s]: %s\n", vnc_severity_to_string(x->severity), x->code,
+                        x->network ? x->network : "", x->evidence ? x->evidence : "");
+                if (x->fix)
+                        fprintf(f, "    fix: %s\n", x->fix);
+        }
+        for (size_t i = 0; i < rep->n_hops; i++)
+                fprintf(f, "hop %s %s: %s\n", rep->hops[i].ok ? "ok" : "broken", rep->hops[i].name,
+                        rep->hops[i].detail ? rep->hops[i].detail : "");
+        fprintf(f, "doctor: %s\n", vnc_doctor_has_errors(rep) ? "errors" : "no errors");
+}
+
+/* The fixes name the profile's file: under the source tree, whichever checkout it is. */
+static void source_relative(char *text) {
+        src_relative(text, getenv("VNC_SOURCE_DIR"));
+}
+
 static void run_case(const char *dir) {
         char path[1024], live_path[] = "/tmp/vnc-doctor-live-XXXXXX";
         struct vnc_profile *p = load_profile(dir, "profile.json");
         struct vnc_doctor_report rep = {0};
         struct vnc_error e = {0};
-        char *out = NULL;
-        size_t size = 0;
-        FILE *m;
         int fd;
 
         assert_non_null(p);
@@ -346,42 +364,12 @@ static void run_case(const char *dir) {
         int r = vnc_doctor_run(&in, &rep, &e);
         fixture_applied = NULL;
         assert_int_equal(unlink(live_path), 0);
-        m = open_memstream(&out, &size);
-        assert_non_null(m);
-        if (r < 0) {
-                _cleanup_free_ char *msg = vnc_error_format(&e);
-                fprintf(m, "error: %s\n", msg);
-        } else {
-                for (size_t i = 0; i < rep.n_findings; i++) {
-                        const struct vnc_finding *f = &rep.findings[i];
-                        fprintf(m, "%s %s [%s]: %s\n", vnc_severity_to_string(f->severity), f->code,
-                                f->network ? f->network : "", f->evidence ? f->evidence : "");
-                        if (f->fix)
-                                fprintf(m, "    fix: %s\n", f->fix);
-                }
-                for (size_t i = 0; i < rep.n_hops; i++)
-                        fprintf(m, "hop %s %s: %s\n", rep.hops[i].ok ? "ok" : "broken", rep.hops[i].name,
-                                rep.hops[i].detail ? rep.hops[i].detail : "");
-                fprintf(m, "doctor: %s\n", vnc_doctor_has_errors(&rep) ? "errors" : "no errors");
-        }
-        fclose(m);
-        /* The fixes name the profile's file: under the source tree, whichever checkout it is. */
-        src_relative(out, getenv("VNC_SOURCE_DIR"));
-        snprintf(path, sizeof(path), "%s/expected", dir);
-        compare_or_regenerate(path, out);
-        free(out);
+        compare_case(dir, r, &e, print_report, &rep, source_relative);
         vnc_doctor_report_done(&rep);
         vnc_error_clear(&e);
         vnc_profile_free(p);
 }
 
-static void test_cases(void **state) {
-        run_cases("tests/record/doctor", 4, run_case);
-}
-
 int main(void) {
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_cases),
-        };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return run_cases_main("tests/record/doctor", 4, run_case);
 }

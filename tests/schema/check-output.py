@@ -10,16 +10,9 @@ schema as a whole. FILE must hold exactly one JSON
 document and nothing else. Exits 1 with every violation listed.
 """
 import json
-import os
 import sys
 
-try:
-    import jsonschema
-except ImportError:
-    if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3"):
-        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-    print("check-output: python3-jsonschema is not installed", file=sys.stderr)
-    sys.exit(1)
+from schemalib import load_schema
 
 
 def main():
@@ -27,10 +20,7 @@ def main():
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
     schema_path, name, path = sys.argv[1:]
-    with open(schema_path) as f:
-        schema = json.load(f)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
+    schema, cls = load_schema("check-output", schema_path)
     if name not in schema.get("$defs", {}):
         print(f"check-output: {schema_path} has no $defs/{name}", file=sys.stderr)
         return 2

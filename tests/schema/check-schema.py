@@ -13,14 +13,7 @@ import json
 import os
 import sys
 
-try:
-    import jsonschema
-except ImportError:
-    # The Debian package (python3-jsonschema) lives with the system interpreter.
-    if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3"):
-        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-    print("check-schema: python3-jsonschema is not installed", file=sys.stderr)
-    sys.exit(1)
+from schemalib import load_schema
 
 
 def main():
@@ -28,10 +21,7 @@ def main():
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
     schema_path, profiles_dir, invalid_dir = sys.argv[1:]
-    with open(schema_path) as f:
-        schema = json.load(f)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
+    schema, cls = load_schema("check-schema", schema_path)
     validator = cls(schema)
     failures = 0
 

@@ -14,7 +14,9 @@
  *   sysctl KEY VALUE
  *   fw unavailable REASON...      (default: the tables are readable and empty)
  *   fw-chains all                 vnetcfg's chains and jumps exist
- *   fw-rules-of applied [nftables]  the host holds exactly the firewall rules of applied.json
+ *   fw-rules-of applied [nftables|iptables]  the host holds exactly the firewall rules of applied.json
+ *                                 (nftables, iptables: read back whole by that backend; neither:
+ *                                 the legacy tables' rules known by their comments only)
  *   fw-rule TABLE CHAIN COMMENT...  an iptables rule known by its comment only
  *   fw-live [nftables] FIELDS...  a rule read back whole (journal fields: table=nat chain=... comment=...)
  *   nft unavailable REASON...     (default: nftables readable, table ip vnetcfg absent)
@@ -228,6 +230,9 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                         if (be && streq(be, "nftables")) {
                                 rules[i].backend = VNC_FW_NFTABLES;
                                 assert_int_equal(vnc_live_add_fw_rule_full(l, &rules[i], true, 100 + i), 0);
+                        } else if (be && streq(be, "iptables")) {
+                                rules[i].backend = VNC_FW_IPTABLES;
+                                assert_int_equal(vnc_live_add_fw_rule_full(l, &rules[i], true, 0), 0);
                         } else
                                 assert_int_equal(vnc_live_add_fw_rule(l, rules[i].table, rules[i].chain, rules[i].comment), 0);
                 }
@@ -366,6 +371,31 @@ static inline void compare_or_regenerate(const char *path, const char *got) {
         }
 }
 
+/*
+ * A case's outcome against DIR/expected: "error: <why>" when its run failed (r < 0), else
+ * what print writes of its result; edit (optional) changes the text in place before.
+ */
+static inline void compare_case(const char *dir, int r, const struct vnc_error *e,
+                                void (*print)(FILE *f, const void *result), const void *result,
+                                void (*edit)(char *text)) {
+        char path[1280], *out = NULL;
+        size_t size = 0;
+        FILE *m = open_memstream(&out, &size);
+
+        assert_non_null(m);
+        if (r < 0) {
+                _cleanup_free_ char *msg = vnc_error_format(e);
+                fprintf(m, "error: %s\n", msg);
+        } else
+                print(m, result);
+        assert_int_equal(fclose(m), 0);
+        if (edit)
+                edit(out);
+        snprintf(path, sizeof(path), "%s/expected", dir);
+        compare_or_regenerate(path, out);
+        free(out);
+}
+
 static inline int fixture_is_case(const struct dirent *d) {
         return d->d_name[0] != '.' && d->d_type == DT_DIR;
 }
@@ -388,4 +418,24 @@ static inline void run_cases(const char *subdir, int min, void (*fn)(const char 
                 free(list[i]);
         }
         free(list);
+}
+
+struct fixture_cases {
+        const char *subdir;
+        int min;
+        void (*fn)(const char *dir);
+};
+
+static inline void test_fixture_cases(void **state) {
+        const struct fixture_cases *c = *state;
+        run_cases(c->subdir, c->min, c->fn);
+}
+
+/* main() of a test made of the case directories under subdir (run_cases), one cmocka test. */
+static inline int run_cases_main(const char *subdir, int min, void (*fn)(const char *dir)) {
+        struct fixture_cases c = {.subdir = subdir, .min = min, .fn = fn};
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_prestate(test_fixture_cases, &c),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,20 +120,6 @@ vm_saw() { # name "what arg" -> true|false: the guest's verdict on that check
         fi
 }
 
-# A namespace "up" behind uplink0, the host's way out: 192.0.2.1 here,
-# 192.0.2.2 there, no route back to the guests' subnets unless a test adds one.
-make_upstream() {
-        ip netns add up
-        defer "ip netns del up"
-        ip link add uplink0 type veth peer name eth0 netns up
-        defer "ip link del uplink0"
-        ip addr add 192.0.2.1/24 dev uplink0
-        ip link set uplink0 up
-        ip -n up link set lo up
-        ip -n up addr add 192.0.2.2/24 dev eth0
-        ip -n up link set eth0 up
-}
-
 # A TCP listener that answers each connection with the peer's address (ns "" = the host).
 listen() { # ns port
         local pre=()
