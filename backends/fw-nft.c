@@ -420,6 +420,8 @@ static int brace_delta(const char *s) {
 struct reader {
         struct nstate *st;   /* our table */
         struct vnc_live *live; /* live read: also foreign base chains and decoded rules */
+        bool skip_ours;      /* a listing of chains only: our table is read on its own */
+        bool saw_ours;       /* out, with skip_ours: our table is there */
         int error;
 };
 
@@ -479,7 +481,7 @@ static int read_text(struct reader *rd, const char *text) {
         _cleanup_free_ char *copy = strdup(text);
         char family[32] = "", table[128] = "", chain[128] = "";
         int depth = 0;
-        bool ours = false, in_chain = false;
+        bool ours = false, skip = false, in_chain = false;
         ssize_t ci = -1;
 
         if (!copy)
@@ -500,9 +502,15 @@ static int read_text(struct reader *rd, const char *text) {
                 if (depth == 0) {
                         if (sscanf(line, "table %31s %127s {", family, table) == 2) {
                                 ours = streq(family, VNC_NFT_FAMILY) && streq(table, VNC_NFT_TABLE);
-                                if (ours)
+                                skip = ours && rd->skip_ours;
+                                if (skip) {
+                                        rd->saw_ours = true;
+                                        ours = false;
+                                } else if (ours)
                                         rd->st->table = true;
                         }
+                } else if (skip) {
+                        /* our table, in a listing of chains only */
                 } else if (depth == 1) {
                         if (sscanf(line, "chain %127s {", chain) == 1 && delta > 0) {
                                 in_chain = true;
@@ -532,7 +540,7 @@ static int read_text(struct reader *rd, const char *text) {
                 if (depth <= 1)
                         in_chain = false;
                 if (depth == 0)
-                        ours = false;
+                        ours = skip = false;
         }
         if (rd->error)
                 return rd->error;
@@ -959,13 +967,34 @@ int vnc_nft_live_read(struct vnc_live *live, struct vnc_error *e) {
                 recorded = vnc_record_nft_list_ruleset();
                 if (!recorded && !(recorded = strdup("")))
                         return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
-        } else if (nft_run_cmd_from_buffer(nft, "list ruleset") != 0) {
-                free(live->nft_error);
-                live->nft_error = nft_error_text(nft);
-                return live->nft_error ? 0 : vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
         }
         struct reader rd = {.st = &st, .live = live};
-        r = read_text(&rd, recorded ? recorded : nft_ctx_get_output_buffer(nft));
+        if (recorded) {
+                r = read_text(&rd, recorded);
+        } else {
+                /*
+                 * Only what is needed: every table's chains without their rules (the foreign base
+                 * chains), then our table whole when it is there. "list ruleset" also turned every
+                 * rule of every other table into text: thousands on a host with firewalld or Docker.
+                 */
+                struct reader chains = {.st = &st, .live = live, .skip_ours = true};
+                bool failed = nft_run_cmd_from_buffer(nft, "list chains") != 0;
+                r = failed ? 0 : read_text(&chains, nft_ctx_get_output_buffer(nft));
+                if (!failed && r >= 0 && chains.saw_ours) {
+                        failed = nft_run_cmd_from_buffer(nft, "list table " TABLE) != 0;
+                        r = failed ? 0 : read_text(&rd, nft_ctx_get_output_buffer(nft));
+                }
+                if (failed) {
+                        /* as when nothing could be listed: no foreign chain either */
+                        nstate_done(&st);
+                        live->fw_foreign_nft = 0;
+                        free(live->fw_foreign_nft_first);
+                        live->fw_foreign_nft_first = NULL;
+                        free(live->nft_error);
+                        live->nft_error = nft_error_text(nft);
+                        return live->nft_error ? 0 : vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
+                }
+        }
         if (r >= 0) {
                 live->nft_available = true;
                 for (size_t i = 0; i < vnc_fw_n_chains; i++)
