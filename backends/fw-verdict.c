@@ -2081,18 +2081,13 @@ static void nft_ctx_freep(struct nft_ctx **c) {
                 nft_ctx_free(*c);
 }
 
-/* Run "list ruleset" with these output flags; the output, or NULL with s->error set (NULL, no error: ENOMEM). */
-static char *nft_list(struct ruleset *s, unsigned flags) {
-        _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-        if (!ctx) {
-                s->error = strdup("could not create a libnftables context");
-                return NULL;
-        }
+/*
+ * Run "list ruleset" in ctx with these output flags; the output, or NULL with s->error set (NULL, no
+ * error: ENOMEM). One context lists twice (JSON, then text) from one cache: the second listing
+ * only prints, where a context each fetched and decoded every rule again.
+ */
+static char *nft_list(struct nft_ctx *ctx, struct ruleset *s, unsigned flags) {
         nft_ctx_output_set_flags(ctx, flags);
-        if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
-                s->error = strdup("could not buffer libnftables output");
-                return NULL;
-        }
         if (nft_run_cmd_from_buffer(ctx, "list ruleset") != 0) {
                 const char *err = nft_ctx_get_error_buffer(ctx);
                 _cleanup_free_ char *msg = strdup(err && *err ? err : "\"list ruleset\" failed");
@@ -2139,7 +2134,16 @@ static int nft_load(struct ruleset *s) {
                 s->error = strdup("listing the ruleset needs CAP_NET_ADMIN: Operation not permitted");
                 return s->error ? 0 : -ENOMEM;
         }
-        json = nft_list(s, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+        _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+        if (!ctx) {
+                s->error = strdup("could not create a libnftables context");
+                return s->error ? 0 : -ENOMEM;
+        }
+        if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
+                s->error = strdup("could not buffer libnftables output");
+                return s->error ? 0 : -ENOMEM;
+        }
+        json = nft_list(ctx, s, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
         if (!json) {
                 if (!s->error)
                         return -ENOMEM;
@@ -2150,7 +2154,7 @@ static int nft_load(struct ruleset *s) {
                 }
                 return 0;
         }
-        text = nft_list(s, NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS);
+        text = nft_list(ctx, s, NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS);
         if (!text) { /* texts are for evidence and xt matches; without them those stay undecided */
                 free(s->error);
                 s->error = NULL;
