@@ -613,16 +613,21 @@ int vnc_probe_set_get(struct vnc_probe_set *s, size_t i, struct vnc_probe **ret,
                 if (r < 0)
                         return r;
         }
-        if (p->arp_fd >= 0) {
-                int r = arp_collect(p->arp_fd, p->bridge_mac, p->arp_cands, p->n_arp, p->arp_deadline, p->arp_free);
-                close(p->arp_fd);
-                p->arp_fd = -1;
-                if (r < 0)
-                        return vnc_error_set(e, VNC_ERR_RUNTIME, r, "bridge \"%s\": ARP probes: %s", p->bridge,
-                                             strerror(-r));
-        }
         wait_port(p);
         *ret = p;
+        return 0;
+}
+
+int vnc_probe_set_arp_wait(struct vnc_probe_set *s, size_t i, struct vnc_error *e) {
+        struct vnc_probe *p = i < s->n ? s->probes[i] : NULL;
+
+        if (!p || p->arp_fd < 0)
+                return 0;
+        int r = arp_collect(p->arp_fd, p->bridge_mac, p->arp_cands, p->n_arp, p->arp_deadline, p->arp_free);
+        close(p->arp_fd);
+        p->arp_fd = -1;
+        if (r < 0)
+                return vnc_error_set(e, VNC_ERR_RUNTIME, r, "bridge \"%s\": ARP probes: %s", p->bridge, strerror(-r));
         return 0;
 }
 

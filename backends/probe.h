@@ -57,17 +57,18 @@ int vnc_probe_set_new(const char *profile, size_t n, struct vnc_probe_set **ret,
  * Slot i (from any thread, one call per slot): the namespace of a probe on bridge. -ENODEV (e
  * filled) when the bridge does not exist. With candidates: RFC 5227 ARP probes for each, sent
  * from the bridge at once now; their answers are read until wait_ms after sending by
- * vnc_probe_set_get(s, i), so the wait overlaps the making of every probe. ret_free (the
- * caller's, n_cands entries, kept until that _get() returns) then says for each cands[k]
- * (host byte order) whether nobody answered.
+ * vnc_probe_set_arp_wait(s, i), so the wait overlaps the making of every probe and what the
+ * caller does with it first (DHCP). ret_free (the caller's, n_cands entries, kept until then)
+ * then says for each cands[k] (host byte order) whether nobody answered.
  */
 int vnc_probe_set_prepare(struct vnc_probe_set *s, size_t i, const char *bridge, const char *network,
                           const uint32_t *cands, size_t n_cands, int wait_ms, bool *ret_free, struct vnc_error *e);
 /* Every prepared probe's veth pair, in one batch; a probe's own failure is reported by _get(). */
 int vnc_probe_set_link(struct vnc_probe_set *s, struct vnc_error *e);
-/* Probe i, ready to use (eth0 up; its ARP probes' answers in the _prepare() caller's ret_free);
- * owned by the set (vnc_probe_free() on it does nothing). */
+/* Probe i, ready to use (eth0 up); owned by the set (vnc_probe_free() on it does nothing). */
 int vnc_probe_set_get(struct vnc_probe_set *s, size_t i, struct vnc_probe **ret, struct vnc_error *e);
+/* Slot i's ARP probes' answers, into the _prepare() caller's ret_free (0 at once when it sent none). */
+int vnc_probe_set_arp_wait(struct vnc_probe_set *s, size_t i, struct vnc_error *e);
 /* Delete every probe of the set at once, restore the bridges' MTUs. Accepts NULL. */
 void vnc_probe_set_free(struct vnc_probe_set *s);
 static inline void vnc_probe_set_freep(struct vnc_probe_set **s) { vnc_probe_set_free(*s); }

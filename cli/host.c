@@ -41,6 +41,7 @@ const struct vnc_host_ops vnc_host_real = {
         .probe_set_prepare = vnc_probe_set_prepare,
         .probe_set_link = vnc_probe_set_link,
         .probe_set_get = vnc_probe_set_get,
+        .probe_set_arp_wait = vnc_probe_set_arp_wait,
         .probe_set_free = vnc_probe_set_free,
         .probe_bridge_mtu = vnc_probe_bridge_mtu,
         .probe_arp_free = vnc_probe_arp_free,

@@ -192,12 +192,13 @@ struct vnc_host_ops {
                          struct vnc_error *e);
         void (*probe_free)(struct vnc_probe *p);
         int (*probe_set_new)(const char *profile, size_t n, struct vnc_probe_set **ret, struct vnc_error *e);
-        /* ret_free is filled by the time probe_set_get(s, i) returns: the ARP wait overlaps the set's making */
+        /* ret_free is filled when probe_set_arp_wait(s, i) returns: the ARP wait overlaps the set's making */
         int (*probe_set_prepare)(struct vnc_probe_set *s, size_t i, const char *bridge, const char *network,
                                  const uint32_t *cands, size_t n_cands, int wait_ms, bool *ret_free,
                                  struct vnc_error *e);
         int (*probe_set_link)(struct vnc_probe_set *s, struct vnc_error *e);
         int (*probe_set_get)(struct vnc_probe_set *s, size_t i, struct vnc_probe **ret, struct vnc_error *e);
+        int (*probe_set_arp_wait)(struct vnc_probe_set *s, size_t i, struct vnc_error *e);
         void (*probe_set_free)(struct vnc_probe_set *s);
         uint32_t (*probe_bridge_mtu)(const struct vnc_probe *p);
         int (*probe_arp_free)(struct vnc_probe *p, const uint32_t *cands, size_t n, int wait_ms, bool *ret_free,

@@ -302,7 +302,7 @@ static int prepare_network(struct net_job *job) {
         return r;
 }
 
-/* The best candidate nobody answered for (addr 0: none free); known once the set's _get() returned. */
+/* The best candidate nobody answered for (addr 0: none free); known once probe_set_arp_wait() returned. */
 static struct vnc_ipv4_prefix free_candidate(const struct net_job *job) {
         for (size_t k = 0; k < job->n_cands; k++)
                 if (job->cand_free[k])
@@ -367,7 +367,10 @@ static int verify_network(struct net_job *job) {
                         return r;
         }
 
-        /* The probe's IPv4 address. */
+        /* The probe's IPv4 address: its candidates' ARP answers, waited for only now (after DHCP). */
+        r = job->host->probe_set_arp_wait(job->set, job->index, e);
+        if (r < 0)
+                return r;
         struct vnc_ipv4_prefix pa = {0};
         bool ll = false; /* host <-> probe over IPv6 link-local */
         if (n->verify.has_probe_address) {

@@ -199,6 +199,11 @@ static int f_set_get(struct vnc_probe_set *s, size_t i, struct vnc_probe **ret, 
         return 0;
 }
 
+static int f_set_arp_wait(struct vnc_probe_set *s, size_t i, struct vnc_error *e) {
+        (void)s, (void)i, (void)e;
+        return 0; /* f_set_prepare() answered already */
+}
+
 static void f_set_free(struct vnc_probe_set *s) {
         if (!s)
                 return;
@@ -294,6 +299,7 @@ static const struct vnc_host_ops recorded_host = {
         .probe_set_prepare = f_set_prepare,
         .probe_set_link = f_set_link,
         .probe_set_get = f_set_get,
+        .probe_set_arp_wait = f_set_arp_wait,
         .probe_set_free = f_set_free,
         .probe_bridge_mtu = f_bridge_mtu,
         .probe_set_ipv4 = f_set_ipv4,
