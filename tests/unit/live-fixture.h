@@ -342,7 +342,8 @@ static inline struct vnc_profile *load_profile(const char *dir, const char *name
         struct vnc_error e = {0};
         struct stat st;
 
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+                fail_msg("%s/%s: path too long", dir, name);
         if (stat(path, &st) < 0)
                 return NULL;
         if (vnc_profile_load_file(path, &p, &e) < 0) {
