@@ -38,3 +38,5 @@ int vnc_libvirt_live_read(struct vnc_libvirt_view *v, const char *uri, struct vn
 
 /* Read links, addresses, routes (one dump each) and the sysctls vnetcfg manages. */
 int vnc_live_read(struct vnc_live **ret, struct vnc_error *e);
+/* A tap's tun parameters from sysfs (host op live_tun_read). */
+void vnc_live_tun_read(struct vnc_live_link *l);

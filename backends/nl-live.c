@@ -59,13 +59,15 @@ static bool sysfs_long(const char *name, const char *attr, long *ret) {
 }
 
 /*
- * tun: how a tap carrying a vnetcfg mark was made, so that deleting one no
- * applied profile knows (an older vnetcfg's, a lost journal's) has an exact
- * undo. Three small sysfs reads per marked tap; other taps are not looked at.
+ * tun: how a tap was made, so that deleting a marked one no applied profile
+ * knows (an older vnetcfg's, a lost journal's) has an exact undo. Three small
+ * sysfs reads: the core asks only for the taps it may have to delete that way.
  */
-static void read_tun(struct vnc_live_link *l) {
+void vnc_live_tun_read(struct vnc_live_link *l) {
         long flags, owner, group;
 
+        if (vnc_record_on() || l->tun_read || !streq(l->kind, "tun"))
+                return; /* the recorded host says it in its fixture (tests/record) */
         if (!vnc_ifname_valid(l->name) || !sysfs_long(l->name, "tun_flags", &flags) ||
             !sysfs_long(l->name, "owner", &owner) || !sysfs_long(l->name, "group", &group))
                 return;
@@ -89,6 +91,7 @@ struct links_fill {
         uint32_t *groups;
         size_t n_groups, alloc_groups;
         bool want_groups;
+        bool details; /* the planner's read: also what only sysfs says (wireless) */
         int error;
 };
 
@@ -137,7 +140,7 @@ static void fill_link(struct nl_object *obj, void *arg) {
          * of 10 taps: a tenth of a no-op apply): real wireless NICs have no rtnl kind, but the
          * refusal is tested on a veth marked through sysfs; a link carrying vnetcfg's mark is a
          * bridge, tap or VLAN vnetcfg created, never a wireless NIC. */
-        l->wireless = !(flags & IFF_LOOPBACK) && !(l->alias && strncmp(l->alias, "vnetcfg:", 8) == 0) &&
+        l->wireless = f->details && !(flags & IFF_LOOPBACK) && !(l->alias && strncmp(l->alias, "vnetcfg:", 8) == 0) &&
                       link_is_wireless(l->name);
         /* vlan: the lower link and the 802.1Q id of a VLAN sub-interface */
         if (rtnl_link_is_vlan(link)) {
@@ -145,8 +148,6 @@ static void fill_link(struct nl_object *obj, void *arg) {
                 l->vlan_link = rtnl_link_get_link(link);
                 l->vlan_id = id > 0 && id < 4095 ? (uint16_t)id : 0;
         }
-        if (streq(l->kind, "tun") && l->alias && strncmp(l->alias, "vnetcfg:", 8) == 0)
-                read_tun(l);
 }
 
 static void fclosep(FILE **f) {
@@ -192,9 +193,10 @@ static int read_8021q(void) {
         return VNC_8021Q_LOADABLE;
 }
 
-static int read_links(struct nl_sock *sk, struct vnc_live *live, uint32_t *ret_unused_group, struct vnc_error *e) {
+static int read_links(struct nl_sock *sk, struct vnc_live *live, uint32_t *ret_unused_group, bool details,
+                      struct vnc_error *e) {
         _cleanup_(nl_cache_freep) struct nl_cache *cache = NULL;
-        struct links_fill f = {.live = live, .want_groups = ret_unused_group != NULL};
+        struct links_fill f = {.live = live, .want_groups = ret_unused_group != NULL, .details = details};
         int r;
 
         r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
@@ -237,7 +239,7 @@ int vnc_nl_read_links(struct vnc_nl *nl, struct vnc_live **ret, uint32_t *ret_un
                 r = vnc_record_read_links(ret, ret_unused_group);
                 return r < 0 ? vnc_error_set(e, VNC_ERR_RUNTIME, r, "out of memory") : 0;
         }
-        r = read_links(nl->sock, live, ret_unused_group, e);
+        r = read_links(nl->sock, live, ret_unused_group, false, e);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(live);
@@ -333,7 +335,7 @@ int vnc_live_read(struct vnc_live **ret, struct vnc_error *e) {
         live = calloc(1, sizeof(*live));
         if (!live)
                 return vnc_error_set(e, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
-        r = read_links(nl->sock, live, NULL, e);
+        r = read_links(nl->sock, live, NULL, true, e);
         if (r < 0)
                 return r;
         live->vlan_8021q = read_8021q();

@@ -1172,6 +1172,7 @@ void vnc_record_host_ops(const struct vnc_host_ops *real, struct vnc_host_ops *r
                 .open_live_read = real->open_live_read,
                 .dhcp_status = real->dhcp_status,
                 .libvirt_live_read = real->libvirt_live_read,
+                .live_tun_read = real->live_tun_read,
                 .probe_cleanup_stale = no_probe_cleanup,
                 .probe_new = no_probe,
                 .probe_set_new = no_probe_set,

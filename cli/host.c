@@ -33,6 +33,7 @@ const struct vnc_host_ops vnc_host_real = {
         .open_live_read = vnc_open_live_read,
         .dhcp_status = vnc_dhcp_status,
         .libvirt_live_read = vnc_libvirt_live_read,
+        .live_tun_read = vnc_live_tun_read,
 
         .probe_cleanup_stale = vnc_probe_cleanup_stale,
         .probe_new = vnc_probe_new,

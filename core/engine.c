@@ -133,6 +133,31 @@ static int read_host(const struct vnc_host_ops *host, const char *state_dir, con
         return 0;
 }
 
+static bool profile_has_tap(const struct vnc_profile *p, const char *name) {
+        for (size_t i = 0; p && i < p->n_networks; i++)
+                for (size_t j = 0; j < p->networks[i].n_taps; j++)
+                        if (streq(p->networks[i].taps[j].name, name))
+                                return true;
+        for (size_t i = 0; p && i < p->n_trunk_taps; i++)
+                if (streq(p->trunk_taps[i].tap.name, name))
+                        return true;
+        return false;
+}
+
+/* A tap carrying this profile's mark that the applied profile does not know is deleted with an undo
+ * that re-creates it as the host has it (core/plan.c plan_link_delete): only those taps are asked how
+ * they were made (sysfs reads; none on a host with nothing left behind). */
+static void read_unknown_taps(const struct vnc_host_ops *host, struct vnc_live *live, const char *profile,
+                              const struct vnc_profile *applied) {
+        for (size_t i = 0; host->live_tun_read && i < live->n_links; i++) {
+                struct vnc_live_link *l = &live->links[i];
+                const char *net;
+                if (streq(l->kind, "tun") && vnc_alias_is_profile(l->alias, profile, &net) &&
+                    !profile_has_tap(applied, l->name))
+                        host->live_tun_read(l);
+        }
+}
+
 static int prepare(const struct vnc_host_ops *host, struct vnc_state *s, bool have_state, const struct vnc_profile *p,
                    struct prepared *ret, struct vnc_error *e) {
         int r;
@@ -146,6 +171,8 @@ static int prepare(const struct vnc_host_ops *host, struct vnc_state *s, bool ha
                         return r;
         }
         r = read_host(host, have_state ? s->dir : NULL, p->name, &ret->live, e);
+        if (r >= 0)
+                read_unknown_taps(host, ret->live, p->name, ret->applied);
         if (r >= 0)
                 r = vnc_libvirt_read_for(host, ret->live, p, ret->applied, e);
         return r;
@@ -403,6 +430,8 @@ int vnc_engine_rollback(const struct vnc_engine *eng, const char *name, bool all
                 none.libvirt_uri = last && last->libvirt_uri ? last->libvirt_uri : (char *)"qemu:///system";
                 none.libvirt_define = last ? last->libvirt_define : VNC_LIBVIRT_AUTO;
                 r = read_host(eng->host, s.dir, name, &live, e);
+                if (r >= 0)
+                        read_unknown_taps(eng->host, live, name, NULL);
                 /* libvirt networks with the mark, where a daemon answers ("define": false: never asked). */
                 if (r >= 0)
                         r = vnc_libvirt_read_for(eng->host, live, &none, NULL, e);

@@ -185,6 +185,9 @@ struct vnc_host_ops {
         int (*open_live_read)(struct vnc_live *live, struct vnc_error *e);
         int (*dhcp_status)(const char *state_dir, const char *profile, bool *ret_running, char ret_blob[17]);
         int (*libvirt_live_read)(struct vnc_libvirt_view *v, const char *uri, struct vnc_error *e);
+        /* How a tap of live_read's was made (owner, group, vnet_hdr, multi_queue; sets tun_read):
+         * asked only for the taps the planner may delete with no applied profile to re-create them from. */
+        void (*live_tun_read)(struct vnc_live_link *l);
 
         /* verify's probes (backends/probe.h). */
         int (*probe_cleanup_stale)(unsigned *ret_removed, struct vnc_error *e);
