@@ -77,15 +77,14 @@ static int locked_state(const struct vnc_engine *eng, struct vnc_state *s, struc
 
 static int interrupted_check(struct vnc_state *s, const char *name, struct vnc_error *e) {
         _cleanup_free_ unsigned *gens = NULL;
-        _cleanup_free_ struct vnc_action *undo = NULL;
-        size_t n = 0, nu = 0;
+        size_t n = 0;
         bool committed = false;
         int r;
 
         r = vnc_state_generations(s, name, &gens, &n);
         if (r < 0 || n == 0)
                 return r;
-        r = vnc_journal_read(s, name, gens[n - 1], &undo, &nu, &committed, e);
+        r = vnc_journal_read(s, name, gens[n - 1], NULL, NULL, &committed, e); /* only: committed? */
         if (r < 0)
                 return r;
         if (!committed)
@@ -525,8 +524,7 @@ int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc
         }
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ unsigned *gens = NULL;
-                _cleanup_free_ struct vnc_action *undo = NULL;
-                size_t ng = 0, nu = 0;
+                size_t ng = 0;
                 bool committed = false;
 
                 if (name && !streq(name, names[i]))
@@ -538,7 +536,7 @@ int vnc_engine_status(const struct vnc_engine *eng, const char *name, struct vnc
                         continue;
                 en->generation = gens[ng - 1];
                 en->n_generations = ng;
-                r = vnc_journal_read(&s, names[i], gens[ng - 1], &undo, &nu, &committed, e);
+                r = vnc_journal_read(&s, names[i], gens[ng - 1], NULL, NULL, &committed, e);
                 if (r < 0)
                         goto done;
                 en->interrupted = !committed;

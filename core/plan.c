@@ -1371,11 +1371,18 @@ static int plan_openings(struct planner *pl, uint8_t backend) {
         const struct vnc_live *l = pl->live;
         int r;
 
-        if (pl->want && (r = vnc_open_rules_for_profile(pl->want, &want, &nw)) < 0)
-                return r;
-        if (pl->applied && (r = vnc_open_rules_for_profile(pl->applied, &had, &nh)) < 0)
-                return r;
         snprintf(prefix, sizeof(prefix), "vnetcfg:%s/", pl->profile);
+        /* The openings' rules (the profile's whole rule set, rendered again) only where an iptables
+         * place needs openings or holds ours: a host without such a firewall (most) skips them. */
+        bool iptables_places = l->open_need[VNC_OPEN_IPT_NFT] ||
+                               (l->open_need[VNC_OPEN_IPT_LEGACY] && backend != VNC_FW_IPTABLES);
+        for (size_t i = 0; !iptables_places && i < l->n_openings; i++)
+                iptables_places = l->openings[i].place != VNC_OPEN_FIREWALLD &&
+                                  strncmp(l->openings[i].comment, prefix, strlen(prefix)) == 0;
+        if (iptables_places && pl->want && (r = vnc_open_rules_for_profile(pl->want, &want, &nw)) < 0)
+                return r;
+        if (iptables_places && pl->applied && (r = vnc_open_rules_for_profile(pl->applied, &had, &nh)) < 0)
+                return r;
 
         for (uint8_t place = VNC_OPEN_IPT_NFT; place <= VNC_OPEN_IPT_LEGACY; place++) {
                 uint8_t need = l->open_need[place];

@@ -366,7 +366,7 @@ int vnc_journal_read(struct vnc_state *s, const char *profile, unsigned gen, str
                         committed = true;
                         continue;
                 }
-                if (strncmp(line, "undo ", 5) != 0)
+                if (strncmp(line, "undo ", 5) != 0 || !ret_undo)
                         continue;
                 if (VNC_GROW(undo, alloc, n + 1) < 0) {
                         fclose(f);
@@ -380,8 +380,10 @@ int vnc_journal_read(struct vnc_state *s, const char *profile, unsigned gen, str
                 n++;
         }
         fclose(f);
-        *ret_undo = TAKE_PTR(undo);
-        *ret_n = n;
+        if (ret_undo)
+                *ret_undo = TAKE_PTR(undo);
+        if (ret_n)
+                *ret_n = n;
         *ret_committed = committed;
         return 0;
 }

@@ -73,6 +73,7 @@ int vnc_journal_record(struct vnc_journal *j, const struct vnc_action *acts, siz
 int vnc_journal_commit(struct vnc_journal *j, struct vnc_error *e);
 void vnc_journal_close(struct vnc_journal *j);
 
-/* Read a generation's journal: its inverses in recorded order, and whether it was committed. */
+/* Read a generation's journal: its inverses in recorded order (ret_undo and ret_n may be NULL: only
+ * whether it was committed), and whether it was committed. */
 int vnc_journal_read(struct vnc_state *s, const char *profile, unsigned gen, struct vnc_action **ret_undo,
                      size_t *ret_n, bool *ret_committed, struct vnc_error *e);
