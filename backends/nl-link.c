@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <netlink/attr.h>
 
@@ -13,6 +14,7 @@
 #include "model.h"
 #include "nl.h"
 #include "record.h"
+#include "sysctl.h"
 
 static void vnc_live_freep(struct vnc_live **l) { vnc_live_free(*l); }
 
@@ -244,6 +246,20 @@ static int put_addr_gen(struct nl_msg *m, uint8_t addr_gen) {
         return 0;
 }
 
+/* net.ipv6.conf.<if>.disable_ipv6 (not settable over netlink). A kernel without IPv6 has
+ * nothing to turn off. */
+static int set_ipv6(const char *ifname, uint8_t ipv6) {
+        _cleanup_free_ char *key = vnc_strdup_printf("net.ipv6.conf.%s.disable_ipv6", ifname);
+
+        if (!key)
+                return -ENOMEM;
+        if (!vnc_record_on() && access("/proc/sys/net/ipv6", F_OK) < 0)
+                return 0;
+        return vnc_sysctl_write(key, ipv6 == VNC_IPV6_OFF ? "1" : "0");
+}
+
+static int act_fail(struct run *R, size_t i, int code, const char *what, const char *detail);
+
 static int flush(struct run *R) {
         if (R->stopped)
                 return -ECANCELED;
@@ -278,6 +294,13 @@ static int flush(struct run *R) {
                                         created = R->b.res[k].acked && R->b.res[k].error == 0;
                         if (!created)
                                 continue;
+                        /* IPv6 off before the bridge has a port: no IPv6 packet of a guest ever
+                         * reaches the host. */
+                        int r3 = a->ipv6 ? set_ipv6(a->ifname, a->ipv6) : 0;
+                        if (r3 < 0) {
+                                act_fail(R, i, r3, "could not set IPv6 on it", strerror(-r3));
+                                continue;
+                        }
                         struct nl_msg *m = vnc_nl_link_msg(RTM_SETLINK, 0, 0, 0, 0);
                         /* The MTU set after creation pins it (the bridge keeps it with no ports).
                          * IPv6 address generation is set before the bridge has a port, hence
@@ -455,6 +478,18 @@ static int build_link_set(struct run *R, size_t i) {
                         return act_fail(R, i, r, "could not modify", "master link not found");
                 if (r < 0)
                         return r;
+        }
+        if ((a->set & VNC_SET_IPV6) && a->ipv6) {
+                /* Not part of the batch: what was queued before (the deletion of the addresses
+                 * turning IPv6 off takes with it) goes first. */
+                if (R->b.sent < R->b.n || R->n_alias_pending > 0)
+                        if ((r = flush(R)) < 0)
+                                return r;
+                r = set_ipv6(a->ifname, a->ipv6);
+                if (r == -ENOENT && R->undo)
+                        r = 0; /* the link is gone */
+                if (r < 0)
+                        return act_fail(R, i, r, "could not modify", strerror(-r));
         }
         unsigned change = (a->set & VNC_SET_UP) ? IFF_UP : 0;
         struct nl_msg *m = vnc_nl_link_msg(RTM_SETLINK, 0, 0, (a->set & VNC_SET_UP) && a->up ? IFF_UP : 0, change);

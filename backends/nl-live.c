@@ -147,6 +147,13 @@ static void fill_link(struct nl_object *obj, void *arg) {
         uint8_t gen;
         if (rtnl_link_inet6_get_addr_gen_mode(link, &gen) == 0 && gen + 1 < _VNC_ADDR_GEN_MAX)
                 l->addr_gen = (uint8_t)(gen + 1);
+        /* IPv6 on vnetcfg's bridges (isolated and host-only ones have it off): one procfs read each */
+        if (type && streq(type, "bridge") && l->alias && strncmp(l->alias, "vnetcfg:", 8) == 0) {
+                _cleanup_free_ char *key = vnc_strdup_printf("net.ipv6.conf.%s.disable_ipv6", l->name);
+                _cleanup_free_ char *v = NULL;
+                if (key && vnc_sysctl_read(key, &v) >= 0)
+                        l->ipv6 = streq(v, "1") ? VNC_IPV6_OFF : streq(v, "0") ? VNC_IPV6_ON : VNC_IPV6_KEEP;
+        }
         /* vlan: the lower link and the 802.1Q id of a VLAN sub-interface */
         if (rtnl_link_is_vlan(link)) {
                 int id = rtnl_link_vlan_get_id(link);

@@ -237,6 +237,20 @@ static void host_link_del(struct vnc_live_link *l) {
         size_t i = (size_t)(l - h->links);
         int ifindex = l->ifindex;
 
+        /* Its per-interface sysctls go with it (net.ipv6.conf.<if>.disable_ipv6 ...). */
+        for (size_t k = h->n_sysctls; k > 0; k--) {
+                struct vnc_live_sysctl *sc = &h->sysctls[k - 1];
+                const char *rest = NULL;
+                if (!strncmp(sc->key, "net.ipv4.conf.", 14) || !strncmp(sc->key, "net.ipv6.conf.", 14))
+                        rest = sc->key + 14;
+                size_t n = strlen(l->name);
+                if (!rest || strncmp(rest, l->name, n) != 0 || rest[n] != '.' || strchr(rest + n + 1, '.'))
+                        continue;
+                free(sc->key);
+                free(sc->value);
+                memmove(sc, sc + 1, (h->n_sysctls - k) * sizeof(*sc));
+                h->n_sysctls--;
+        }
         free(l->alias);
         memmove(&h->links[i], &h->links[i + 1], (h->n_links - i - 1) * sizeof(*l));
         memmove(&rec->groups[i], &rec->groups[i + 1], (h->n_links - i - 1) * sizeof(*rec->groups));

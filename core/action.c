@@ -101,6 +101,8 @@ void vnc_action_inverse(const struct vnc_action *a, struct vnc_action *ret) {
                 memcpy(ret->old_alias, a->alias, sizeof(ret->old_alias));
                 ret->addr_gen = a->old_addr_gen;
                 ret->old_addr_gen = a->addr_gen;
+                ret->ipv6 = a->old_ipv6;
+                ret->old_ipv6 = a->ipv6;
                 memcpy(ret->blob, a->old_blob, sizeof(ret->blob));
                 memcpy(ret->old_blob, a->blob, sizeof(ret->old_blob));
                 ret->lv_active = a->old_lv_active;
@@ -109,6 +111,10 @@ void vnc_action_inverse(const struct vnc_action *a, struct vnc_action *ret) {
                 ret->old_lv_autostart = a->lv_autostart;
                 break;
         }
+}
+
+static const char *ipv6_str(uint8_t v) {
+        return v == VNC_IPV6_ON ? "on" : v == VNC_IPV6_OFF ? "off" : "unknown";
 }
 
 static const char *mac_str(const uint8_t m[6], char buf[static 18]) {
@@ -208,6 +214,8 @@ char *vnc_action_detail(const struct vnc_action *a) {
                         append(&s, "address %s", mac_str(a->mac, mac));
                 if (a->addr_gen)
                         append(&s, "addrgenmode %s", vnc_addr_gen_to_string(a->addr_gen));
+                if (a->ipv6)
+                        append(&s, "ipv6 %s", ipv6_str(a->ipv6));
                 if (a->up)
                         append(&s, "up");
                 break;
@@ -221,6 +229,8 @@ char *vnc_action_detail(const struct vnc_action *a) {
                         append(&s, "%s -> %s", a->old_up ? "up" : "down", a->up ? "up" : "down");
                 if (a->set & VNC_SET_ALIAS)
                         append(&s, "alias \"%s\" -> \"%s\"", a->old_alias, a->alias);
+                if (a->set & VNC_SET_IPV6)
+                        append(&s, "ipv6 %s -> %s", ipv6_str(a->old_ipv6), ipv6_str(a->ipv6));
                 if (a->set & VNC_SET_ADDR_GEN)
                         append(&s, "addrgenmode %s -> %s", vnc_addr_gen_to_string(a->old_addr_gen) ?: "unknown",
                                vnc_addr_gen_to_string(a->addr_gen) ?: "unknown");
@@ -389,6 +399,10 @@ char *vnc_action_serialize(const struct vnc_action *a) {
                 put_kv(f, "addr_gen", vnc_addr_gen_to_string(a->addr_gen));
         if (a->old_addr_gen)
                 put_kv(f, "old_addr_gen", vnc_addr_gen_to_string(a->old_addr_gen));
+        if (a->ipv6)
+                put_kv(f, "ipv6", ipv6_str(a->ipv6));
+        if (a->old_ipv6)
+                put_kv(f, "old_ipv6", ipv6_str(a->old_ipv6));
         if (a->has_owner)
                 put_u(f, "owner", a->owner);
         if (a->has_group)
@@ -632,6 +646,11 @@ int vnc_action_parse(const char *line, struct vnc_action *ret) {
                         if (g < 0)
                                 return -EINVAL;
                         *(streq(key, "addr_gen") ? &a.addr_gen : &a.old_addr_gen) = (uint8_t)g;
+                }
+                else if (streq(key, "ipv6") || streq(key, "old_ipv6")) {
+                        if (!streq(val, "on") && !streq(val, "off"))
+                                return -EINVAL;
+                        *(streq(key, "ipv6") ? &a.ipv6 : &a.old_ipv6) = streq(val, "on") ? VNC_IPV6_ON : VNC_IPV6_OFF;
                 }
                 STR(blob) STR(old_blob) STR(vlan_link)
                 else if (streq(key, "vlan_id")) {

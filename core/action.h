@@ -64,6 +64,16 @@ enum {
         VNC_SET_UP = 1 << 2,
         VNC_SET_ALIAS = 1 << 3,
         VNC_SET_ADDR_GEN = 1 << 4,
+        VNC_SET_IPV6 = 1 << 5,
+};
+
+/* IPv6 on a link (net.ipv6.conf.<if>.disable_ipv6): 0 = leave as is / not known. "off": the
+ * host takes no IPv6 packet from the link (no address, no forwarding); the bridge still
+ * switches IPv6 frames between its ports. */
+enum vnc_ipv6_state {
+        VNC_IPV6_KEEP = 0,
+        VNC_IPV6_ON,
+        VNC_IPV6_OFF,
 };
 
 /* IPv6 address generation of a link (IFLA_INET6_ADDR_GEN_MODE): the kernel's mode + 1, so that
@@ -102,6 +112,8 @@ struct vnc_action {
         char old_alias[VNC_ALIAS_MAX];
         /* BRIDGE create (set once it exists), LINK_SET with VNC_SET_ADDR_GEN: enum vnc_addr_gen */
         uint8_t addr_gen, old_addr_gen;
+        /* BRIDGE create (set once it exists), LINK_SET with VNC_SET_IPV6: enum vnc_ipv6_state */
+        uint8_t ipv6, old_ipv6;
 
         /* TAP */
         bool has_owner, has_group;

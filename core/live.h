@@ -23,6 +23,8 @@ struct vnc_live_link {
         bool wireless;  /* /sys/class/net/<if>/wireless or phy80211 exists */
         uint8_t addr_gen; /* IPv6 address generation, enum vnc_addr_gen (action.h); 0 = not known
                            * (no IPv6 in this kernel, or a fixture that does not say) */
+        uint8_t ipv6;     /* enum vnc_ipv6_state (action.h): read for bridges carrying a vnetcfg mark
+                           * only (net.ipv6.conf.<if>.disable_ipv6); 0 = not known */
 
         /* vlan: kind "vlan": the lower link's ifindex and the 802.1Q id (0 for other kinds) */
         int vlan_link;

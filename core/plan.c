@@ -631,6 +631,7 @@ static int plan_link_delete(struct planner *pl, const struct vnc_live_link *l) {
         a.up = l->admin_up;
         /* Re-created by a rollback with the address it had, and its IPv6 address generation. */
         a.addr_gen = is_tap ? VNC_ADDR_GEN_KEEP : l->addr_gen;
+        a.ipv6 = is_tap ? VNC_IPV6_KEEP : l->ipv6;
         a.has_mac = l->has_mac;
         memcpy(a.mac, l->mac, 6);
         if (is_tap) {
@@ -820,6 +821,12 @@ static int plan_link_teardown(struct planner *pl) {
 
 /* ---- creation and modification ------------------------------------------ */
 
+/* Networks whose guests reach nothing beyond the host: the host takes no IPv6 from them (they are
+ * IPv4 networks; with net.ipv6.conf.all.forwarding=1 it would route their IPv6 onwards). */
+static bool ipv6_off_mode(const struct vnc_network *n) {
+        return n->mode == VNC_MODE_ISOLATED || n->mode == VNC_MODE_HOST_ONLY;
+}
+
 /* An isolated network's bridge whose IPv6 address generation is known and not "none". */
 static bool isolated_v6_generating(const struct vnc_network *n, const struct vnc_live_link *l) {
         return n->mode == VNC_MODE_ISOLATED && l->addr_gen != VNC_ADDR_GEN_KEEP && l->addr_gen != VNC_ADDR_GEN_NONE;
@@ -853,6 +860,11 @@ static int plan_link_modify(struct planner *pl, const struct vnc_network *n, con
                 a.set |= VNC_SET_ALIAS;
         else
                 snprintf(a.alias, sizeof(a.alias), "%s", a.old_alias);
+        if (!master && ipv6_off_mode(n) && l->ipv6 == VNC_IPV6_ON) {
+                a.set |= VNC_SET_IPV6;
+                a.ipv6 = VNC_IPV6_OFF;
+                a.old_ipv6 = VNC_IPV6_ON;
+        }
         if (!master && isolated_v6_generating(n, l)) {
                 a.set |= VNC_SET_ADDR_GEN;
                 a.addr_gen = VNC_ADDR_GEN_NONE;
@@ -871,14 +883,18 @@ static bool ipv6_link_local(const uint8_t a[16]) {
  * An isolated bridge gives the host no address, IPv6 link-local included (the kernel would
  * make one from the bridge's MAC, and every service listening on [::] would be reachable
  * from the guests). A bridge an older vnetcfg made has one: delete it (its inverse puts it
- * back); the bridge's address generation is set to none in plan_link_modify.
+ * back); its address generation is set to none in plan_link_modify. A bridge whose IPv6 goes
+ * off loses every IPv6 address: each is deleted first, so that a rollback puts it back.
  */
-static int plan_isolated_v6(struct planner *pl, const struct vnc_network *n, const struct vnc_live_link *br) {
+static int plan_bridge_v6(struct planner *pl, const struct vnc_network *n, const struct vnc_live_link *br) {
+        bool going_off = ipv6_off_mode(n) && br->ipv6 == VNC_IPV6_ON;
+
         for (size_t i = 0; i < pl->live->n_addrs; i++) {
                 const struct vnc_live_addr *x = &pl->live->addrs[i];
                 struct vnc_action a;
 
-                if (x->ifindex != br->ifindex || x->family != AF_INET6 || !ipv6_link_local(x->addr))
+                if (x->ifindex != br->ifindex || x->family != AF_INET6 ||
+                    !(going_off || (n->mode == VNC_MODE_ISOLATED && ipv6_link_local(x->addr))))
                         continue;
                 vnc_action_init(&a, VNC_ACT_ADDR, VNC_OP_DELETE, pl->profile, n->name);
                 snprintf(a.ifname, sizeof(a.ifname), "%s", br->name);
@@ -926,6 +942,8 @@ static int plan_network(struct planner *pl, const struct vnc_network *n) {
                 a.up = true;
                 if (n->mode == VNC_MODE_ISOLATED)
                         a.addr_gen = VNC_ADDR_GEN_NONE; /* no host address: no IPv6 link-local either */
+                if (ipv6_off_mode(n))
+                        a.ipv6 = VNC_IPV6_OFF;
                 const struct vnc_live_link *u =
                         n->mode == VNC_MODE_BRIDGED ? vnc_live_link_by_name(pl->live, n->uplink) : NULL;
                 if (u && u->has_mac) {
@@ -938,8 +956,8 @@ static int plan_network(struct planner *pl, const struct vnc_network *n) {
                 r = push(pl, PH_NEW_BRIDGE, &a);
         } else {
                 r = plan_link_modify(pl, n, br, NULL);
-                if (r >= 0 && n->mode == VNC_MODE_ISOLATED)
-                        r = plan_isolated_v6(pl, n, br);
+                if (r >= 0)
+                        r = plan_bridge_v6(pl, n, br);
         }
         if (r < 0)
                 return r;

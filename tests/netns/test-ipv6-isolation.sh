@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
 # An isolated bridge gives the host no IPv6 address either: guests reach only each other.
+# Isolated and host-only bridges take no IPv6 into the host (disable_ipv6), so that a host
+# routing IPv6 (net.ipv6.conf.all.forwarding=1) does not route their guests onwards.
 #
 #   host (this namespace): vn-iso (isolated, made by vnetcfg), a TCP listener on [::]:2222,
-#                          2001:db8:ff::1/128 on lo (an address of the host's elsewhere)
+#                          2001:db8:ff::1/128 on lo (an address of the host's elsewhere),
+#                          uplink0 2001:db8:1::1/64 --veth-- namespace "up" 2001:db8:1::2/64
 #     g1 --veth-- vn-iso --veth-- g2   (guests: IPv6 link-local only)
+#     g4 --veth-- vn-ho (host-only, 10.10.0.1/24)
 #
-# 1. apply: vn-iso has addrgenmode none and no IPv6 address; g1 and g2 reach each other over
-#    link-local; no ping6 to ff02::1 is answered by the host, no TCP connect reaches it;
-#    rollback --all restores the snapshot exactly.
-# 2. an older vnetcfg's bridge (addrgenmode eui64, a fe80 address): status shows drift, apply
-#    sets the mode and deletes the address, rollback puts both back exactly.
+# 1. apply: vn-iso has addrgenmode none, IPv6 off and no IPv6 address; g1 and g2 reach each
+#    other over link-local; no ping6 to ff02::1 is answered by the host, no TCP connect reaches
+#    it; with IPv6 forwarding on, neither g1 nor g4 gets a packet to "up"; rollback --all
+#    restores the snapshot exactly.
+# 2. an older vnetcfg's bridge (addrgenmode eui64, IPv6 on, a fe80 address): status shows
+#    drift, apply sets the mode, turns IPv6 off and deletes the address, rollback puts all back.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/guests.sh"
 
 cat >"$TMP/v6.json" <<'JSON'
-{"version": 1, "name": "v6", "networks": [{"name": "iso", "mode": "isolated"}]}
+{"version": 1, "name": "v6", "networks": [{"name": "iso", "mode": "isolated"},
+ {"name": "ho", "mode": "host-only", "ipv4": {"address": "10.10.0.1/24"}}]}
 JSON
+make_upstream
+ip addr add 2001:db8:1::1/64 dev uplink0 nodad
+ip -n up addr add 2001:db8:1::2/64 dev eth0 nodad
+sysctl -qw net.ipv6.conf.all.forwarding=1
 
 ip addr add 2001:db8:ff::1/128 dev lo
 python3 -c '
@@ -35,6 +45,24 @@ ll_of() { # ns dev -> its link-local address, once DAD is done (empty when none 
         done
 }
 host_ll() { ip -6 -o addr show dev vn-iso | awk '{print $4}' | sort; }
+ipv6_off() { cat "/proc/sys/net/ipv6/conf/$1/disable_ipv6"; }
+# A UDP datagram from a guest (source 2001:db8:99::N, routed out of eth0 to the host's bridge
+# MAC) to "up": prints what "up" received, or nothing.
+leak_to_up() { # ns bridge
+        ip netns exec up timeout 5 python3 -c '
+import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::", 5000)); s.settimeout(3)
+try: print(s.recvfrom(100)[0].decode())
+except OSError: pass' >"$TMP/leak" &
+        local pid=$!
+        sleep 0.5
+        ip -n "$1" addr replace 2001:db8:99::5/64 dev eth0 nodad
+        ip -n "$1" -6 route replace default dev eth0
+        ip -n "$1" -6 neigh replace 2001:db8:1::2 lladdr "$(cat /sys/class/net/"$2"/address)" dev eth0 nud permanent
+        ip netns exec "$1" python3 -c '
+import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b"leak", ("2001:db8:1::2", 5000))'
+        wait "$pid"
+        cat "$TMP/leak"
+}
 genmode() { ip -d -j link show dev "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0].get("inet6_addr_gen_mode", ""))'; }
 # The fe80 address the kernel would give vn-iso (EUI-64 of its MAC): what a guest would try.
 eui64_of() {
@@ -67,9 +95,17 @@ via_bridge_mac() { # ns addr
         connect6 "$1" "$2"
 }
 
+# uplink0's own link-local (and, forwarding, its anycast routes) before the snapshot
+for ((i = 0; i < 50; i++)); do
+        ip -6 -o addr show dev uplink0 scope link | grep -q . && ! ip -6 -o addr show dev uplink0 | grep -q tentative && break
+        sleep 0.1
+done
+sleep 0.2
 snap before
 expect_rc 0 apply --no-verify "$TMP/v6.json"
 assert_eq "$(genmode vn-iso)" "none" "vn-iso's IPv6 address generation"
+assert_eq "$(ipv6_off vn-iso)" "1" "vn-iso's disable_ipv6"
+assert_eq "$(ipv6_off vn-ho)" "1" "vn-ho's disable_ipv6"
 ns_add g1 vn-iso
 ns_add g2 vn-iso
 l1=$(ll_of g1 eth0)
@@ -86,6 +122,12 @@ guess=$(eui64_of vn-iso)
 assert_eq "$(connect6 g1 "$guess%eth0")" "" "a TCP connect from g1 to the host's would-be link-local $guess"
 ok "the host has no IPv6 address on an isolated bridge, answers no ping6, accepts no connect"
 
+ns_add g4 vn-ho 10.10.0.5/24
+assert_eq "$(leak_to_up g1 vn-iso)" "" "what \"up\" got from g1 (isolated) over IPv6, the host forwarding IPv6"
+assert_eq "$(leak_to_up g4 vn-ho)" "" "what \"up\" got from g4 (host-only) over IPv6, the host forwarding IPv6"
+pings g4 10.10.0.1 || fail "g4 does not reach the host over IPv4"
+ok "with IPv6 forwarding on, no IPv6 packet of an isolated or host-only guest leaves through the host"
+
 expect_rc 0 status v6
 grep -q drift <<<"$OUT" && fail "status shows drift right after apply: $OUT"
 expect_rc 0 apply --no-verify "$TMP/v6.json"
@@ -94,6 +136,7 @@ ok "a second apply changes nothing"
 
 ip link del g1-h
 ip link del g2-h
+ip link del g4-h
 expect_rc 0 rollback v6 --all
 snap after
 same_snap before after
@@ -111,12 +154,15 @@ l3=$(ll_of g3 eth0)
 ping6_from g3 "${old_ll%/*}%eth0" || fail "with a link-local on the bridge, g3 does not reach the host: the check proves nothing"
 [ -n "$(connect6 g3 "${old_ll%/*}%eth0")" ] || fail "with a link-local on the bridge, g3 does not connect to the host: the check proves nothing"
 [ -n "$(via_bridge_mac g3 2001:db8:ff::1)" ] || fail "with a link-local on the bridge, g3 does not reach 2001:db8:ff::1: the check proves nothing"
+assert_eq "$(leak_to_up g3 vn-iso)" "leak" "what \"up\" got from g3 through a bridge with IPv6 on (else the check proves nothing)"
 snap old
 expect_rc 0 --json plan "$TMP/v6.json"
-grep -q 'addrgenmode eui64 -> none' <<<"$OUT" || fail "plan does not set the bridge's address generation: $OUT"
+grep -q 'ipv6 on -> off addrgenmode eui64 -> none' <<<"$OUT" || fail "plan does not turn IPv6 off on the bridge: $OUT"
 grep -q "\"name\": *\"${old_ll} dev vn-iso\"" <<<"$OUT" || fail "plan does not delete $old_ll: $OUT"
 expect_rc 0 apply --no-verify "$TMP/v6.json"
 assert_eq "$(genmode vn-iso)" "none" "vn-iso's IPv6 address generation after the repair"
+assert_eq "$(ipv6_off vn-iso)" "1" "vn-iso's disable_ipv6 after the repair"
+assert_eq "$(leak_to_up g3 vn-iso)" "" "what \"up\" got from g3 after the repair"
 assert_eq "$(host_ll)" "" "IPv6 addresses of the host on vn-iso after the repair"
 assert_eq "$(connect6 g3 "${old_ll%/*}%eth0")" "" "a TCP connect from g3 to the host's old link-local"
 ok "apply repairs an isolated bridge an older vnetcfg made: no IPv6 address generation, no link-local"
@@ -128,6 +174,7 @@ ok "a guest reaches no other IPv6 address of the host through the bridge"
 
 expect_rc 0 rollback v6
 assert_eq "$(genmode vn-iso)" "eui64" "vn-iso's IPv6 address generation after rollback"
+assert_eq "$(ipv6_off vn-iso)" "0" "vn-iso's disable_ipv6 after rollback"
 for ((i = 0; i < 30; i++)); do ip -6 -o addr show dev vn-iso | grep -q tentative || break; sleep 0.1; done
 assert_eq "$(host_ll)" "$old_ll" "vn-iso's link-local after rollback"
 snap old-again
@@ -137,13 +184,14 @@ ok "rollback restores the older bridge exactly: address generation and link-loca
 # Applied, then the same state again as an older vnetcfg would leave it: status calls it drift.
 expect_rc 0 apply --no-verify "$TMP/v6.json"
 ip link set vn-iso addrgenmode eui64
+sysctl -qw net.ipv6.conf.vn-iso.disable_ipv6=0
 ip link set vn-iso down
 ip link set vn-iso up
 for ((i = 0; i < 50; i++)); do [ -n "$(host_ll)" ] && break; sleep 0.1; done
 [ -n "$(host_ll)" ] || fail "vn-iso got no link-local address back"
 expect_rc 0 status v6
 grep -q drift <<<"$OUT" || fail "status does not show the link-local of an isolated bridge as drift: $OUT"
-grep -q 'addrgenmode eui64 -> none' <<<"$OUT" || fail "status does not say what drifted: $OUT"
+grep -q 'ipv6 on -> off addrgenmode eui64 -> none' <<<"$OUT" || fail "status does not say what drifted: $OUT"
 ok "status shows IPv6 address generation on an isolated bridge as drift"
 expect_rc 0 apply --no-verify "$TMP/v6.json"
 assert_eq "$(host_ll)" "" "IPv6 addresses of the host on vn-iso after the second repair"

@@ -8,6 +8,7 @@
  * live.txt lines:
  *   link IFINDEX NAME [kind=K] [master=IDX] [mtu=N] [down] [alias=A] [mac=M] [wireless] [link=IDX vlan=ID]
  *        [addrgen=eui64|none|stable_secret|random]   IPv6 address generation (default: not known)
+ *        [ipv6=on|off]                                 disable_ipv6 0 or 1 (default: not known)
  *        [tun=tap[,vnet_hdr][,multi_queue] [owner=UID] [group=GID]]   a tap as read back (tun_flags, owner, group)
  *   8021q missing|unloadable|loadable|loaded   the kernel's 802.1Q support (default: unknown = usable)
  *   addr IFINDEX A.B.C.D/N [dynamic]
@@ -139,6 +140,8 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                                 k->has_mac = vnc_mac_parse(w + 4, k->mac) == 0;
                         else if (streq(w, "wireless"))
                                 k->wireless = true;
+                        else if (streq(w, "ipv6=on") || streq(w, "ipv6=off"))
+                                k->ipv6 = streq(w, "ipv6=on") ? VNC_IPV6_ON : VNC_IPV6_OFF;
                         else if (!strncmp(w, "addrgen=", 8)) {
                                 int g = vnc_addr_gen_from_string(w + 8);
                                 assert_true(g > 0);
