@@ -235,6 +235,18 @@ static bool tolerated(const struct vnc_action *a, int role, int err, bool undo) 
         }
 }
 
+/* IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE } }: the kernel takes it on an existing link only
+ * (in the creating RTM_NEWLINK it answers EAFNOSUPPORT: the link has no IPv6 state yet). */
+static int put_addr_gen(struct nl_msg *m, uint8_t addr_gen) {
+        struct nlattr *spec, *inet6;
+
+        if (!(spec = nla_nest_start(m, IFLA_AF_SPEC)) || !(inet6 = nla_nest_start(m, AF_INET6)) ||
+            nla_put_u8(m, IFLA_INET6_ADDR_GEN_MODE, (uint8_t)(addr_gen - 1)) < 0 || nla_nest_end(m, inet6) < 0 ||
+            nla_nest_end(m, spec) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 static int flush(struct run *R) {
         if (R->stopped)
                 return -ECANCELED;
@@ -270,10 +282,13 @@ static int flush(struct run *R) {
                         if (!created)
                                 continue;
                         struct nl_msg *m = vnc_nl_link_msg(RTM_SETLINK, 0, 0, 0, 0);
-                        /* The MTU set after creation pins it (the bridge keeps it with no ports). */
+                        /* The MTU set after creation pins it (the bridge keeps it with no ports).
+                         * IPv6 address generation is set before the bridge has a port, hence
+                         * carrier: the kernel makes a link-local address only once it has. */
                         if (m && (nla_put_string(m, IFLA_IFNAME, a->ifname) < 0 ||
-                                  nla_put_string(m, IFLA_IFALIAS, a->alias) < 0 ||
-                                  (a->mtu && nla_put_u32(m, IFLA_MTU, a->mtu) < 0))) {
+                                  (a->alias[0] && nla_put_string(m, IFLA_IFALIAS, a->alias) < 0) ||
+                                  (a->mtu && nla_put_u32(m, IFLA_MTU, a->mtu) < 0) ||
+                                  (a->addr_gen && put_addr_gen(m, a->addr_gen) < 0))) {
                                 nlmsg_free(m);
                                 m = NULL;
                         }
@@ -357,9 +372,10 @@ static void bridge_mac(uint8_t mac[6]) {
         mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
 }
 
-/* IFLA_IFALIAS is ignored at creation: set it once the create is acked (see flush()). */
+/* IFLA_IFALIAS (and IFLA_AF_SPEC) are ignored at creation: set them once the create is acked
+ * (see flush()). */
 static int alias_after_create(struct run *R, size_t i) {
-        if (!R->acts[i].alias[0])
+        if (!R->acts[i].alias[0] && !R->acts[i].addr_gen)
                 return 0;
         if (VNC_GROW(R->alias_pending, R->alloc_alias_pending, R->n_alias_pending + 1) < 0)
                 return vnc_error_set(&R->sock_err, VNC_ERR_RUNTIME, -ENOMEM, "out of memory");
@@ -448,7 +464,8 @@ static int build_link_set(struct run *R, size_t i) {
         if (!m || nla_put_string(m, IFLA_IFNAME, a->ifname) < 0 ||
             ((a->set & VNC_SET_MTU) && a->mtu && nla_put_u32(m, IFLA_MTU, a->mtu) < 0) ||
             ((a->set & VNC_SET_MASTER) && nla_put_u32(m, IFLA_MASTER, (uint32_t)master) < 0) ||
-            ((a->set & VNC_SET_ALIAS) && nla_put_string(m, IFLA_IFALIAS, a->alias) < 0)) {
+            ((a->set & VNC_SET_ALIAS) && nla_put_string(m, IFLA_IFALIAS, a->alias) < 0) ||
+            ((a->set & VNC_SET_ADDR_GEN) && a->addr_gen && put_addr_gen(m, a->addr_gen) < 0)) {
                 nlmsg_free(m);
                 m = NULL;
         }
@@ -481,17 +498,21 @@ static int build_addr(struct run *R, size_t i) {
                 return r;
         struct nl_msg *m = nlmsg_alloc_simple(del ? RTM_DELADDR : RTM_NEWADDR, del ? 0 : NLM_F_CREATE | NLM_F_EXCL);
         if (a->family == AF_INET6) {
-                /* An address moved from the uplink was already checked there: no second DAD. */
+                /* An address moved from the uplink was already checked there: no second DAD.
+                 * A link-local put back on an isolated bridge by a rollback is as the kernel
+                 * made it: with DAD. */
+                bool ll = a->ip6[0] == 0xfe && (a->ip6[1] & 0xc0) == 0x80;
+                uint32_t flags = ll ? 0 : IFA_F_NODAD;
                 struct ifaddrmsg ifa6 = {
                         .ifa_family = AF_INET6,
                         .ifa_prefixlen = a->addr.prefix,
-                        .ifa_flags = IFA_F_NODAD,
+                        .ifa_flags = (uint8_t)flags,
                         .ifa_scope = RT_SCOPE_UNIVERSE,
                         .ifa_index = (uint32_t)ifindex,
                 };
                 if (m && (nlmsg_append(m, &ifa6, sizeof(ifa6), NLMSG_ALIGNTO) < 0 ||
                           nla_put(m, IFA_ADDRESS, 16, a->ip6) < 0 ||
-                          (!del && nla_put_u32(m, IFA_FLAGS, IFA_F_NODAD) < 0))) {
+                          (!del && nla_put_u32(m, IFA_FLAGS, flags) < 0))) {
                         nlmsg_free(m);
                         m = NULL;
                 }

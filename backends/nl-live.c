@@ -9,6 +9,7 @@
 #include <netlink/cache.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/vlan.h>
 #include <netlink/route/route.h>
 
@@ -142,6 +143,10 @@ static void fill_link(struct nl_object *obj, void *arg) {
          * bridge, tap or VLAN vnetcfg created, never a wireless NIC. */
         l->wireless = f->details && !(flags & IFF_LOOPBACK) && !(l->alias && strncmp(l->alias, "vnetcfg:", 8) == 0) &&
                       link_is_wireless(l->name);
+        /* IPv6 address generation (IFLA_INET6_ADDR_GEN_MODE): an isolated bridge must have none */
+        uint8_t gen;
+        if (rtnl_link_inet6_get_addr_gen_mode(link, &gen) == 0 && gen + 1 < _VNC_ADDR_GEN_MAX)
+                l->addr_gen = (uint8_t)(gen + 1);
         /* vlan: the lower link and the 802.1Q id of a VLAN sub-interface */
         if (rtnl_link_is_vlan(link)) {
                 int id = rtnl_link_vlan_get_id(link);

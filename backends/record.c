@@ -418,6 +418,27 @@ static void put_linkinfo(FILE *f, const struct nlattr *info, struct link_req *lr
         }
 }
 
+/* IFLA_AF_SPEC: IPv6 address generation as "addrgenmode=none" (ip link's word), the rest raw. */
+static void put_af_spec(FILE *f, const struct nlattr *spec) {
+        size_t len = spec->nla_len - NLA_HDRLEN;
+        FOR_ATTRS(af, (const char *)spec + NLA_HDRLEN, len) {
+                if ((af->nla_type & NLA_TYPE_MASK) != AF_INET6) {
+                        put_unknown(f, "af_spec", af);
+                        continue;
+                }
+                size_t xlen = af->nla_len - NLA_HDRLEN;
+                FOR_ATTRS(x, (const char *)af + NLA_HDRLEN, xlen) {
+                        const char *mode = NULL;
+                        if ((x->nla_type & NLA_TYPE_MASK) == IFLA_INET6_ADDR_GEN_MODE && x->nla_len == NLA_HDRLEN + 1)
+                                mode = vnc_addr_gen_to_string((uint8_t)(*((const uint8_t *)x + NLA_HDRLEN) + 1));
+                        if (mode)
+                                fprintf(f, " addrgenmode=%s", mode);
+                        else
+                                put_unknown(f, "inet6", x);
+                }
+        }
+}
+
 static int record_link(FILE *f, const struct nlmsghdr *h) {
         const struct ifinfomsg *ifi = NLMSG_DATA(h);
         struct link_req lr = {0};
@@ -473,6 +494,9 @@ static int record_link(FILE *f, const struct nlmsghdr *h) {
                         break;
                 case IFLA_LINKINFO:
                         put_linkinfo(f, a, &lr);
+                        break;
+                case IFLA_AF_SPEC:
+                        put_af_spec(f, a);
                         break;
                 default:
                         put_unknown(f, "ifla", a);

@@ -23,6 +23,24 @@ static const char *const op_table[_VNC_OP_MAX] = {
         [VNC_OP_MODIFY] = "modify",
 };
 
+static const char *const addr_gen_table[_VNC_ADDR_GEN_MAX] = {
+        [VNC_ADDR_GEN_EUI64] = "eui64",
+        [VNC_ADDR_GEN_NONE] = "none",
+        [VNC_ADDR_GEN_STABLE_PRIVACY] = "stable_secret",
+        [VNC_ADDR_GEN_RANDOM] = "random",
+};
+
+const char *vnc_addr_gen_to_string(uint8_t g) {
+        return g < _VNC_ADDR_GEN_MAX ? addr_gen_table[g] : NULL;
+}
+
+int vnc_addr_gen_from_string(const char *s) {
+        for (int i = 1; s && i < _VNC_ADDR_GEN_MAX; i++)
+                if (streq(addr_gen_table[i], s))
+                        return i;
+        return -EINVAL;
+}
+
 const char *vnc_action_kind_to_string(enum vnc_action_kind k) {
         return k >= 0 && k < _VNC_ACT_MAX ? kind_table[k] : NULL;
 }
@@ -81,6 +99,8 @@ void vnc_action_inverse(const struct vnc_action *a, struct vnc_action *ret) {
                 ret->old_up = a->up;
                 memcpy(ret->alias, a->old_alias, sizeof(ret->alias));
                 memcpy(ret->old_alias, a->alias, sizeof(ret->old_alias));
+                ret->addr_gen = a->old_addr_gen;
+                ret->old_addr_gen = a->addr_gen;
                 memcpy(ret->blob, a->old_blob, sizeof(ret->blob));
                 memcpy(ret->old_blob, a->blob, sizeof(ret->old_blob));
                 ret->lv_active = a->old_lv_active;
@@ -186,6 +206,8 @@ char *vnc_action_detail(const struct vnc_action *a) {
                         append(&s, "multi_queue");
                 if (a->has_mac)
                         append(&s, "address %s", mac_str(a->mac, mac));
+                if (a->addr_gen)
+                        append(&s, "addrgenmode %s", vnc_addr_gen_to_string(a->addr_gen));
                 if (a->up)
                         append(&s, "up");
                 break;
@@ -199,6 +221,9 @@ char *vnc_action_detail(const struct vnc_action *a) {
                         append(&s, "%s -> %s", a->old_up ? "up" : "down", a->up ? "up" : "down");
                 if (a->set & VNC_SET_ALIAS)
                         append(&s, "alias \"%s\" -> \"%s\"", a->old_alias, a->alias);
+                if (a->set & VNC_SET_ADDR_GEN)
+                        append(&s, "addrgenmode %s -> %s", vnc_addr_gen_to_string(a->old_addr_gen) ?: "unknown",
+                               vnc_addr_gen_to_string(a->addr_gen) ?: "unknown");
                 break;
         case VNC_ACT_ROUTE:
                 if (a->table)
@@ -359,6 +384,11 @@ char *vnc_action_serialize(const struct vnc_action *a) {
                 put_u(f, "old_up", 1);
         if (a->old_alias[0])
                 put_kv(f, "old_alias", a->old_alias);
+        /* Only when set: journals written before the field parse as "leave as is". */
+        if (a->addr_gen)
+                put_kv(f, "addr_gen", vnc_addr_gen_to_string(a->addr_gen));
+        if (a->old_addr_gen)
+                put_kv(f, "old_addr_gen", vnc_addr_gen_to_string(a->old_addr_gen));
         if (a->has_owner)
                 put_u(f, "owner", a->owner);
         if (a->has_group)
@@ -596,6 +626,12 @@ int vnc_action_parse(const char *line, struct vnc_action *ret) {
                 else if (streq(key, "via")) {
                         if (vnc_ipv4_parse(val, &a.via) < 0)
                                 return -EINVAL;
+                }
+                else if (streq(key, "addr_gen") || streq(key, "old_addr_gen")) {
+                        int g = vnc_addr_gen_from_string(val);
+                        if (g < 0)
+                                return -EINVAL;
+                        *(streq(key, "addr_gen") ? &a.addr_gen : &a.old_addr_gen) = (uint8_t)g;
                 }
                 STR(blob) STR(old_blob) STR(vlan_link)
                 else if (streq(key, "vlan_id")) {

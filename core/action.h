@@ -63,7 +63,21 @@ enum {
         VNC_SET_MASTER = 1 << 1,
         VNC_SET_UP = 1 << 2,
         VNC_SET_ALIAS = 1 << 3,
+        VNC_SET_ADDR_GEN = 1 << 4,
 };
+
+/* IPv6 address generation of a link (IFLA_INET6_ADDR_GEN_MODE): the kernel's mode + 1, so that
+ * 0 means "leave as is" (actions) or "not known" (live links). "none": no link-local address. */
+enum vnc_addr_gen {
+        VNC_ADDR_GEN_KEEP = 0,
+        VNC_ADDR_GEN_EUI64,
+        VNC_ADDR_GEN_NONE,
+        VNC_ADDR_GEN_STABLE_PRIVACY,
+        VNC_ADDR_GEN_RANDOM,
+        _VNC_ADDR_GEN_MAX,
+};
+const char *vnc_addr_gen_to_string(uint8_t g);
+int vnc_addr_gen_from_string(const char *s);
 
 struct vnc_action {
         enum vnc_action_kind kind;
@@ -86,6 +100,8 @@ struct vnc_action {
         char old_master[VNC_IFNAMSIZ];
         bool old_up;
         char old_alias[VNC_ALIAS_MAX];
+        /* BRIDGE create (set once it exists), LINK_SET with VNC_SET_ADDR_GEN: enum vnc_addr_gen */
+        uint8_t addr_gen, old_addr_gen;
 
         /* TAP */
         bool has_owner, has_group;

@@ -21,6 +21,8 @@ struct vnc_live_link {
         bool has_mac;
         uint8_t mac[6];
         bool wireless;  /* /sys/class/net/<if>/wireless or phy80211 exists */
+        uint8_t addr_gen; /* IPv6 address generation, enum vnc_addr_gen (action.h); 0 = not known
+                           * (no IPv6 in this kernel, or a fixture that does not say) */
 
         /* vlan: kind "vlan": the lower link's ifindex and the 802.1Q id (0 for other kinds) */
         int vlan_link;

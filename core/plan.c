@@ -629,7 +629,8 @@ static int plan_link_delete(struct planner *pl, const struct vnc_live_link *l) {
         snprintf(a.alias, sizeof(a.alias), "%s", l->alias);
         a.mtu = l->mtu;
         a.up = l->admin_up;
-        /* Re-created by a rollback with the address it had. */
+        /* Re-created by a rollback with the address it had, and its IPv6 address generation. */
+        a.addr_gen = is_tap ? VNC_ADDR_GEN_KEEP : l->addr_gen;
         a.has_mac = l->has_mac;
         memcpy(a.mac, l->mac, 6);
         if (is_tap) {
@@ -819,6 +820,11 @@ static int plan_link_teardown(struct planner *pl) {
 
 /* ---- creation and modification ------------------------------------------ */
 
+/* An isolated network's bridge whose IPv6 address generation is known and not "none". */
+static bool isolated_v6_generating(const struct vnc_network *n, const struct vnc_live_link *l) {
+        return n->mode == VNC_MODE_ISOLATED && l->addr_gen != VNC_ADDR_GEN_KEEP && l->addr_gen != VNC_ADDR_GEN_NONE;
+}
+
 static int plan_link_modify(struct planner *pl, const struct vnc_network *n, const struct vnc_live_link *l,
                             const char *master) {
         struct vnc_action a;
@@ -847,9 +853,43 @@ static int plan_link_modify(struct planner *pl, const struct vnc_network *n, con
                 a.set |= VNC_SET_ALIAS;
         else
                 snprintf(a.alias, sizeof(a.alias), "%s", a.old_alias);
+        if (!master && isolated_v6_generating(n, l)) {
+                a.set |= VNC_SET_ADDR_GEN;
+                a.addr_gen = VNC_ADDR_GEN_NONE;
+                a.old_addr_gen = l->addr_gen;
+        }
         if (!a.set)
                 return 0;
         return push(pl, PH_SET_LINK, &a);
+}
+
+static bool ipv6_link_local(const uint8_t a[16]) {
+        return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+/*
+ * An isolated bridge gives the host no address, IPv6 link-local included (the kernel would
+ * make one from the bridge's MAC, and every service listening on [::] would be reachable
+ * from the guests). A bridge an older vnetcfg made has one: delete it (its inverse puts it
+ * back); the bridge's address generation is set to none in plan_link_modify.
+ */
+static int plan_isolated_v6(struct planner *pl, const struct vnc_network *n, const struct vnc_live_link *br) {
+        for (size_t i = 0; i < pl->live->n_addrs; i++) {
+                const struct vnc_live_addr *x = &pl->live->addrs[i];
+                struct vnc_action a;
+
+                if (x->ifindex != br->ifindex || x->family != AF_INET6 || !ipv6_link_local(x->addr))
+                        continue;
+                vnc_action_init(&a, VNC_ACT_ADDR, VNC_OP_DELETE, pl->profile, n->name);
+                snprintf(a.ifname, sizeof(a.ifname), "%s", br->name);
+                a.family = AF_INET6;
+                memcpy(a.ip6, x->addr, 16);
+                a.addr.prefix = x->prefix;
+                int r = push(pl, PH_DEL_ADDR, &a);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 /* A tap made enslaved to master ("" = none), sized and up; net "" for a trunk tap. */
@@ -884,6 +924,8 @@ static int plan_network(struct planner *pl, const struct vnc_network *n) {
                 snprintf(a.ifname, sizeof(a.ifname), "%s", n->bridge);
                 a.mtu = n->mtu;
                 a.up = true;
+                if (n->mode == VNC_MODE_ISOLATED)
+                        a.addr_gen = VNC_ADDR_GEN_NONE; /* no host address: no IPv6 link-local either */
                 const struct vnc_live_link *u =
                         n->mode == VNC_MODE_BRIDGED ? vnc_live_link_by_name(pl->live, n->uplink) : NULL;
                 if (u && u->has_mac) {
@@ -894,8 +936,11 @@ static int plan_network(struct planner *pl, const struct vnc_network *n) {
                                 a.mtu = u->mtu;
                 }
                 r = push(pl, PH_NEW_BRIDGE, &a);
-        } else
+        } else {
                 r = plan_link_modify(pl, n, br, NULL);
+                if (r >= 0 && n->mode == VNC_MODE_ISOLATED)
+                        r = plan_isolated_v6(pl, n, br);
+        }
         if (r < 0)
                 return r;
 

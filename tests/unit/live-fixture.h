@@ -7,9 +7,11 @@
  *
  * live.txt lines:
  *   link IFINDEX NAME [kind=K] [master=IDX] [mtu=N] [down] [alias=A] [mac=M] [wireless] [link=IDX vlan=ID]
+ *        [addrgen=eui64|none|stable_secret|random]   IPv6 address generation (default: not known)
  *        [tun=tap[,vnet_hdr][,multi_queue] [owner=UID] [group=GID]]   a tap as read back (tun_flags, owner, group)
  *   8021q missing|unloadable|loadable|loaded   the kernel's 802.1Q support (default: unknown = usable)
  *   addr IFINDEX A.B.C.D/N [dynamic]
+ *   addr6 IFINDEX X:Y::Z/N        a permanent IPv6 address (scope link for fe80::/10)
  *   route A.B.C.D/N dev IFINDEX [via A.B.C.D] [table N] [metric N] [proto N]
  *   sysctl KEY VALUE
  *   fw unavailable REASON...      (default: the tables are readable and empty)
@@ -137,6 +139,11 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                                 k->has_mac = vnc_mac_parse(w + 4, k->mac) == 0;
                         else if (streq(w, "wireless"))
                                 k->wireless = true;
+                        else if (!strncmp(w, "addrgen=", 8)) {
+                                int g = vnc_addr_gen_from_string(w + 8);
+                                assert_true(g > 0);
+                                k->addr_gen = (uint8_t)g;
+                        }
                         else if (!strncmp(w, "link=", 5))
                                 k->vlan_link = atoi(w + 5);
                         else if (!strncmp(w, "vlan=", 5))
@@ -181,6 +188,17 @@ static void parse_live_line(struct vnc_live *l, char *line, const char *file, in
                 char *extra = strtok_r(NULL, " \t\n", &save);
                 if (extra && streq(extra, "dynamic"))
                         a->flags = 0;
+        } else if (streq(w, "addr6")) {
+                struct vnc_live_addr *a = vnc_live_add_addr(l);
+                a->ifindex = atoi(strtok_r(NULL, " \t\n", &save));
+                char *ip = strtok_r(NULL, " \t\n", &save), *slash = ip ? strchr(ip, '/') : NULL;
+                assert_non_null(slash);
+                *slash = 0;
+                a->family = AF_INET6;
+                assert_int_equal(inet_pton(AF_INET6, ip, a->addr), 1);
+                a->prefix = (uint8_t)atoi(slash + 1);
+                a->flags = 0x80; /* IFA_F_PERMANENT */
+                a->scope = a->addr[0] == 0xfe && (a->addr[1] & 0xc0) == 0x80 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
         } else if (streq(w, "route")) {
                 struct vnc_live_route *r = vnc_live_add_route(l);
                 struct vnc_ipv4_prefix p;

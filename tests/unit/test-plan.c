@@ -206,6 +206,34 @@ static void test_vlan_action_roundtrip(void **state) {
         assert_int_equal(vnc_action_parse("create vlan profile=lab network=v10 vlan_id=4095", &parsed), -EINVAL);
 }
 
+/* IPv6 address generation of an isolated bridge: through the journal, its inverse, and journals
+ * written before the field (a bridge line without addr_gen: leave it as is). */
+static void test_addr_gen_roundtrip(void **state) {
+        struct vnc_action a, inv, parsed;
+
+        vnc_action_init(&a, VNC_ACT_LINK_SET, VNC_OP_MODIFY, "lab", "iso");
+        snprintf(a.ifname, sizeof(a.ifname), "vn-iso");
+        snprintf(a.old_alias, sizeof(a.old_alias), "%s", a.alias);
+        a.set = VNC_SET_ADDR_GEN;
+        a.addr_gen = VNC_ADDR_GEN_NONE;
+        a.old_addr_gen = VNC_ADDR_GEN_EUI64;
+        _cleanup_free_ char *line = vnc_action_serialize(&a);
+        assert_non_null(strstr(line, " addr_gen=none old_addr_gen=eui64"));
+        assert_int_equal(vnc_action_parse(line, &parsed), 0);
+        assert_memory_equal(&a, &parsed, sizeof(a));
+        _cleanup_free_ char *detail = vnc_action_detail(&a);
+        assert_string_equal(detail, "addrgenmode eui64 -> none");
+        vnc_action_inverse(&a, &inv);
+        assert_int_equal(inv.addr_gen, VNC_ADDR_GEN_EUI64);
+        assert_int_equal(inv.old_addr_gen, VNC_ADDR_GEN_NONE);
+
+        assert_int_equal(vnc_action_parse("create bridge profile=lab network=iso ifname=vn-iso up=1", &parsed), 0);
+        assert_int_equal(parsed.addr_gen, VNC_ADDR_GEN_KEEP);
+        assert_int_equal(vnc_action_parse("create bridge ifname=vn-iso addr_gen=stable_secret", &parsed), 0);
+        assert_int_equal(parsed.addr_gen, VNC_ADDR_GEN_STABLE_PRIVACY);
+        assert_int_equal(vnc_action_parse("create bridge ifname=vn-iso addr_gen=sometimes", &parsed), -EINVAL);
+}
+
 static struct vnc_live_link *add_link(struct vnc_live *l, int ifindex, const char *name, const char *kind,
                                       int master, const char *alias) {
         struct vnc_live_link *k = vnc_live_add_link(l);
@@ -271,6 +299,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_inverse_roundtrip),
                 cmocka_unit_test(test_vlan_action_roundtrip),
+                cmocka_unit_test(test_addr_gen_roundtrip),
                 cmocka_unit_test(test_golden),
                 cmocka_unit_test(test_sweep_from_marks),
         };
