@@ -237,11 +237,20 @@ static bool tolerated(const struct vnc_action *a, int role, int err, bool undo) 
         }
 }
 
+/* A kernel booted with ipv6.disable=1 has no /proc/sys/net/ipv6: no link-local to suppress, no
+ * IPv6 to turn off, and it refuses IPv6 attributes (the recorded host always has IPv6). */
+static bool kernel_has_ipv6(void) {
+        return vnc_record_on() || access("/proc/sys/net/ipv6", F_OK) == 0;
+}
+
 /* IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE } }: the kernel takes it on an existing link only
- * (in the creating RTM_NEWLINK it answers EAFNOSUPPORT: the link has no IPv6 state yet). */
+ * (in the creating RTM_NEWLINK it answers EAFNOSUPPORT: the link has no IPv6 state yet). Nothing is
+ * put on a kernel without IPv6. */
 static int put_addr_gen(struct nl_msg *m, uint8_t addr_gen) {
         struct nlattr *spec, *inet6;
 
+        if (!kernel_has_ipv6())
+                return 0;
         if (!(spec = nla_nest_start(m, IFLA_AF_SPEC)) || !(inet6 = nla_nest_start(m, AF_INET6)) ||
             nla_put_u8(m, IFLA_INET6_ADDR_GEN_MODE, (uint8_t)(addr_gen - 1)) < 0 || nla_nest_end(m, inet6) < 0 ||
             nla_nest_end(m, spec) < 0)
@@ -256,7 +265,7 @@ static int set_ipv6(const char *ifname, uint8_t ipv6) {
 
         if (!key)
                 return -ENOMEM;
-        if (!vnc_record_on() && access("/proc/sys/net/ipv6", F_OK) < 0)
+        if (!kernel_has_ipv6())
                 return 0;
         return vnc_sysctl_write(key, ipv6 == VNC_IPV6_OFF ? "1" : "0");
 }
