@@ -170,6 +170,23 @@ hf_guest_unplug() {
         ip link del g1-h
 }
 
+# Assertions shared by the tests' hf_check_openings, on the openings `iptables -S` shows (in FILE).
+hf_expect_dhcp_input() { # FILE: the nat network's DHCP opened in INPUT
+        grep -q -- '-A INPUT -i vn-hf -p udp -m udp --dport 67 -m comment --comment "vnetcfg:hf/n #' "$1" ||
+                fail "no DHCP opening in INPUT: $(cat "$1")"
+}
+hf_expect_egress() { # FILE: the nat network's way out opened in FORWARD
+        grep -q -- '-A FORWARD -s 10.77.0.0/24 -i vn-hf -o uplink0 -m comment --comment "vnetcfg:hf/n #' "$1" ||
+                fail "no egress opening in FORWARD: $(cat "$1")"
+}
+hf_expect_contained() { # FILE: host-only and isolated get nothing forwarded beyond their own bridge
+        ! grep -- '-A FORWARD' "$1" | grep -E 'vn-(ho|iso)' | grep -vE -- '-i (vn-ho|vn-iso) -o (vn-ho|vn-iso) ' ||
+                fail "host-only/isolated got forwarding opened"
+}
+hf_expect_no_isolated_input() { # FILE: isolated reaches no host address, so no INPUT opening
+        ! grep -q -- '-A INPUT.*vn-iso' "$1" || fail "isolated got an INPUT opening"
+}
+
 # The whole run beside one firewall, once it is up. The test defines:
 #   hf_check_openings FILE   assertions on the openings `iptables -S` shows (in FILE)
 #   hf_reload                the firewall's own reload (ufw reload, a dockerd restart...)

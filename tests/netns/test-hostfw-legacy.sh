@@ -53,13 +53,10 @@ hf_above_admin() { # chain
                 fail "an opening is below the admin's rules in $1: $(cat "$TMP/chain.$1")"
 }
 hf_check_openings() {
-        grep -q -- '-A INPUT -i vn-hf -p udp -m udp --dport 67 -m comment --comment "vnetcfg:hf/n #' "$1" ||
-                fail "no DHCP opening in INPUT: $(cat "$1")"
-        grep -q -- '-A FORWARD -s 10.77.0.0/24 -i vn-hf -o uplink0 -m comment --comment "vnetcfg:hf/n #' "$1" ||
-                fail "no egress opening in FORWARD: $(cat "$1")"
-        ! grep -- '-A FORWARD' "$1" | grep -E 'vn-(ho|iso)' | grep -vE -- '-i (vn-ho|vn-iso) -o (vn-ho|vn-iso) ' ||
-                fail "host-only/isolated got forwarding opened"
-        ! grep -q -- '-A INPUT.*vn-iso' "$1" || fail "isolated got an INPUT opening"
+        hf_expect_dhcp_input "$1"
+        hf_expect_egress "$1"
+        hf_expect_contained "$1"
+        hf_expect_no_isolated_input "$1"
         hf_above_admin INPUT
         hf_above_admin FORWARD
         assert_eq "$(iptables-legacy -S FORWARD | head -1)" "-P FORWARD DROP" "the admin's FORWARD policy"

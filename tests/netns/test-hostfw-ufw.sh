@@ -18,15 +18,11 @@ ok "ufw enabled in the sandbox (INPUT and FORWARD policy DROP, accept_redirects=
 
 HF_NAME=ufw
 hf_check_openings() {
-        grep -q -- '-A INPUT -i vn-hf -p udp -m udp --dport 67 -m comment --comment "vnetcfg:hf/n #' "$1" ||
-                fail "no DHCP opening in INPUT: $(cat "$1")"
-        grep -q -- '-A FORWARD -s 10.77.0.0/24 -i vn-hf -o uplink0 -m comment --comment "vnetcfg:hf/n #' "$1" ||
-                fail "no egress opening in FORWARD: $(cat "$1")"
-        # host-only and isolated: nothing forwarded beyond their own bridge; isolated: no INPUT.
-        ! grep -- '-A FORWARD' "$1" | grep -E 'vn-(ho|iso)' | grep -vE -- '-i (vn-ho|vn-iso) -o (vn-ho|vn-iso) ' ||
-                fail "host-only/isolated got forwarding opened"
+        hf_expect_dhcp_input "$1"
+        hf_expect_egress "$1"
+        hf_expect_contained "$1"
         grep -q -- '-A INPUT -i vn-ho -p udp -m udp --dport 67' "$1" || fail "host-only's DHCP not opened"
-        ! grep -q -- '-A INPUT.*vn-iso' "$1" || fail "isolated got an INPUT opening"
+        hf_expect_no_isolated_input "$1"
         # At the top: before ufw's first jump.
         iptables -S FORWARD | sed -n 2p | grep -q 'vnetcfg:' || fail "openings are not at the top of FORWARD"
         iptables -S INPUT | sed -n 2p | grep -q 'vnetcfg:' || fail "openings are not at the top of INPUT"
